@@ -1,0 +1,1 @@
+"""The telephony side of vmbox and the process entry point (`vmbox` command)."""

@@ -1,0 +1,107 @@
+"""Settings: defaults, then a TOML file, then `VMBOX_<SECTION>_<KEY>` environment variables.
+
+Every key of every section below can be set either way, e.g. `[api] port = 8080` in vmbox.toml or
+`VMBOX_API_PORT=8080`. Unknown keys are refused, so a typo cannot silently keep a default.
+"""
+import dataclasses
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_FILE = Path("vmbox.toml")
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: str = "./vmbox-data"  # SQLite database and audio files
+    retention_days: int = 93  # older messages are hidden from lists, counts and phones
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: int = 50
+    token_ttl_s: int = 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: StoreSettings = field(default_factory=StoreSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.store.data_dir)
+
+
+def _convert(value: object, kind: type, name: str) -> object:
+    if kind is bool and isinstance(value, str):
+        if value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+    elif kind is int and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    elif isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{name}: expected {kind.__name__}, got {value!r}")
+
+
+def _section(cls: type, name: str, table: dict, environ: dict) -> object:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(f'{name}.{key}' for key in sorted(unknown))};"
+                          f" [{name}] takes: {', '.join(known)}")
+    values = {}
+    for key, spec in known.items():
+        env_name = f"VMBOX_{name}_{key}".upper()
+        if env_name in environ:
+            values[key] = _convert(environ[env_name], spec.type, env_name)
+        elif key in table:
+            values[key] = _convert(table[key], spec.type, f"{name}.{key}")
+    return cls(**values)
+
+
+def load_settings(path: Path | None = None, environ: dict | None = None) -> Settings:
+    """Settings from `path` (or $VMBOX_CONFIG, or ./vmbox.toml when present) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and environ.get("VMBOX_CONFIG"):
+        path = Path(environ["VMBOX_CONFIG"])
+    if path is None and DEFAULT_FILE.exists():
+        path = DEFAULT_FILE
+    document: dict = {}
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+    sections = {f.name: f.default_factory for f in dataclasses.fields(Settings)}
+    unknown = set(document) - set(sections)
+    if unknown:
+        raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(sections)}")
+    return Settings(**{
+        name: _section(cls, name, document.get(name, {}), environ) for name, cls in sections.items()
+    })
+
+
+def to_toml(settings: Settings) -> str:
+    """The settings as a TOML document (what `vmbox config` prints)."""
+    lines = []
+    for section in dataclasses.fields(settings):
+        lines.append(f"[{section.name}]")
+        for key, value in dataclasses.asdict(getattr(settings, section.name)).items():
+            shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
+            lines.append(f"{key} = {shown}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The prompt catalogue: semantic prompt names to sound files, per language."""

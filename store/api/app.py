@@ -1,0 +1,78 @@
+"""The aiohttp application: routes, request ids, errors in KAZOO's shape, token checks."""
+import logging
+
+from aiohttp import web
+
+from store.api.auth import TokenCache, require_token
+from store.api.envelope import ApiError, bad_identifier, error_reply, new_request_id, validation_error
+from store.api.keys import OPENAPI, OPTIONS, REQUEST_ID, STORE, TOKENS
+from store.api.openapi import build_openapi
+from store.api.options import ApiOptions
+from store.api.routes import ROUTES, add_routes
+from store.core import Store
+from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge
+
+logger = logging.getLogger(__name__)
+
+
+def _api_error(exc: Exception) -> ApiError | None:
+    """The KAZOO-shaped answer to an exception a handler let through, or None if it is a bug."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, NotFound):
+        return bad_identifier(exc.ident)
+    if isinstance(exc, Invalid):
+        return validation_error(exc.errors)
+    if isinstance(exc, RevisionConflict):
+        return ApiError(409, "datastore_conflict",
+                        {"message": "the object changed since the revision you sent; fetch it again and retry",
+                         "cause": exc.ident})
+    if isinstance(exc, NotAudio):
+        return validation_error({"file": {"format": {"message": f"{exc}; upload audio such as mp3 or wav"}}})
+    if isinstance(exc, NoAudio):
+        return ApiError(404, "bad_identifier", {"message": "this message has no audio yet; upload it with PUT …/raw",
+                                                "cause": exc.ident})
+    if isinstance(exc, TooLarge):
+        return ApiError(413, "request_entity_too_large", {"message": str(exc)})
+    if isinstance(exc, web.HTTPException):
+        return _http_error(exc)
+    return None
+
+
+def _http_error(exc: web.HTTPException) -> ApiError:
+    if exc.status == 404:
+        return ApiError(404, "not_found", {"message": "no such endpoint; see /v2/openapi.json"})
+    if exc.status == 405:
+        allowed = sorted(getattr(exc, "allowed_methods", ()))
+        return ApiError(405, "method_not_allowed", {"message": f"allowed methods: {', '.join(allowed)}"},
+                        headers={"Allow": ",".join(allowed)})
+    return ApiError(exc.status, exc.reason.lower().replace(" ", "_"), {"message": exc.text or exc.reason})
+
+
+@web.middleware
+async def kazoo_errors(request: web.Request, handler):
+    """Give each request an id and turn every failure into KAZOO's error envelope."""
+    request[REQUEST_ID] = new_request_id(request.headers.get("X-Request-ID"))
+    try:
+        response = await handler(request)
+    except Exception as exc:  # every failure must leave as a KAZOO error, bugs included
+        error = _api_error(exc)
+        if error is None:
+            logger.exception("request %s %s %s failed", request[REQUEST_ID], request.method, request.path)
+            error = ApiError(500, "unspecified_fault", {"message": "internal error; quote the request_id when reporting it"})
+        response = error_reply(request, error)
+    response.headers["X-Request-ID"] = request[REQUEST_ID]
+    return response
+
+
+def make_app(store: Store, options: ApiOptions | None = None) -> web.Application:
+    """The REST API application over `store`; the caller owns the store's lifetime."""
+    options = options or ApiOptions()
+    # aiohttp's own body limit only guards request.read()/post(); uploads are streamed and capped by us.
+    app = web.Application(middlewares=[kazoo_errors, require_token], client_max_size=options.max_json_bytes)
+    app[STORE] = store
+    app[OPTIONS] = options
+    app[TOKENS] = TokenCache()
+    app[OPENAPI] = build_openapi(ROUTES)
+    add_routes(app)
+    return app

@@ -1,0 +1,97 @@
+"""Handlers for message audio: download (`GET …/raw`), replace (`PUT …/raw`), ZIP of several (`POST …/messages/raw`)."""
+import io
+import re
+import zipfile
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+from store import messages
+from store.api.envelope import bad_identifier, reply, validation_error
+from store.api.keys import ACCOUNT_ID, REQUEST_ID, STORE
+from store.api.requests import box_id, check_upload_size, is_multipart, listed_message_ids, message_id
+from store.api.requests import read_envelope, read_multipart, receive_upload, unsupported
+from store.audio import FORMATS
+from store.errors import NoAudio
+from store.ids import to_unix
+from store.messages import Message
+from store.validation import error
+from store.vmboxes import VMBox, get_vmbox
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9+._-]")
+
+
+def _zone(name: object) -> timezone | ZoneInfo:
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def download_name(box: VMBox, message: Message, extension: str) -> str:
+    """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
+    caller = _UNSAFE.sub("", str(message.doc.get("caller_id_number") or "")) or "unknown"
+    when = datetime.fromtimestamp(to_unix(message.doc["timestamp"]), _zone(box.doc.get("timezone")))
+    return f"{caller[:35]}_{when:%Y-%m-%d_%H-%M-%S}.{extension}"
+
+
+async def _box_and_message(request: web.Request, ident: str) -> tuple[VMBox, Message]:
+    store, account, box_ident = request.app[STORE], request[ACCOUNT_ID], box_id(request)
+    box = await get_vmbox(store.db, account, box_ident)
+    if box is None:
+        raise bad_identifier(box_ident)
+    message = await messages.get_message(store.db, account, box_ident, ident, store.cutoff())
+    if message is None:
+        raise bad_identifier(ident)
+    if message.media_file is None:
+        raise NoAudio(ident)
+    return box, message
+
+
+async def get_raw(request: web.Request) -> web.Response:
+    """A message's audio in the box's media_extension (mp3 by default)."""
+    box, message = await _box_and_message(request, message_id(request))
+    extension = box.doc.get("media_extension", "mp3")
+    audio = await request.app[STORE].media.encoded(message.media_file, extension)
+    disposition = f'attachment; filename="{download_name(box, message, extension)}"'
+    return web.Response(body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition})
+
+
+async def put_raw(request: web.Request) -> web.Response:
+    """Replace a message's audio with an upload (multipart, or the raw audio as the body)."""
+    store, ident = request.app[STORE], message_id(request)
+    box = box_id(request)
+    if is_multipart(request):
+        _, upload = await read_multipart(request)
+    elif request.content_type.startswith(("audio/", "video/")) or request.content_type == "application/octet-stream":
+        check_upload_size(request)
+        upload = await receive_upload(request, request.content)
+    else:
+        raise unsupported(request.content_type, "the audio as the body (Content-Type: audio/...) or multipart")
+    if upload is None or upload.stat().st_size == 0:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        raise validation_error(error("file", "required", "Field is required but missing: upload one audio file"))
+    audio = await store.media.store(upload, request[ACCOUNT_ID])
+    message = await messages.attach_audio(store, request[ACCOUNT_ID], box, ident, audio)
+    return reply(request, message.doc, revision=message.revision)
+
+
+async def post_raw_zip(request: web.Request) -> web.Response:
+    """A ZIP of the listed messages' audio, each named as its single download; any failure fails it all."""
+    data, _ = await read_envelope(request)
+    media = request.app[STORE].media
+    buffer, names = io.BytesIO(), set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for ident in dict.fromkeys(listed_message_ids(data)):
+            box, message = await _box_and_message(request, ident)
+            extension = box.doc.get("media_extension", "mp3")
+            name = download_name(box, message, extension)
+            if name in names:
+                name = f"{name.rsplit('.', 1)[0]}_{message.id}.{extension}"
+            names.add(name)
+            archive.writestr(name, await media.encoded(message.media_file, extension))
+    disposition = f'attachment; filename="{request[REQUEST_ID]}.zip"'
+    return web.Response(body=buffer.getvalue(), content_type="application/zip",
+                        headers={"Content-Disposition": disposition})

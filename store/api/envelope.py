@@ -1,0 +1,77 @@
+"""KAZOO's response envelope and error shapes.
+
+Success: {"data", "revision", "request_id", "status": "success", "auth_token", "timestamp"} plus, on
+paginated lists, "page_size", "start_key", "next_start_key". Errors: the same envelope with status
+"error", "error" (the HTTP code as a string) and "message" (KAZOO's error name).
+"""
+import hashlib
+import secrets
+import time
+
+from aiohttp import web
+
+from store.api.keys import AUTH_TOKEN, REQUEST_ID
+from store.documents import dumps
+from store.validation import Errors
+
+
+class RawJSON(str):
+    """JSON text that goes into a response as it is (already serialised, e.g. straight from the store)."""
+
+
+class ApiError(Exception):
+    """An error response in KAZOO's shape."""
+
+    def __init__(self, status: int, message: str, data: object, headers: dict | None = None):
+        super().__init__(f"{status} {message}")
+        self.status = status
+        self.message = message
+        self.data = data
+        self.headers = headers or {}
+
+
+def bad_identifier(ident: str) -> ApiError:
+    return ApiError(404, "bad_identifier", {"message": "bad identifier", "cause": ident})
+
+
+def validation_error(errors: Errors) -> ApiError:
+    return ApiError(400, "validation error", errors)
+
+
+def new_request_id(header: str | None) -> str:
+    """The caller's X-Request-ID when it is sane, else a fresh one."""
+    if header and len(header) <= 64 and header.replace("-", "").replace("_", "").isalnum():
+        return header
+    return secrets.token_hex(16)
+
+
+def _timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _body(request: web.Request, data: object, fields: dict) -> str:
+    data_text = data if isinstance(data, RawJSON) else dumps(data)
+    envelope = {
+        "auth_token": request.get(AUTH_TOKEN, ""),
+        "request_id": request[REQUEST_ID],
+        "timestamp": _timestamp(),
+        **fields,
+    }
+    return '{"data":' + data_text + "," + dumps(envelope)[1:]
+
+
+def reply(
+    request: web.Request, data: object, *, status: int = 200, revision: str | None = None, page: dict | None = None
+) -> web.Response:
+    """A success response; without a `revision`, the revision is a digest of the data (as KAZOO's lists)."""
+    if revision is None:
+        text = data if isinstance(data, RawJSON) else dumps(data)
+        revision, data = hashlib.md5(text.encode()).hexdigest(), RawJSON(text)
+    body = _body(request, data, {"revision": revision, **(page or {}), "status": "success"})
+    return web.Response(text=body, status=status, content_type="application/json")
+
+
+def error_reply(request: web.Request, error: ApiError) -> web.Response:
+    """An error response in KAZOO's shape."""
+    body = _body(request, error.data, {"error": str(error.status), "message": error.message, "status": "error"})
+    return web.Response(text=body, status=error.status, content_type="application/json", headers=error.headers)

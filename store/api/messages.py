@@ -1,0 +1,177 @@
+"""Handlers for messages: /vmboxes/messages, /vmboxes/{box_id}/messages and /messages/{message_id}."""
+import re
+
+from aiohttp import web
+
+from store import messages
+from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
+from store.api.keys import ACCOUNT_ID, STORE
+from store.api.pages import Page, page_fields, requested_page
+from store.api.requests import box_id, flag, integer, is_multipart, listed_message_ids, message_id, read_envelope
+from store.api.requests import read_multipart
+from store.errors import NotFound
+from store.ids import GREGORIAN_OFFSET, is_hex_id
+from store.message_changes import Outcome, change_folder, copy_messages, move_messages, remove_messages
+from store.messages import FOLDERS, MessageQuery
+from store.validation import error
+from store.vmboxes import get_vmbox
+
+MAX_CREATED_SPAN_S = 31 * 86400 + 3600  # KAZOO's longest created_from..created_to range
+_FILTER = re.compile(r"filter_([a-z_]{1,40})")
+
+
+def _folder(value: object, field: str = "folder") -> str:
+    if value not in FOLDERS:
+        raise validation_error(error(field, "enum", "Value not found in enumerated list of values",
+                                     target=list(FOLDERS), value=value))
+    return value
+
+
+def _query(request: web.Request, page: Page, box: str | None) -> MessageQuery:
+    """The listing filters of a request: folder, filter_<field>, created_from/created_to, ascending."""
+    fields, folder = [], None
+    for name, value in request.query.items():
+        if (match := _FILTER.fullmatch(name)) is None:
+            continue
+        if match[1] == "folder":
+            folder = _folder(value, name)
+        else:
+            fields.append((match[1], value))
+    created_from = integer(request, "created_from", minimum=GREGORIAN_OFFSET)
+    created_to = integer(request, "created_to", minimum=GREGORIAN_OFFSET)
+    if created_from is not None and created_to is not None and not 0 <= created_to - created_from <= MAX_CREATED_SPAN_S:
+        raise validation_error(error("created_from", "date_range",
+                                     "created_to must be after created_from and at most 31 days and 1 hour later",
+                                     target=MAX_CREATED_SPAN_S, value=created_to - created_from))
+    after = page.start
+    if after is not None and not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], int)
+                                  and isinstance(after[1], str)):
+        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+    return MessageQuery(
+        account_id=request[ACCOUNT_ID], box_id=box, folder=folder, fields=tuple(fields),
+        created_from=created_from, created_to=created_to, ascending=flag(request, "ascending", False),
+        after=tuple(after) if after else None, limit=None if page.size is None else page.size + 1,
+    )
+
+
+async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, object]:
+    store = request.app[STORE]
+    page = requested_page(request)
+    rows = await messages.list_messages(store.db, _query(request, page, box), store.cutoff())
+    more = page.size is not None and len(rows) > page.size
+    rows = rows[: page.size] if more else rows
+    return rows, page, ([rows[-1][1], rows[-1][2]] if more else None)
+
+
+async def list_box_messages(request: web.Request) -> web.Response:
+    """Messages of one box, newest first."""
+    ident = box_id(request)
+    rows, page, next_key = await _listing(request, ident)
+    if not rows:
+        await _require_box(request, ident)
+    data = RawJSON("[" + ",".join(row[3] for row in rows) + "]")
+    return reply(request, data, page=page_fields(page, len(rows), next_key))
+
+
+async def list_account_messages(request: web.Request) -> web.Response:
+    """Messages of every box of the account, newest first, each as {"<box_id>": metadata}."""
+    rows, page, next_key = await _listing(request, None)
+    data = RawJSON("[" + ",".join(f'{{"{row[0]}":{row[3]}}}' for row in rows) + "]")
+    return reply(request, data, page=page_fields(page, len(rows), next_key))
+
+
+async def _require_box(request: web.Request, ident: str) -> None:
+    if await get_vmbox(request.app[STORE].db, request[ACCOUNT_ID], ident) is None:
+        raise bad_identifier(ident)
+
+
+async def create_message(request: web.Request) -> web.Response:
+    """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
+    ident = box_id(request)
+    store = request.app[STORE]
+    if is_multipart(request):
+        metadata, upload = await read_multipart(request)
+        metadata = {} if metadata is None else metadata
+    else:
+        (metadata, _), upload = await read_envelope(request), None
+    audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
+    message = await messages.create_message(store, request[ACCOUNT_ID], ident, metadata, audio)
+    return reply(request, message.doc, status=201, revision=message.revision)
+
+
+async def get_message(request: web.Request) -> web.Response:
+    """One message's metadata (with its transcription, if any)."""
+    store = request.app[STORE]
+    ident = message_id(request)
+    message = await messages.get_message(store.db, request[ACCOUNT_ID], box_id(request), ident, store.cutoff())
+    if message is None:
+        raise bad_identifier(ident)
+    return reply(request, message.doc, revision=message.revision)
+
+
+async def _apply_change(request: web.Request, box: str, ids: list[str], data: dict) -> tuple[str, Outcome]:
+    """Move (`source_id` a box id), copy (`source_id` a list of box ids) or change folder (default saved)."""
+    store, account = request.app[STORE], request[ACCOUNT_ID]
+    target = data.get("source_id")
+    if isinstance(target, str):
+        if not is_hex_id(target):
+            raise bad_identifier(target)
+        return "move", await move_messages(store, account, box, ids, target)
+    if target is not None:
+        if not (isinstance(target, list) and target and all(is_hex_id(item) for item in target)):
+            raise validation_error(error("source_id", "type", "Value did not match type(s): string, array of box ids",
+                                         value=target))
+        return "copy", await copy_messages(store, account, box, ids, target)
+    folder = _folder(data.get("folder", request.query.get("folder", "saved")))
+    return "folder", await change_folder(store, account, box, ids, folder)
+
+
+async def change_message(request: web.Request) -> web.Response:
+    """Change one message's folder, or move or copy it to other boxes."""
+    store = request.app[STORE]
+    box, ident = box_id(request), message_id(request)
+    data, _ = await read_envelope(request)
+    kind, outcome = await _apply_change(request, box, [ident], data)
+    if outcome.failed:
+        raise bad_identifier(ident)
+    if kind == "copy":
+        return reply(request, outcome.public())
+    shown_box = data["source_id"] if kind == "move" else box
+    message = await messages.get_message(store.db, request[ACCOUNT_ID], shown_box, outcome.succeeded[0], 0)
+    if message is None:
+        raise NotFound(outcome.succeeded[0])
+    return reply(request, message.doc, revision=message.revision)
+
+
+async def change_messages(request: web.Request) -> web.Response:
+    """Change the folder of, move or copy a list of messages."""
+    box = box_id(request)
+    data, _ = await read_envelope(request)
+    _, outcome = await _apply_change(request, box, listed_message_ids(data), data)
+    return reply(request, outcome.public())
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    """Delete one message; answer with it as it was."""
+    store = request.app[STORE]
+    box, ident = box_id(request), message_id(request)
+    message = await messages.get_message(store.db, request[ACCOUNT_ID], box, ident, store.cutoff())
+    if message is None:
+        raise bad_identifier(ident)
+    outcome = await remove_messages(store, request[ACCOUNT_ID], box, [ident])
+    if outcome.failed:
+        raise bad_identifier(ident)
+    return reply(request, message.doc, revision=message.revision)
+
+
+async def delete_messages(request: web.Request) -> web.Response:
+    """Delete a box's messages: all, those of `folder`, or those listed in `messages`."""
+    box = box_id(request)
+    data, _ = await read_envelope(request)
+    ids, folder = None, None
+    if "messages" in data:
+        ids = listed_message_ids(data)
+    elif "folder" in data or "folder" in request.query:
+        folder = _folder(data.get("folder", request.query.get("folder")))
+    outcome = await remove_messages(request.app[STORE], request[ACCOUNT_ID], box, ids, folder)
+    return reply(request, outcome.public())

@@ -1,0 +1,124 @@
+"""The OpenAPI 3.1 document, generated from the route table and the JSON Schema files."""
+import re
+
+from store.validation import schema
+
+_PARAMETER = re.compile(r"{(\w+)}")
+
+_PATH_PARAMETERS = {
+    "account_id": "The account (32 hex)",
+    "box_id": "The voicemail box (32 hex)",
+    "message_id": "The message (YYYYMM-<32 hex>)",
+}
+_PAGE_PARAMETERS = (
+    ("page_size", "integer", "Entries per page (default 50)"),
+    ("start_key", "string", "The next_start_key of the previous page"),
+    ("paginate", "boolean", "false returns every entry at once"),
+)
+_MESSAGE_PARAMETERS = (
+    ("ascending", "boolean", "Oldest first"),
+    ("created_from", "integer", "Only messages at or after this time (Gregorian seconds)"),
+    ("created_to", "integer", "Only messages at or before this time (at most 31 days + 1 h after created_from)"),
+    ("filter_folder", "string", "Only this folder: new, saved or deleted (deleted ones are listed only so)"),
+)
+_REQUESTS = {
+    "vmbox": ("application/json", {"$ref": "#/components/schemas/VMBoxEnvelope"}),
+    "envelope": ("application/json", {"$ref": "#/components/schemas/Envelope"}),
+    "api_auth": ("application/json", {"type": "object", "properties": {"data": {
+        "type": "object", "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}}),
+    "change": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
+    "ids": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
+}
+_AUDIO_TYPES = ("audio/mpeg", "audio/mp4", "audio/x-wav")
+
+
+def _clean(json_schema: dict) -> dict:
+    return {key: value for key, value in json_schema.items() if not key.startswith("$")}
+
+
+def _components() -> dict:
+    data_of = {"type": "object", "properties": {"data": {}, "revision": {"type": "string"}}}
+    return {
+        "securitySchemes": {"AuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
+        "schemas": {
+            "VMBox": _clean(schema("vmbox")),
+            "Message": _clean(schema("message")),
+            "Envelope": data_of,
+            "VMBoxEnvelope": {**data_of, "properties": {**data_of["properties"],
+                                                         "data": {"$ref": "#/components/schemas/VMBox"}}},
+            "MessageEnvelope": {**data_of, "properties": {**data_of["properties"],
+                                                           "data": {"$ref": "#/components/schemas/Message"}}},
+            "ChangeEnvelope": {"type": "object", "properties": {"data": {"type": "object", "properties": {
+                "messages": {"type": "array", "items": {"type": "string"}},
+                "folder": {"type": "string", "enum": ["new", "saved", "deleted"]},
+                "source_id": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            }}}},
+            "Response": {"type": "object", "required": ["data", "request_id", "status"], "properties": {
+                "auth_token": {"type": "string"}, "data": {}, "revision": {"type": "string"},
+                "request_id": {"type": "string"}, "status": {"type": "string", "enum": ["success", "error"]},
+                "timestamp": {"type": "string"}, "page_size": {"type": "integer"},
+                "start_key": {"type": "string"}, "next_start_key": {"type": "string"},
+                "error": {"type": "string"}, "message": {"type": "string"},
+            }},
+        },
+    }
+
+
+def _request_body(kind: str) -> dict:
+    if kind == "upload":
+        return {"content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/MessageEnvelope"}},
+            "multipart/mixed": {"schema": {"type": "object"}},
+            "multipart/form-data": {"schema": {"type": "object"}},
+        }}
+    if kind == "audio":
+        return {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}},
+                            "multipart/mixed": {"schema": {"type": "object"}},
+                            "multipart/form-data": {"schema": {"type": "object"}}}}
+    content_type, body_schema = _REQUESTS[kind]
+    return {"content": {content_type: {"schema": body_schema}}}
+
+
+def _responses(kind: str) -> dict:
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}}
+    if kind == "audio":
+        ok = {"200": {"description": "The audio", "content": {t: {} for t in _AUDIO_TYPES}}}
+    elif kind == "zip":
+        ok = {"200": {"description": "A ZIP of the audio files", "content": {"application/zip": {}}}}
+    elif kind == "created":
+        ok = {"201": {"description": "Created", "content": envelope}}
+    else:
+        ok = {"200": {"description": "Success", "content": envelope}}
+    return {**ok, "default": {"description": "An error in KAZOO's shape", "content": envelope}}
+
+
+def _operation(route) -> dict:
+    public = not route.path.startswith("/v2/accounts/")
+    parameters = [
+        {"name": name, "in": "path", "required": True, "description": _PATH_PARAMETERS[name],
+         "schema": {"type": "string"}}
+        for name in _PARAMETER.findall(route.path)
+    ]
+    query = (*_PAGE_PARAMETERS, *(_MESSAGE_PARAMETERS if "messages" in route.path else ())) if route.paginated else ()
+    parameters += [{"name": name, "in": "query", "description": text, "schema": {"type": kind}}
+                   for name, kind, text in query]
+    operation = {"operationId": route.handler.__name__, "summary": route.summary,
+                 "parameters": parameters, "responses": _responses(route.response)}
+    if route.request:
+        operation["requestBody"] = _request_body(route.request)
+    operation["security"] = [] if public else [{"AuthToken": []}]
+    return operation
+
+
+def build_openapi(routes) -> dict:
+    """The OpenAPI document describing `routes`."""
+    paths: dict = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "vmbox voicemail API", "version": "2",
+                 "description": "KAZOO-compatible voicemail boxes and messages."},
+        "paths": paths,
+        "components": _components(),
+    }

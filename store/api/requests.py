@@ -1,0 +1,182 @@
+"""Reading requests: the JSON envelope, ids in the path, revisions, query parameters and uploads."""
+import json
+from collections.abc import AsyncIterator
+
+from aiohttp import BodyPartReader, MultipartReader, web
+
+from store.api.envelope import ApiError, bad_identifier, validation_error
+from store.api.keys import OPTIONS, STORE
+from store.documents import revision_number
+from store.errors import TooLarge
+from store.ids import is_hex_id, is_message_id
+from store.validation import error
+
+# Bodies we read as JSON. curl's -d sends form-urlencoded unless told otherwise, and KAZOO's own
+# examples rely on that, so it is accepted and read as JSON too.
+_JSON_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream")
+_CHUNK = 64 * 1024
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "request_entity_too_large", {"message": f"the request body is over the limit of {limit} bytes"})
+
+
+def unsupported(content_type: str, wanted: str) -> ApiError:
+    return ApiError(415, "unsupported_media_type",
+                    {"message": f"Content-Type {content_type or '(none)'} is not accepted here; send {wanted}"})
+
+
+def _is_json_type(content_type: str) -> bool:
+    return not content_type or content_type in _JSON_TYPES or content_type.endswith("+json")
+
+
+async def _json_body(request: web.Request, raw: bytes) -> object:
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}) from None
+
+
+def split_envelope(body: object) -> tuple[dict, str | None]:
+    """`data` and `revision` of a KAZOO request envelope; 400 when it is not shaped as one."""
+    if not isinstance(body, dict):
+        raise validation_error(error("envelope", "type", "The request body must be a JSON object", value=body))
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise validation_error(error("data", "type", "Value did not match type(s): object", target="object", value=data))
+    return data, body.get("revision")
+
+
+async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
+    """Read a JSON request body as a KAZOO envelope; an empty body is an empty `data`."""
+    if not _is_json_type(request.content_type):
+        raise unsupported(request.content_type, "a JSON body ({\"data\": {...}}) with Content-Type: application/json")
+    limit = request.app[OPTIONS].max_json_bytes
+    if (request.content_length or 0) > limit:
+        raise _too_large(limit)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(limit)
+    return split_envelope(await _json_body(request, raw))
+
+
+def expected_revision(request: web.Request, envelope_revision: str | None) -> int | None:
+    """The revision number the client says it is changing (envelope `revision` or If-Match), if any."""
+    return revision_number(envelope_revision or request.headers.get("If-Match", "").strip('"'))
+
+
+def box_id(request: web.Request) -> str:
+    """The box id in the path; 404 when it cannot be one (paths, NULs, wrong length)."""
+    ident = request.match_info["box_id"]
+    if not is_hex_id(ident):
+        raise bad_identifier(ident)
+    return ident
+
+
+def message_id(request: web.Request) -> str:
+    """The message id in the path; 404 when it cannot be one."""
+    ident = request.match_info["message_id"]
+    if not is_message_id(ident):
+        raise bad_identifier(ident)
+    return ident
+
+
+def listed_message_ids(data: dict) -> list[str]:
+    """The non-empty `messages` list of ids in a request's data; 400 otherwise."""
+    ids = data.get("messages")
+    if not ids:
+        raise validation_error(error("messages", "required", "Field is required but missing"))
+    if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+        raise validation_error(error("messages", "type", "Value did not match type(s): array of strings",
+                                     target="array", value=ids))
+    return ids
+
+
+def flag(request: web.Request, name: str, default: bool) -> bool:
+    """A boolean query parameter (`true`/`false`); 400 for anything else."""
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise validation_error(error(name, "type", "Value did not match type(s): boolean", target="boolean", value=value))
+
+
+def integer(request: web.Request, name: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    """An integer query parameter within bounds, or None when absent; 400 otherwise."""
+    value = request.query.get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise validation_error(error(name, "type", "Value did not match type(s): integer", target="integer",
+                                     value=value)) from None
+    if minimum is not None and number < minimum:
+        raise validation_error(error(name, "minimum", f"Value must be at least {minimum}", target=minimum, value=number))
+    if maximum is not None and number > maximum:
+        raise validation_error(error(name, "maximum", f"Value must be at most {maximum}", target=maximum, value=number))
+    return number
+
+
+def check_upload_size(request: web.Request) -> int:
+    """The upload limit; 413 at once when the declared length is over it."""
+    limit = request.app[OPTIONS].max_upload_bytes
+    if (request.content_length or 0) > limit:
+        raise _too_large(limit)
+    return limit
+
+
+async def _chunks(source) -> AsyncIterator[bytes]:
+    read = source.read_chunk if isinstance(source, BodyPartReader) else source.read
+    while chunk := await read(_CHUNK):
+        yield chunk
+
+
+async def receive_upload(request: web.Request, source) -> object:
+    """Stream an audio upload (a request body or a multipart part) to a tmp file; 413 past the limit."""
+    limit = check_upload_size(request)
+    try:
+        return await request.app[STORE].media.receive(_chunks(source), limit)
+    except TooLarge:
+        raise _too_large(limit) from None
+
+
+def _is_json_part(part: BodyPartReader) -> bool:
+    content_type = part.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json") or (
+        not content_type and part.filename is None
+    )
+
+
+async def read_multipart(request: web.Request):
+    """(metadata or None, upload path or None) from a multipart/mixed or multipart/form-data body.
+
+    The JSON part may be a KAZOO envelope or the bare metadata; exactly one audio part is allowed.
+    """
+    reader: MultipartReader = await request.multipart()
+    metadata, upload = None, None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise validation_error(error("file", "type", "nested multipart bodies are not supported"))
+            if _is_json_part(part) and metadata is None:
+                raw = await part.read()
+                if len(raw) > request.app[OPTIONS].max_json_bytes:
+                    raise _too_large(request.app[OPTIONS].max_json_bytes)
+                body = await _json_body(request, raw)
+                metadata = split_envelope(body)[0] if isinstance(body, dict) and "data" in body else body
+            elif upload is None:
+                upload = await receive_upload(request, part)
+            else:
+                raise validation_error(error("file", "maxItems", "Only one file may be uploaded at a time",
+                                             target=1))
+    except BaseException:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        raise
+    return metadata, upload
+
+
+def is_multipart(request: web.Request) -> bool:
+    return request.content_type.startswith("multipart/")

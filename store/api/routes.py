@@ -1,0 +1,65 @@
+"""Every endpoint of the API in one table: the app registers it and the OpenAPI document describes it,
+so the two cannot drift apart.
+
+Order matters where paths overlap: aiohttp tries routes in the order they are added, so the fixed
+`/vmboxes/messages` and `/messages/raw` come before `/vmboxes/{box_id}` and `/messages/{message_id}`.
+"""
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from store.api import audio, auth, messages, service, vmboxes
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ACCOUNT = "/v2/accounts/{account_id}"
+BOX = ACCOUNT + "/vmboxes/{box_id}"
+MESSAGE = BOX + "/messages/{message_id}"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    request: str | None = None  # body: a schema name, "envelope", "change", "ids", "upload" or "audio"
+    response: str = "json"  # "json", "created", "audio", "zip"
+    paginated: bool = False
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)"),
+    Route("GET", "/v2/openapi.json", service.openapi, "This OpenAPI document (no auth)"),
+    Route("PUT", "/v2/api_auth", auth.put_api_auth, "Exchange an API key for an auth token", "api_auth", "created"),
+    Route("GET", ACCOUNT + "/vmboxes", vmboxes.list_vmboxes, "List voicemail boxes with message counts",
+          paginated=True),
+    Route("PUT", ACCOUNT + "/vmboxes", vmboxes.create_vmbox, "Create a voicemail box", "vmbox", "created"),
+    Route("GET", ACCOUNT + "/vmboxes/messages", messages.list_account_messages,
+          "List the messages of every box of the account", paginated=True),
+    Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
+    Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
+    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
+    Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
+    Route("POST", BOX + "/messages/raw", audio.post_raw_zip, "Fetch the audio of several messages as a ZIP",
+          "ids", "zip"),
+    Route("GET", BOX + "/messages", messages.list_box_messages, "List a box's messages", paginated=True),
+    Route("PUT", BOX + "/messages", messages.create_message,
+          "Create a message (JSON metadata, or multipart metadata + audio)", "upload", "created"),
+    Route("POST", BOX + "/messages", messages.change_messages, "Change the folder of, move or copy messages",
+          "change"),
+    Route("DELETE", BOX + "/messages", messages.delete_messages, "Delete all, a folder's, or listed messages",
+          "change"),
+    Route("GET", MESSAGE, messages.get_message, "Fetch a message"),
+    Route("POST", MESSAGE, messages.change_message, "Change a message's folder, or move or copy it", "change"),
+    Route("DELETE", MESSAGE, messages.delete_message, "Delete a message"),
+    Route("GET", MESSAGE + "/raw", audio.get_raw, "Download a message's audio", response="audio"),
+    Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio"),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register every route of the table on `app`."""
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)

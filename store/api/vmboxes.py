@@ -1,0 +1,70 @@
+"""Handlers for /v2/accounts/{account_id}/vmboxes and /vmboxes/{box_id}."""
+from aiohttp import web
+
+from store import vmboxes
+from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
+from store.api.keys import ACCOUNT_ID, STORE
+from store.api.pages import page_fields, requested_page
+from store.api.requests import box_id, expected_revision, read_envelope
+from store.documents import dumps
+from store.validation import error
+
+
+async def list_vmboxes(request: web.Request) -> web.Response:
+    """Boxes of the account, ordered by mailbox number, with message counts."""
+    store = request.app[STORE]
+    page = requested_page(request)
+    if page.start is not None and not isinstance(page.start, str):
+        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+    limit = None if page.size is None else page.size + 1
+    boxes = await vmboxes.list_vmboxes(store.db, request[ACCOUNT_ID], store.cutoff(), page.start, limit)
+    more = page.size is not None and len(boxes) > page.size
+    boxes = boxes[: page.size] if more else boxes
+    next_key = boxes[-1].mailbox if more else None
+    data = RawJSON(dumps([box.public() for box in boxes]))
+    return reply(request, data, page=page_fields(page, len(boxes), next_key))
+
+
+async def create_vmbox(request: web.Request) -> web.Response:
+    """Create a box (201)."""
+    data, _ = await read_envelope(request)
+    box = await vmboxes.create_vmbox(request.app[STORE].db, request[ACCOUNT_ID], data)
+    return reply(request, box.public(), status=201, revision=box.revision)
+
+
+async def get_vmbox(request: web.Request) -> web.Response:
+    """One box."""
+    ident = box_id(request)
+    box = await vmboxes.get_vmbox(request.app[STORE].db, request[ACCOUNT_ID], ident)
+    if box is None:
+        raise bad_identifier(ident)
+    return reply(request, box.public(), revision=box.revision)
+
+
+async def replace_vmbox(request: web.Request) -> web.Response:
+    """Replace a box's settings (a document without `pin` keeps the PIN)."""
+    ident = box_id(request)
+    data, revision = await read_envelope(request)
+    box = await vmboxes.replace_vmbox(
+        request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision)
+    )
+    return reply(request, box.public(), revision=box.revision)
+
+
+async def patch_vmbox(request: web.Request) -> web.Response:
+    """Merge fields into a box; unknown keys are kept."""
+    ident = box_id(request)
+    data, revision = await read_envelope(request)
+    box = await vmboxes.patch_vmbox(
+        request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision)
+    )
+    return reply(request, box.public(), revision=box.revision)
+
+
+async def delete_vmbox(request: web.Request) -> web.Response:
+    """Delete a box and its messages; answer with the deleted box."""
+    ident = box_id(request)
+    _, revision = await read_envelope(request)
+    store = request.app[STORE]
+    box = await vmboxes.delete_vmbox(store, request[ACCOUNT_ID], ident, expected_revision(request, revision))
+    return reply(request, box.public(), revision=box.revision)

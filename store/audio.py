@@ -1,0 +1,90 @@
+"""Audio conversion through ffmpeg (the one module that runs it).
+
+Messages and greetings are stored as 8 kHz 16-bit mono WAV, which Asterisk plays without transcoding.
+Uploads in any format ffmpeg decodes are normalised to that on the way in; downloads are encoded to the
+box's `media_extension` on the way out.
+
+ffmpeg runs as an asyncio subprocess, so a conversion never blocks the event loop; a semaphore keeps
+the number of concurrent encoders near the number of cores.
+"""
+import asyncio
+import os
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.errors import NotAudio
+
+SAMPLE_RATE = 8000
+
+# Per download format: the ffmpeg output options and the HTTP Content-Type.
+FORMATS = {
+    "mp3": (["-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3"], "audio/mpeg"),
+    "mp4": (["-c:a", "aac", "-b:a", "32k", "-f", "mp4"], "audio/mp4"),
+    "wav": (["-c:a", "pcm_s16le", "-f", "wav"], "audio/x-wav"),
+}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    length_ms: int
+
+
+class FFmpeg:
+    """Runs ffmpeg with at most `parallel` processes at a time."""
+
+    def __init__(self, binary: str = "ffmpeg", parallel: int = 4):
+        self._binary = binary
+        self._slots = asyncio.Semaphore(parallel)
+
+    async def _run(self, *args: str) -> tuple[int, str]:
+        async with self._slots:
+            process = await asyncio.create_subprocess_exec(
+                self._binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, stderr = await process.communicate()
+        return process.returncode, stderr.decode(errors="replace").strip()
+
+    async def normalise(self, source: Path, target: Path) -> AudioInfo:
+        """Decode `source` (any format) into 8 kHz 16-bit mono WAV at `target`.
+
+        Raises NotAudio when ffmpeg cannot decode it or it holds no sound; `target` is then absent.
+        """
+        code, errors = await self._run(
+            "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
+            "-c:a", "pcm_s16le", "-f", "wav", str(target),
+        )
+        if code != 0:
+            target.unlink(missing_ok=True)
+            raise NotAudio(f"not a decodable audio file ({_last_line(errors)})")
+        info = wav_info(target)
+        if info.length_ms == 0:
+            target.unlink(missing_ok=True)
+            raise NotAudio("the file holds no audio")
+        return info
+
+    async def encode(self, source: Path, extension: str, target: Path) -> None:
+        """Encode the stored WAV `source` as `extension` (a key of FORMATS) into `target`."""
+        options, _ = FORMATS[extension]
+        code, errors = await self._run("-i", str(source), *options, str(target))
+        if code != 0:
+            target.unlink(missing_ok=True)
+            raise RuntimeError(f"ffmpeg could not encode {source.name} as {extension}: {errors}")
+
+
+def wav_info(path: Path) -> AudioInfo:
+    """Length of a PCM WAV file, read from its header."""
+    try:
+        with wave.open(os.fspath(path), "rb") as wav:
+            frames, rate = wav.getnframes(), wav.getframerate()
+    except (wave.Error, EOFError) as exc:
+        raise NotAudio(f"not a PCM WAV file: {exc}") from exc
+    return AudioInfo(length_ms=frames * 1000 // rate)
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no detail from ffmpeg"

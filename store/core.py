@@ -1,0 +1,35 @@
+"""The store as one object: database, media files and the retention rule, opened and closed together."""
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.audio import FFmpeg
+from store.db import Database, open_database
+from store.ids import now_gregorian
+from store.media import MediaFiles
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Store:
+    db: Database
+    media: MediaFiles
+    retention_s: int
+
+    def cutoff(self) -> int:
+        """Messages older than this (Gregorian seconds) are past retention: hidden and read-only."""
+        return now_gregorian() - self.retention_s
+
+
+async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None = None) -> Store:
+    """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`).
+
+    Media files that no row refers to (a crash between writing a file and committing its row) are removed.
+    """
+    media = MediaFiles(data_dir, ffmpeg or FFmpeg())
+    media.prepare()
+    db = await open_database(data_dir / "vmbox.sqlite3")
+    rows = await db.fetch_all("SELECT media_file FROM messages WHERE media_file IS NOT NULL")
+    media.remove_orphans({row[0] for row in rows})
+    return Store(db, media, retention_days * 86400)

@@ -1,0 +1,131 @@
+"""The one place that talks to SQLite (through aiosqlite).
+
+Rules:
+- Plain reads go through a read-only connection; with WAL they see the last committed state and never
+  wait behind a write.
+- Every write runs inside `transaction()`, on the writer connection, one transaction at a time (an
+  asyncio lock: coroutines sharing one connection would otherwise interleave their statements).
+- The schema version lives in `PRAGMA user_version`; `open_database` applies missing migrations.
+"""
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from store.migrations import MIGRATIONS
+
+logger = logging.getLogger(__name__)
+
+Row = sqlite3.Row
+IntegrityError = sqlite3.IntegrityError
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    # FULL: a message a caller left must survive a power cut, not only a crash of this process.
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+class Transaction:
+    """Statements of one write transaction; valid only inside `Database.transaction()`."""
+
+    def __init__(self, conn: aiosqlite.Connection):
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+        """Run one statement for each parameter row."""
+        await self._conn.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
+        """Rows of a query, seeing this transaction's own writes."""
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Database:
+    """A writer and a reader connection to one SQLite file."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
+        """Rows of a read-only query against the last committed state."""
+        return list(await self._reader.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
+        """The first row of a read-only query, or None."""
+        rows = await self._reader.execute_fetchall(sql, params)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._writer)
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def close(self) -> None:
+        """Close both connections."""
+        await self._reader.close()
+        await self._writer.close()
+
+
+async def _connect(path: Path, *pragmas: str) -> aiosqlite.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves (aiosqlite's setter for it is broken in 0.22).
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in (*_PRAGMAS, *pragmas):
+        await conn.execute(pragma)
+    return conn
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    (version,) = await (await conn.execute("PRAGMA user_version")).fetchone()
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this vmbox ({len(MIGRATIONS)}); upgrade vmbox"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        logger.info("applying schema migration %d", number)
+        # The migration and its version bump form one transaction: all of it lands or none.
+        try:
+            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise
+
+
+async def open_database(path: Path) -> Database:
+    """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = await _connect(path)
+    try:
+        await _migrate(writer)
+        reader = await _connect(path, "PRAGMA query_only = ON")
+    except BaseException:
+        await writer.close()
+        raise
+    return Database(writer, reader)

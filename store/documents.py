@@ -1,0 +1,34 @@
+"""Helpers shared by the stored KAZOO documents: revisions and JSON (de)serialisation."""
+import hashlib
+import json
+
+
+def revision(ident: str, rev: int) -> str:
+    """The CouchDB-style revision string (`<n>-<32 hex>`) of version `rev` of object `ident`."""
+    return f"{rev}-{hashlib.md5(f'{ident}:{rev}'.encode()).hexdigest()}"
+
+
+def revision_number(text: str | None) -> int | None:
+    """The version number in a revision string a client sent back, or None when it sent none."""
+    if not text:
+        return None
+    head, _, _ = str(text).partition("-")
+    return int(head) if head.isdigit() else -1
+
+
+def dumps(document: object) -> str:
+    """Compact JSON, as stored and as sent."""
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def deep_merge(base: dict, patch: dict) -> dict:
+    """`patch` merged into a copy of `base`: objects merge key by key, a null removes the key (RFC 7396)."""
+    merged = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,49 @@
+"""Errors the store raises; the REST layer turns each into KAZOO's error shape."""
+
+
+class StoreError(Exception):
+    """Base class of the store's errors."""
+
+
+class NotFound(StoreError):
+    """No such object in this account (or it is hidden: deleted, past retention)."""
+
+    def __init__(self, ident: str):
+        super().__init__(f"not found: {ident}")
+        self.ident = ident
+
+
+class RevisionConflict(StoreError):
+    """The caller's revision is stale: someone else changed the object first."""
+
+    def __init__(self, ident: str):
+        super().__init__(f"stale revision for {ident}")
+        self.ident = ident
+
+
+class Invalid(StoreError):
+    """A document that breaks its schema or a uniqueness rule; `errors` is in KAZOO's shape."""
+
+    def __init__(self, errors: dict):
+        super().__init__(f"invalid: {sorted(errors)}")
+        self.errors = errors
+
+
+class NotAudio(StoreError):
+    """An upload that ffmpeg cannot decode, or that holds no sound at all."""
+
+
+class TooLarge(StoreError):
+    """An upload over the configured size limit."""
+
+    def __init__(self, limit: int):
+        super().__init__(f"upload larger than {limit} bytes")
+        self.limit = limit
+
+
+class NoAudio(StoreError):
+    """The message exists but no audio has been attached to it yet."""
+
+    def __init__(self, ident: str):
+        super().__init__(f"message {ident} has no audio")
+        self.ident = ident

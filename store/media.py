@@ -1,0 +1,153 @@
+"""Audio files under the data directory.
+
+Layout: `<data>/media/<account_id>/<32 hex>.wav` holds stored audio, one file per message or greeting
+version (never rewritten in place: a replacement is a new file, and the old one is removed only after
+the row that points to the new one is committed); `<data>/tmp/` holds uploads and conversions in
+flight and is emptied on start.
+
+Every stored file is complete before anyone can see it: written to tmp, fsynced, renamed into place
+and the directory fsynced, all before the caller commits the row that references it.
+"""
+import asyncio
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.audio import FFmpeg
+from store.errors import TooLarge
+
+logger = logging.getLogger(__name__)
+
+_FILE_NAME = re.compile(r"[0-9a-f]{32}/[0-9a-f]{32}\.wav")
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    file: str  # name relative to the media root, `<account>/<hex>.wav`
+    length_ms: int
+
+
+class MediaFiles:
+    """The media and tmp directories of one data directory."""
+
+    def __init__(self, data_dir: Path, ffmpeg: FFmpeg):
+        self.root = data_dir / "media"
+        self.tmp = data_dir / "tmp"
+        self.ffmpeg = ffmpeg
+
+    def prepare(self) -> None:
+        """Create the directories and drop whatever a previous run left in tmp."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, file: str) -> Path:
+        """Absolute path of a stored file; refuses anything that is not one of our names."""
+        if not _FILE_NAME.fullmatch(file):
+            raise ValueError(f"not a media file name: {file!r}")
+        return self.root / file
+
+    def temp_path(self, suffix: str = "") -> Path:
+        """A fresh, unused path in the tmp directory."""
+        return self.tmp / f"{secrets.token_hex(16)}{suffix}"
+
+    async def receive(self, chunks: AsyncIterable[bytes], limit: int) -> Path:
+        """Write an upload to a tmp file; raise TooLarge (keeping nothing) past `limit` bytes."""
+        upload = self.temp_path(".upload")
+        size = 0
+        try:
+            with open(upload, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge(limit)
+                    out.write(chunk)
+        except BaseException:
+            upload.unlink(missing_ok=True)
+            raise
+        return upload
+
+    async def store(self, upload: Path, account_id: str) -> StoredAudio:
+        """Normalise `upload` into a new stored file of `account_id`; the upload is removed either way.
+
+        Raises NotAudio if ffmpeg cannot decode it.
+        """
+        converted = self.temp_path(".wav")
+        try:
+            info = await self.ffmpeg.normalise(upload, converted)
+            file = f"{account_id}/{secrets.token_hex(16)}.wav"
+            await asyncio.to_thread(_install, converted, self.root / file)
+        finally:
+            upload.unlink(missing_ok=True)
+            converted.unlink(missing_ok=True)
+        return StoredAudio(file, info.length_ms)
+
+    async def duplicate(self, file: str, account_id: str) -> str:
+        """A new stored file with the same audio as `file` (a hard link where the filesystem allows)."""
+        copy = f"{account_id}/{secrets.token_hex(16)}.wav"
+        await asyncio.to_thread(_link_or_copy, self.path(file), self.root / copy)
+        return copy
+
+    async def encoded(self, file: str, extension: str) -> bytes:
+        """The audio of stored `file` encoded as `extension` (mp3, mp4 or wav)."""
+        source = self.path(file)
+        if extension == "wav":
+            return await asyncio.to_thread(source.read_bytes)
+        target = self.temp_path(f".{extension}")
+        try:
+            await self.ffmpeg.encode(source, extension, target)
+            return await asyncio.to_thread(target.read_bytes)
+        finally:
+            target.unlink(missing_ok=True)
+
+    def discard(self, files: Iterable[str | None]) -> None:
+        """Remove stored files no row refers to any more (missing ones are fine)."""
+        for file in files:
+            if file:
+                self.path(file).unlink(missing_ok=True)
+
+    def remove_orphans(self, referenced: set[str]) -> int:
+        """Remove stored files that no row refers to (left by a crash between rename and commit)."""
+        removed = 0
+        for path in self.root.glob("*/*.wav"):
+            if f"{path.parent.name}/{path.name}" not in referenced:
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            logger.warning("removed %d media files that no row referred to", removed)
+        return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _install(source: Path, target: Path) -> None:
+    """Durably move a finished tmp file to its final name."""
+    with open(source, "rb") as handle:
+        os.fsync(handle.fileno())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    _fsync_dir(target.parent)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        # No hard links here (another filesystem, or one without them): copy and install durably.
+        staged = target.with_suffix(".part")
+        shutil.copyfile(source, staged)
+        _install(staged, target)
+        return
+    _fsync_dir(target.parent)

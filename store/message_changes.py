@@ -1,0 +1,156 @@
+"""Changing messages in bulk: folder changes, moves, copies and deletes.
+
+Each operation takes a list of ids and reports per id, as KAZOO does: `succeeded` (for moves and copies,
+the new ids) and `failed` ({id: reason}, reasons `not_found` and `prior_to_retention_duration`). The
+phone menus and the REST API both come through here, so both always agree.
+"""
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from store.core import Store
+from store.db import Transaction
+from store.documents import dumps
+from store.errors import NotFound
+from store.ids import new_message_id, now_gregorian
+
+
+@dataclass
+class Outcome:
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def public(self) -> dict:
+        return {"succeeded": self.succeeded, "failed": self.failed}
+
+
+async def _select(
+    tx: Transaction, account_id: str, box_id: str, ids: Sequence[str] | None, folder: str | None, cutoff: int
+) -> tuple[list, Outcome]:
+    """Rows (id, doc, media_file) of the visible messages named by `ids` (None: all, optionally of one
+    folder), and an Outcome whose `failed` already names the ids that are missing or past retention."""
+    outcome = Outcome()
+    if ids is None:
+        folder_sql = "" if folder is None else " AND folder = ?"
+        rows = await tx.fetch_all(
+            f"SELECT id, doc, media_file FROM messages WHERE box_id = ? AND account_id = ? AND state = 'active'"
+            f" AND timestamp >= ?{folder_sql} ORDER BY timestamp, id",
+            (box_id, account_id, cutoff, *(() if folder is None else (folder,))),
+        )
+        return list(rows), outcome
+    rows = []
+    for message_id in dict.fromkeys(ids):
+        row = await tx.fetch_one(
+            "SELECT id, doc, media_file, timestamp, state FROM messages WHERE id = ? AND box_id = ? AND account_id = ?",
+            (message_id, box_id, account_id),
+        )
+        if row is None or row["state"] == "removed":
+            outcome.failed[message_id] = "not_found"
+        elif row["state"] == "expired" or row["timestamp"] < cutoff:
+            outcome.failed[message_id] = "prior_to_retention_duration"
+        else:
+            rows.append(row)
+    return rows, outcome
+
+
+async def change_folder(store: Store, account_id: str, box_id: str, ids: Sequence[str], folder: str) -> Outcome:
+    """Put messages in `folder` (new, saved or deleted; deleted stays recoverable)."""
+    async with store.db.transaction() as tx:
+        rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
+        await tx.execute_many(
+            "UPDATE messages SET folder = ?, doc = json_set(doc, '$.folder', ?), rev = rev + 1 WHERE id = ?",
+            [(folder, folder, row[0]) for row in rows],
+        )
+    outcome.succeeded = [row[0] for row in rows]
+    return outcome
+
+
+async def remove_messages(
+    store: Store, account_id: str, box_id: str, ids: Sequence[str] | None, folder: str | None = None
+) -> Outcome:
+    """Delete messages (the REST DELETE): hidden from every listing and count. `ids` None means all
+    the box's messages, or all of `folder`."""
+    async with store.db.transaction() as tx:
+        await _require_box(tx, account_id, box_id)
+        rows, outcome = await _select(tx, account_id, box_id, ids, folder, store.cutoff())
+        await tx.execute_many(
+            "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?", [(row[0],) for row in rows]
+        )
+    outcome.succeeded = [row[0] for row in rows]
+    return outcome
+
+
+async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:
+    if await tx.fetch_one("SELECT 1 FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)) is None:
+        raise NotFound(box_id)
+
+
+def _arrived(doc: dict, source_box: str, action: str, now: int) -> dict:
+    """Metadata of a message moved or copied out of `source_box`: new id, folder new, time now, history kept."""
+    history = [*doc.get("history", []), {"box_id": source_box, "message_id": doc["media_id"],
+                                         "action": action, "timestamp": now}]
+    new_id = new_message_id(now)
+    return {**doc, "media_id": new_id, "folder": "new", "timestamp": now, "history": history}
+
+
+async def _insert_arrival(tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None) -> None:
+    await tx.execute(
+        "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
+        " VALUES (?, ?, ?, 'new', ?, ?, ?, 1)",
+        (doc["media_id"], account_id, box_id, doc["timestamp"], dumps(doc), media_file),
+    )
+
+
+async def move_messages(
+    store: Store, account_id: str, box_id: str, ids: Sequence[str], target_box: str
+) -> Outcome:
+    """Move messages to another box of the account; `succeeded` lists their new ids.
+
+    Raises NotFound when the source or target box does not exist.
+    """
+    now = now_gregorian()
+    async with store.db.transaction() as tx:
+        await _require_box(tx, account_id, box_id)
+        await _require_box(tx, account_id, target_box)
+        rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
+        for message_id, doc_text, media_file in (tuple(row)[:3] for row in rows):
+            doc = _arrived(json.loads(doc_text), box_id, "moved", now)
+            # The audio file changes owner with the row; it is neither copied nor removed.
+            await tx.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            await _insert_arrival(tx, account_id, target_box, doc, media_file)
+            outcome.succeeded.append(doc["media_id"])
+    return outcome
+
+
+async def copy_messages(
+    store: Store, account_id: str, box_id: str, ids: Sequence[str], target_boxes: Sequence[str]
+) -> Outcome:
+    """Copy messages into each of `target_boxes` (each copy with its own audio file); `succeeded` lists
+    the new ids. Raises NotFound when the source or a target box does not exist."""
+    now = now_gregorian()
+    copies: list[str] = []
+    try:
+        async with store.db.transaction() as tx:
+            await _require_box(tx, account_id, box_id)
+            for target in dict.fromkeys(target_boxes):
+                await _require_box(tx, account_id, target)
+            rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
+            for _, doc_text, media_file in (tuple(row)[:3] for row in rows):
+                for target in dict.fromkeys(target_boxes):
+                    copy = await store.media.duplicate(media_file, account_id) if media_file else None
+                    copies.append(copy)
+                    doc = _arrived(json.loads(doc_text), box_id, "copied", now)
+                    await _insert_arrival(tx, account_id, target, doc, copy)
+                    outcome.succeeded.append(doc["media_id"])
+    except BaseException:
+        store.media.discard(copies)
+        raise
+    return outcome
+
+
+async def expire_messages(store: Store) -> int:
+    """Mark messages past retention as expired (they already are hidden; this keeps counting cheap)."""
+    async with store.db.transaction() as tx:
+        return await tx.execute(
+            "UPDATE messages SET state = 'expired' WHERE state = 'active' AND timestamp < ?", (store.cutoff(),)
+        )

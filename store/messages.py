@@ -1,0 +1,190 @@
+"""Voicemail messages: creating, fetching, listing and attaching audio.
+
+A message row keeps its full KAZOO metadata as JSON in `doc` (folder, timestamp, media_id and length
+included), so listings can hand the stored JSON out as it is; `folder` and `timestamp` are repeated in
+columns for indexing, and every write updates both. Visible means state `active` and not older than the
+retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
+"""
+import json
+import secrets
+from dataclasses import dataclass
+
+from store.core import Store
+from store.db import Database
+from store.documents import dumps, revision
+from store.errors import Invalid, NotFound
+from store.ids import new_message_id, now_gregorian
+from store.media import StoredAudio
+from store.validation import error, validate
+
+FOLDERS = ("new", "saved", "deleted")
+# Keys the server owns: a client cannot set them through the metadata it sends.
+_SERVER_KEYS = ("media_id", "history", "transcription", "id", "_id")
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    box_id: str
+    doc: dict
+    media_file: str | None
+    rev: int
+
+    @property
+    def folder(self) -> str:
+        return self.doc["folder"]
+
+    @property
+    def revision(self) -> str:
+        return revision(self.id, self.rev)
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """What a listing asks for; `after` is the (timestamp, id) of the last entry of the previous page."""
+
+    account_id: str
+    box_id: str | None = None
+    folder: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    created_from: int | None = None
+    created_to: int | None = None
+    ascending: bool = False
+    after: tuple[int, str] | None = None
+    limit: int | None = None
+
+
+_VISIBLE = "state = 'active' AND timestamp >= ?"
+
+
+def _message(row) -> Message:
+    return Message(row[0], row[1], json.loads(row[2]), row[3], row[4])
+
+
+def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: int) -> dict:
+    """Metadata of a message created through the API, with KAZOO's defaults filled in."""
+    doc = {key: value for key, value in metadata.items() if key not in _SERVER_KEYS}
+    number = doc.setdefault("caller_id_number", "anonymous")
+    doc.setdefault("caller_id_name", number)
+    doc.setdefault("from", number)
+    doc.setdefault("to", box_doc["mailbox"])
+    doc.setdefault("call_id", secrets.token_hex(16))
+    doc.setdefault("folder", "new")
+    doc.setdefault("timestamp", now)
+    doc["length"] = audio.length_ms if audio else doc.get("length", 1)
+    return doc
+
+
+async def create_message(
+    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None = None
+) -> Message:
+    """Create a message in a box from KAZOO metadata, with its audio when given.
+
+    Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
+    """
+    try:
+        return await _insert_message(store, account_id, box_id, metadata, audio)
+    except BaseException:
+        store.media.discard([audio.file if audio else None])
+        raise
+
+
+async def _insert_message(
+    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None
+) -> Message:
+    errors = validate("message", metadata)
+    if errors:
+        raise Invalid(errors)
+    async with store.db.transaction() as tx:
+        row = await tx.fetch_one("SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+        if row is None:
+            raise NotFound(box_id)
+        doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
+        if doc["timestamp"] < store.cutoff():
+            raise Invalid(error("timestamp", "date_range", "timestamp is older than the retention period",
+                                target=store.cutoff(), value=doc["timestamp"]))
+        message_id = doc["media_id"] = new_message_id(doc["timestamp"])
+        await tx.execute(
+            "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            (message_id, account_id, box_id, doc["folder"], doc["timestamp"], dumps(doc),
+             audio.file if audio else None),
+        )
+    return Message(message_id, box_id, doc, audio.file if audio else None, 1)
+
+
+async def get_message(db: Database, account_id: str, box_id: str, message_id: str, cutoff: int) -> Message | None:
+    """A visible message of a box, or None."""
+    row = await db.fetch_one(
+        f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ? AND account_id = ?"
+        f" AND {_VISIBLE}",
+        (message_id, box_id, account_id, cutoff),
+    )
+    return _message(row) if row else None
+
+
+async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[tuple[str, int, str, str]]:
+    """Visible messages matching `query`, newest first unless `ascending`.
+
+    Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
+    untouched, which keeps listing cost to the query itself.
+    """
+    where = [_VISIBLE]
+    params: list = [cutoff]
+    if query.box_id is not None:
+        where.append("box_id = ?")
+        params.append(query.box_id)
+    where.append("account_id = ?")
+    params.append(query.account_id)
+    if query.folder is None:
+        where.append("folder != 'deleted'")
+    else:
+        where.append("folder = ?")
+        params.append(query.folder)
+    for field, value in query.fields:
+        where.append("json_extract(doc, ?) = ?")
+        params += [f"$.{field}", value]
+    if query.created_from is not None:
+        where.append("timestamp >= ?")
+        params.append(query.created_from)
+    if query.created_to is not None:
+        where.append("timestamp <= ?")
+        params.append(query.created_to)
+    order = "ASC" if query.ascending else "DESC"
+    if query.after is not None:
+        where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
+        params += list(query.after)
+    params.append(-1 if query.limit is None else query.limit)
+    rows = await db.fetch_all(
+        f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
+        f" ORDER BY timestamp {order}, id {order} LIMIT ?",
+        params,
+    )
+    return [tuple(row) for row in rows]
+
+
+async def attach_audio(store: Store, account_id: str, box_id: str, message_id: str, audio: StoredAudio) -> Message:
+    """Replace a message's audio (and length); the old file goes once the new one is committed.
+
+    Raises NotFound; on any failure the new file is discarded and the old audio stays.
+    """
+    try:
+        async with store.db.transaction() as tx:
+            row = await tx.fetch_one(
+                f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
+                f" AND account_id = ? AND {_VISIBLE}",
+                (message_id, box_id, account_id, store.cutoff()),
+            )
+            if row is None:
+                raise NotFound(message_id)
+            old = _message(row)
+            doc = {**old.doc, "length": audio.length_ms}
+            await tx.execute(
+                "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
+                (dumps(doc), audio.file, message_id),
+            )
+    except BaseException:
+        store.media.discard([audio.file])
+        raise
+    store.media.discard([old.media_file])
+    return Message(message_id, box_id, doc, audio.file, old.rev + 1)

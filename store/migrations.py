@@ -1,0 +1,81 @@
+"""Schema migrations, oldest first. Entry N brings the schema from version N to N+1; never edit a
+released entry, append a new one.
+
+Counting rule: a box's `new_count`/`saved_count` count its messages in state `active` and in that
+folder. Triggers keep them true on every insert, update and delete, so no code path can forget;
+messages past retention that the periodic expiry has not marked yet are subtracted at read time.
+"""
+
+_V1 = """
+CREATE TABLE accounts (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    created INTEGER NOT NULL              -- Gregorian seconds
+);
+
+-- API keys and auth tokens are stored as SHA-256 hashes: a copy of the database grants nothing.
+CREATE TABLE api_keys (
+    key_hash   TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    created    INTEGER NOT NULL
+);
+
+CREATE TABLE auth_tokens (
+    token_hash TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    expires    INTEGER NOT NULL               -- Unix seconds
+);
+
+CREATE TABLE vmboxes (
+    id          TEXT PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    mailbox     TEXT NOT NULL,
+    owner_id    TEXT,
+    doc         TEXT NOT NULL,                -- KAZOO document as JSON, without id and pin
+    pin_hash    TEXT,
+    rev         INTEGER NOT NULL,
+    new_count   INTEGER NOT NULL DEFAULT 0,
+    saved_count INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account_id, mailbox)
+);
+
+CREATE TABLE messages (
+    id         TEXT PRIMARY KEY,               -- YYYYMM-<32 hex>
+    account_id TEXT NOT NULL,
+    box_id     TEXT NOT NULL REFERENCES vmboxes(id) ON DELETE CASCADE,
+    folder     TEXT NOT NULL,                  -- new | saved | deleted
+    state      TEXT NOT NULL DEFAULT 'active', -- active | removed (DELETE) | expired (retention)
+    timestamp  INTEGER NOT NULL,               -- Gregorian seconds
+    doc        TEXT NOT NULL,                  -- metadata as JSON
+    media_file TEXT,                           -- audio file under the media directory; NULL = none yet
+    rev        INTEGER NOT NULL
+);
+CREATE INDEX messages_by_box ON messages (box_id, state, timestamp, id);
+CREATE INDEX messages_by_account ON messages (account_id, state, timestamp, id);
+
+CREATE TRIGGER messages_count_insert AFTER INSERT ON messages WHEN NEW.state = 'active'
+BEGIN
+    UPDATE vmboxes SET new_count = new_count + (NEW.folder = 'new'),
+                       saved_count = saved_count + (NEW.folder = 'saved')
+     WHERE id = NEW.box_id;
+END;
+
+CREATE TRIGGER messages_count_delete AFTER DELETE ON messages WHEN OLD.state = 'active'
+BEGIN
+    UPDATE vmboxes SET new_count = new_count - (OLD.folder = 'new'),
+                       saved_count = saved_count - (OLD.folder = 'saved')
+     WHERE id = OLD.box_id;
+END;
+
+CREATE TRIGGER messages_count_update AFTER UPDATE OF folder, state, box_id ON messages
+BEGIN
+    UPDATE vmboxes SET new_count = new_count - (OLD.state = 'active' AND OLD.folder = 'new'),
+                       saved_count = saved_count - (OLD.state = 'active' AND OLD.folder = 'saved')
+     WHERE id = OLD.box_id;
+    UPDATE vmboxes SET new_count = new_count + (NEW.state = 'active' AND NEW.folder = 'new'),
+                       saved_count = saved_count + (NEW.state = 'active' AND NEW.folder = 'saved')
+     WHERE id = NEW.box_id;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)

@@ -1,0 +1,240 @@
+"""Voicemail boxes: KAZOO documents validated by `schemas/vmbox.json`, PINs kept apart and hashed.
+
+Invariants: `doc` never holds `id` or `pin`; `mailbox` is unique per account (a UNIQUE index, so two
+concurrent creates cannot both win); `rev` grows by one on every write.
+"""
+import asyncio
+import json
+from dataclasses import dataclass
+
+from store.core import Store
+from store.db import Database, IntegrityError, Transaction
+from store.documents import deep_merge, dumps, revision
+from store.errors import Invalid, NotFound, RevisionConflict
+from store.hashing import hash_pin, pin_matches
+from store.ids import new_id
+from store.validation import error, validate, with_defaults
+
+_KEEP_PIN = object()
+
+
+@dataclass(frozen=True)
+class VMBox:
+    id: str
+    account_id: str
+    doc: dict
+    rev: int
+    has_pin: bool
+
+    @property
+    def mailbox(self) -> str:
+        return self.doc["mailbox"]
+
+    @property
+    def revision(self) -> str:
+        return revision(self.id, self.rev)
+
+    def public(self) -> dict:
+        """The document as the API returns it: with its id, never with its PIN."""
+        return {**self.doc, "id": self.id}
+
+
+@dataclass(frozen=True)
+class VMBoxSummary:
+    id: str
+    name: str
+    mailbox: str
+    owner_id: str | None
+    flags: list | None
+    new: int
+    saved: int
+
+    def public(self) -> dict:
+        """A listing entry in KAZOO's shape, with KAZOO's `messages` (new + saved) and per-folder counts."""
+        entry = {"id": self.id, "name": self.name, "mailbox": self.mailbox}
+        if self.owner_id:
+            entry["owner_id"] = self.owner_id
+        if self.flags is not None:
+            entry["flags"] = self.flags
+        entry["messages"] = self.new + self.saved
+        entry["folders"] = {"new": self.new, "saved": self.saved}
+        return entry
+
+
+_COLUMNS = "id, account_id, doc, rev, pin_hash IS NOT NULL"
+
+
+def _box(row) -> VMBox:
+    return VMBox(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]))
+
+
+async def _prepared(document: object) -> tuple[dict, object]:
+    """Validate a full document; return it with defaults (no id, no pin) and the new PIN hash or _KEEP_PIN."""
+    errors = validate("vmbox", document)
+    if errors:
+        raise Invalid(errors)
+    doc = with_defaults("vmbox", document)
+    doc.pop("id", None)
+    pin = doc.pop("pin", None)
+    pin_hash = _KEEP_PIN if pin is None else await asyncio.to_thread(hash_pin, pin)
+    return doc, pin_hash
+
+
+def _mailbox_taken(doc: dict) -> Invalid:
+    return Invalid(error("mailbox", "unique", "Invalid mailbox number or already exists", value=doc["mailbox"]))
+
+
+async def create_vmbox(db: Database, account_id: str, document: object) -> VMBox:
+    """Create a box from a KAZOO document. Raises Invalid (schema, or `mailbox.unique`)."""
+    doc, pin_hash = await _prepared(document)
+    box_id = new_id()
+    try:
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO vmboxes (id, account_id, mailbox, owner_id, doc, pin_hash, rev)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (box_id, account_id, doc["mailbox"], doc.get("owner_id"), dumps(doc),
+                 None if pin_hash is _KEEP_PIN else pin_hash),
+            )
+    except IntegrityError:
+        raise _mailbox_taken(doc) from None
+    return VMBox(box_id, account_id, doc, 1, pin_hash is not _KEEP_PIN)
+
+
+async def get_vmbox(db: Database, account_id: str, box_id: str) -> VMBox | None:
+    """The box `box_id` of `account_id`, or None."""
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+    return _box(row) if row else None
+
+
+async def find_vmbox(db: Database, account_id: str, mailbox: str) -> VMBox | None:
+    """The box of `account_id` with mailbox number `mailbox`, or None."""
+    row = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM vmboxes WHERE account_id = ? AND mailbox = ?", (account_id, mailbox)
+    )
+    return _box(row) if row else None
+
+
+async def list_vmboxes(
+    db: Database, account_id: str, cutoff: int, after: str | None, limit: int | None
+) -> list[VMBoxSummary]:
+    """Boxes of `account_id` ordered by mailbox number, starting after mailbox `after`, at most `limit`.
+
+    Counts are of new and saved messages newer than `cutoff` (Gregorian seconds).
+    """
+    rows = await db.fetch_all(
+        "SELECT id, json_extract(doc, '$.name'), mailbox, owner_id, json_extract(doc, '$.flags'),"
+        " new_count, saved_count FROM vmboxes WHERE account_id = ? AND mailbox > ? ORDER BY mailbox LIMIT ?",
+        (account_id, after or "", -1 if limit is None else limit),
+    )
+    expired = await _unswept_expired_counts(db, [row[0] for row in rows], cutoff)
+    return [
+        VMBoxSummary(
+            box_id, name, mailbox, owner_id, json.loads(flags) if flags else None,
+            new - expired.get((box_id, "new"), 0), saved - expired.get((box_id, "saved"), 0),
+        )
+        for box_id, name, mailbox, owner_id, flags, new, saved in rows
+    ]
+
+
+async def _unswept_expired_counts(db: Database, box_ids: list[str], cutoff: int) -> dict[tuple[str, str], int]:
+    """Per (box, folder): messages still counted although older than `cutoff` (not yet marked expired)."""
+    if not box_ids:
+        return {}
+    marks = ",".join("?" * len(box_ids))
+    rows = await db.fetch_all(
+        f"SELECT box_id, folder, count(*) FROM messages WHERE box_id IN ({marks}) AND state = 'active'"
+        " AND timestamp < ? GROUP BY box_id, folder",
+        (*box_ids, cutoff),
+    )
+    return {(box_id, folder): count for box_id, folder, count in rows}
+
+
+async def folder_counts(db: Database, box_id: str, cutoff: int) -> dict[str, int]:
+    """{"new": n, "saved": m} for one box, counting only messages newer than `cutoff`."""
+    row = await db.fetch_one("SELECT new_count, saved_count FROM vmboxes WHERE id = ?", (box_id,))
+    if row is None:
+        raise NotFound(box_id)
+    expired = await _unswept_expired_counts(db, [box_id], cutoff)
+    return {"new": row[0] - expired.get((box_id, "new"), 0), "saved": row[1] - expired.get((box_id, "saved"), 0)}
+
+
+async def _write(tx: Transaction, box: VMBox, doc: dict, pin_hash: object, expected_rev: int | None) -> VMBox:
+    if expected_rev is not None and expected_rev != box.rev:
+        raise RevisionConflict(box.id)
+    pin_sql = "" if pin_hash is _KEEP_PIN else ", pin_hash = ?"
+    pin_args = () if pin_hash is _KEEP_PIN else (pin_hash,)
+    try:
+        changed = await tx.execute(
+            f"UPDATE vmboxes SET mailbox = ?, owner_id = ?, doc = ?, rev = rev + 1{pin_sql}"
+            " WHERE id = ? AND rev = ?",
+            (doc["mailbox"], doc.get("owner_id"), dumps(doc), *pin_args, box.id, box.rev),
+        )
+    except IntegrityError:
+        raise _mailbox_taken(doc) from None
+    if not changed:
+        raise RevisionConflict(box.id)
+    has_pin = box.has_pin if pin_hash is _KEEP_PIN else True
+    return VMBox(box.id, box.account_id, doc, box.rev + 1, has_pin)
+
+
+async def replace_vmbox(
+    db: Database, account_id: str, box_id: str, document: object, expected_rev: int | None = None
+) -> VMBox:
+    """Replace a box's document (POST). A document without `pin` keeps the stored PIN.
+
+    Raises NotFound, Invalid, or RevisionConflict when `expected_rev` is stale.
+    """
+    doc, pin_hash = await _prepared(document)
+    async with db.transaction() as tx:
+        box = await _locked_box(tx, account_id, box_id)
+        return await _write(tx, box, doc, pin_hash, expected_rev)
+
+
+async def patch_vmbox(
+    db: Database, account_id: str, box_id: str, patch: dict, expected_rev: int | None = None
+) -> VMBox:
+    """Deep-merge `patch` into a box (PATCH), then validate the result as a whole."""
+    for _ in range(3):
+        box = await get_vmbox(db, account_id, box_id)
+        if box is None:
+            raise NotFound(box_id)
+        doc, pin_hash = await _prepared(deep_merge(box.doc, patch))
+        async with db.transaction() as tx:
+            current = await _locked_box(tx, account_id, box_id)
+            if current.rev == box.rev:
+                return await _write(tx, current, doc, pin_hash, expected_rev)
+        if expected_rev is not None:
+            raise RevisionConflict(box_id)
+        # Someone wrote between our read and our write: merge again onto their version.
+    raise RevisionConflict(box_id)
+
+
+async def _locked_box(tx: Transaction, account_id: str, box_id: str) -> VMBox:
+    row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+    if row is None:
+        raise NotFound(box_id)
+    return _box(row)
+
+
+async def delete_vmbox(store: Store, account_id: str, box_id: str, expected_rev: int | None = None) -> VMBox:
+    """Delete a box and all its messages, audio files included; return the box as it was."""
+    async with store.db.transaction() as tx:
+        box = await _locked_box(tx, account_id, box_id)
+        if expected_rev is not None and expected_rev != box.rev:
+            raise RevisionConflict(box_id)
+        rows = await tx.fetch_all(
+            "SELECT media_file FROM messages WHERE box_id = ? AND media_file IS NOT NULL", (box_id,)
+        )
+        await tx.execute("DELETE FROM messages WHERE box_id = ?", (box_id,))
+        await tx.execute("DELETE FROM vmboxes WHERE id = ?", (box_id,))
+    store.media.discard(row[0] for row in rows)
+    return box
+
+
+async def check_pin(db: Database, box_id: str, pin: str) -> bool:
+    """True when `pin` is the box's PIN; False for a wrong PIN or a box without one."""
+    row = await db.fetch_one("SELECT pin_hash FROM vmboxes WHERE id = ?", (box_id,))
+    if row is None or row[0] is None:
+        return False
+    return await asyncio.to_thread(pin_matches, pin, row[0])
