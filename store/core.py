@@ -30,6 +30,6 @@ async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None 
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
     db = await open_database(data_dir / "vmbox.sqlite3")
-    rows = await db.fetch_all("SELECT media_file FROM messages WHERE media_file IS NOT NULL")
+    rows = await db.scan("SELECT media_file FROM messages WHERE media_file IS NOT NULL")
     media.remove_orphans({row[0] for row in rows})
     return Store(db, media, retention_days * 86400)

@@ -155,7 +155,9 @@ async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[
         where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
     params.append(-1 if query.limit is None else query.limit)
-    rows = await db.fetch_all(
+    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
+    read = db.fetch_all if query.limit is not None and not query.fields else db.scan
+    rows = await read(
         f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
         f" ORDER BY timestamp {order}, id {order} LIMIT ?",
         params,

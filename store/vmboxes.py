@@ -122,7 +122,8 @@ async def list_vmboxes(
 
     Counts are of new and saved messages newer than `cutoff` (Gregorian seconds).
     """
-    rows = await db.fetch_all(
+    read = db.fetch_all if limit is not None else db.scan
+    rows = await read(
         "SELECT id, json_extract(doc, '$.name'), mailbox, owner_id, json_extract(doc, '$.flags'),"
         " new_count, saved_count FROM vmboxes WHERE account_id = ? AND mailbox > ? ORDER BY mailbox LIMIT ?",
         (account_id, after or "", -1 if limit is None else limit),
@@ -142,7 +143,8 @@ async def _unswept_expired_counts(db: Database, box_ids: list[str], cutoff: int)
     if not box_ids:
         return {}
     marks = ",".join("?" * len(box_ids))
-    rows = await db.fetch_all(
+    read = db.fetch_all if len(box_ids) <= 1000 else db.scan
+    rows = await read(
         f"SELECT box_id, folder, count(*) FROM messages WHERE box_id IN ({marks}) AND state = 'active'"
         " AND timestamp < ? GROUP BY box_id, folder",
         (*box_ids, cutoff),

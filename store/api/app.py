@@ -4,8 +4,8 @@ import logging
 from aiohttp import web
 
 from store.api.auth import TokenCache, require_token
-from store.api.envelope import ApiError, bad_identifier, error_reply, new_request_id, validation_error
-from store.api.keys import OPENAPI, OPTIONS, REQUEST_ID, STORE, TOKENS
+from store.api.envelope import ApiError, RequestIds, bad_identifier, error_reply, validation_error
+from store.api.keys import OPENAPI, OPTIONS, REQUEST_ID, REQUEST_IDS, STORE, TOKENS
 from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
 from store.api.routes import ROUTES, add_routes
@@ -52,7 +52,7 @@ def _http_error(exc: web.HTTPException) -> ApiError:
 @web.middleware
 async def kazoo_errors(request: web.Request, handler):
     """Give each request an id and turn every failure into KAZOO's error envelope."""
-    request[REQUEST_ID] = new_request_id(request.headers.get("X-Request-ID"))
+    request[REQUEST_ID] = request.app[REQUEST_IDS].new(request.headers.get("X-Request-ID"))
     try:
         response = await handler(request)
     except Exception as exc:  # every failure must leave as a KAZOO error, bugs included
@@ -74,5 +74,6 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[OPTIONS] = options
     app[TOKENS] = TokenCache()
     app[OPENAPI] = build_openapi(ROUTES)
+    app[REQUEST_IDS] = RequestIds()
     add_routes(app)
     return app

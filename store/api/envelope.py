@@ -4,7 +4,9 @@ Success: {"data", "revision", "request_id", "status": "success", "auth_token", "
 paginated lists, "page_size", "start_key", "next_start_key". Errors: the same envelope with status
 "error", "error" (the HTTP code as a string) and "message" (KAZOO's error name).
 """
+import functools
 import hashlib
+import itertools
 import secrets
 import time
 
@@ -38,15 +40,29 @@ def validation_error(errors: Errors) -> ApiError:
     return ApiError(400, "validation error", errors)
 
 
-def new_request_id(header: str | None) -> str:
-    """The caller's X-Request-ID when it is sane, else a fresh one."""
-    if header and len(header) <= 64 and header.replace("-", "").replace("_", "").isalnum():
-        return header
-    return secrets.token_hex(16)
+class RequestIds:
+    """Request ids unique across processes and restarts: a random prefix per process and a counter
+    (cheaper per request than fresh random bytes, which cost a system call)."""
+
+    def __init__(self):
+        self._prefix = secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def new(self, header: str | None) -> str:
+        """The caller's X-Request-ID when it is sane, else a fresh id."""
+        if header and len(header) <= 64 and header.replace("-", "").replace("_", "").isalnum():
+            return header
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+@functools.lru_cache(maxsize=1)
+def _iso_time(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
 
 
 def _timestamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    """The envelope's ISO timestamp (formatted once per second, not once per response)."""
+    return _iso_time(int(time.time()))
 
 
 def _body(request: web.Request, data: object, fields: dict) -> str:

@@ -8,8 +8,9 @@ STORE = web.AppKey("store", Store)
 OPTIONS = web.AppKey("options", ApiOptions)
 TOKENS = web.AppKey("tokens", object)  # store.api.auth.TokenCache (typed loosely to avoid an import cycle)
 
-# Request-scoped values (plain string keys: aiohttp requests take no AppKey).
-REQUEST_ID = "vmbox.request_id"
-AUTH_TOKEN = "vmbox.auth_token"
-ACCOUNT_ID = "vmbox.account_id"
+# Request-scoped values.
+REQUEST_ID = web.RequestKey("request_id", str)
+AUTH_TOKEN = web.RequestKey("auth_token", str)
+ACCOUNT_ID = web.RequestKey("account_id", str)
 OPENAPI = web.AppKey("openapi", dict)
+REQUEST_IDS = web.AppKey("request_ids", object)  # store.api.envelope.RequestIds

@@ -1,0 +1,186 @@
+"""Shared fixtures: a real store in tmp_path, the real API on an ephemeral loopback port, real audio files.
+
+Nothing here is mocked: the API fixture serves the real aiohttp application over TCP, backed by a real
+SQLite file and ffmpeg; tests talk to it with a real HTTP client.
+"""
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from store.accounts import create_account, create_token
+from store.api.app import make_app
+from store.api.options import ApiOptions
+from store.core import open_store
+
+for tool in ("ffmpeg", "sox"):
+    if shutil.which(tool) is None:
+        raise RuntimeError(f"{tool} is missing: run the tests with ./vmbox.sh test, which installs it")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object  # parsed JSON, or bytes for non-JSON answers
+    headers: dict
+
+    @property
+    def data(self):
+        return self.body["data"]
+
+
+class ApiClient:
+    """A real HTTP client bound to one account's token. Paths starting with `/v2/` or `/healthz` are used
+    as they are; any other path is taken relative to `/v2/accounts/<account_id>`."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, account_id: str, token: str):
+        self.session, self.base, self.account_id, self.token = session, base, account_id, token
+
+    def url(self, path: str) -> str:
+        if path.startswith(("/v2/", "/healthz")):
+            return self.base + path
+        return f"{self.base}/v2/accounts/{self.account_id}{path}"
+
+    async def call(self, method: str, path: str, *, json_body=None, data=None, headers=None,
+                   token: str | None = None) -> Reply:
+        sent = {"X-Auth-Token": self.token if token is None else token, **(headers or {})}
+        if json_body is not None:
+            data = json.dumps(json_body)
+            sent.setdefault("Content-Type", "application/json")
+        async with self.session.request(method, self.url(path), data=data, headers=sent) as response:
+            raw = await response.read()
+            body = json.loads(raw) if response.content_type == "application/json" else raw
+            return Reply(response.status, body, dict(response.headers))
+
+    async def get(self, path, **kw):
+        return await self.call("GET", path, **kw)
+
+    async def put(self, path, body=None, **kw):
+        return await self.call("PUT", path, json_body=body, **kw)
+
+    async def post(self, path, body=None, **kw):
+        return await self.call("POST", path, json_body=body, **kw)
+
+    async def patch(self, path, body=None, **kw):
+        return await self.call("PATCH", path, json_body=body, **kw)
+
+    async def delete(self, path, body=None, **kw):
+        return await self.call("DELETE", path, json_body=body, **kw)
+
+    async def create_box(self, mailbox: str = "3000", **fields) -> dict:
+        reply = await self.put("/vmboxes", {"data": {"name": f"Box {mailbox}", "mailbox": mailbox, **fields}})
+        assert reply.status == 201, reply.body
+        return reply.data
+
+    async def create_message(self, box_id: str, audio: Path | None = None, **metadata) -> dict:
+        if audio is None:
+            reply = await self.put(f"/vmboxes/{box_id}/messages", {"data": metadata})
+        else:
+            form = aiohttp.FormData()
+            form.add_field("content", json.dumps({"data": metadata}), content_type="application/json",
+                           filename="message.json")
+            form.add_field("content", audio.read_bytes(), content_type="audio/wav", filename=audio.name)
+            reply = await self.call("PUT", f"/vmboxes/{box_id}/messages", data=form)
+        assert reply.status == 201, reply.body
+        return reply.data
+
+
+@dataclass
+class RunningApi:
+    base: str
+    store: object
+    data_dir: Path
+    client: ApiClient  # bound to account A
+    other: ApiClient  # bound to account B
+    api_key: str
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def api_options() -> ApiOptions:
+    return ApiOptions()
+
+
+@pytest.fixture
+async def api(data_dir: Path, api_options: ApiOptions):
+    """The real API on 127.0.0.1:<ephemeral>, with two accounts and a token for each."""
+    store = await open_store(data_dir, retention_days=93)
+    runner = web.AppRunner(make_app(store, api_options), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    account_a, key_a = await create_account(store.db, "A")
+    account_b, _ = await create_account(store.db, "B")
+    token_a, _ = await create_token(store.db, account_a.id, 3600)
+    token_b, _ = await create_token(store.db, account_b.id, 3600)
+    async with aiohttp.ClientSession() as session:
+        yield RunningApi(base, store, data_dir, ApiClient(session, base, account_a.id, token_a),
+                         ApiClient(session, base, account_b.id, token_b), key_a)
+    await runner.cleanup()
+    await store.db.close()
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session")
+def tone_wav(audio_dir: Path) -> Path:
+    """3 s of a 440 Hz tone, 44.1 kHz stereo WAV (made by sox: not what we store, so it must be converted)."""
+    path = audio_dir / "tone.wav"
+    _run("sox", "-n", "-r", "44100", "-c", "2", str(path), "synth", "3", "sine", "440")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tone_mp3(tone_wav: Path, audio_dir: Path) -> Path:
+    """The same 3 s tone as MP3 (made by ffmpeg)."""
+    path = audio_dir / "tone.mp3"
+    _run("ffmpeg", "-loglevel", "error", "-y", "-i", str(tone_wav), str(path))
+    return path
+
+
+def make_tone(directory: Path, seconds: float, name: str | None = None) -> Path:
+    """A WAV tone of `seconds` seconds in `directory`."""
+    path = directory / (name or f"tone-{seconds}.wav")
+    _run("sox", "-n", "-r", "8000", "-c", "1", str(path), "synth", str(seconds), "sine", "440")
+    return path
+
+
+def media_files(data_dir: Path) -> set[str]:
+    """Stored audio files under the data directory, as `<account>/<file>` names."""
+    return {f"{p.parent.name}/{p.name}" for p in (data_dir / "media").glob("*/*")}
+
+
+def tmp_files(data_dir: Path) -> list[Path]:
+    """Whatever is left in the data directory's tmp area."""
+    return list((data_dir / "tmp").iterdir())
+
+
+def probe(audio: bytes, directory: Path, suffix: str) -> dict:
+    """ffprobe's view (format name, duration, sample rate, channels) of some audio bytes."""
+    path = directory / f"probe{suffix}"
+    path.write_bytes(audio)
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=format_name,duration:stream=sample_rate,channels",
+         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout
+    info = json.loads(out)
+    stream = info["streams"][0]
+    return {"format": info["format"]["format_name"], "duration": float(info["format"]["duration"]),
+            "sample_rate": int(stream["sample_rate"]), "channels": int(stream["channels"])}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what vmbox needs on this machine (once; later runs only check), then runs it.
+#
+#   ./vmbox.sh serve              install, then `vmbox serve` (any `vmbox` arguments work, e.g. `account list`)
+#   ./vmbox.sh test [PYTEST ARGS] install what the tests need too, then run the whole suite
+#
+# Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
+# for the tests sox and Asterisk's English sound files) come from apt when missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+venv=${VMBOX_VENV:-.venv}
+say() { echo "vmbox.sh: $*" >&2; }
+
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { say "need root or sudo to install: $*"; exit 1; }
+        sudo=sudo
+    fi
+    say "installing with apt: $*"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+system_packages() {  # $1 = serve | test
+    local missing=()
+    command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+    python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+    if [ "$1" = test ]; then
+        command -v sox >/dev/null || missing+=(sox)
+    fi
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
+python_packages() {  # $1 = serve | test
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "vmbox needs Python 3.11 or newer"; exit 1; }
+    [ -x "$venv/bin/python" ] || { say "creating the virtual environment $venv"; python3 -m venv "$venv"; }
+    local extra="" stamp
+    [ "$1" = test ] && extra="[test]"
+    stamp="$venv/.vmbox-installed-$(cat pyproject.toml | sha256sum | cut -c1-16)$1"
+    if [ ! -e "$stamp" ]; then
+        say "installing Python packages into $venv"
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".$extra"
+        touch "$stamp"
+    fi
+}
+
+mode=serve
+[ "${1:-}" = test ] && mode=test
+system_packages "$mode"
+python_packages "$mode"
+if [ "$mode" = test ]; then
+    shift
+    exec "$venv/bin/python" -m pytest "$@"
+fi
+exec "$venv/bin/vmbox" "$@"
