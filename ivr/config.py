@@ -61,6 +61,12 @@ def _section(cls: type, name: str, table: dict, environ: dict) -> object:
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(f'{name}.{key}' for key in sorted(unknown))};"
                           f" [{name}] takes: {', '.join(known)}")
+    prefix = f"VMBOX_{name}_".upper()
+    env_names = [prefix + key.upper() for key in known]
+    unknown_env = sorted(key for key in environ if key.startswith(prefix) and key not in env_names)
+    if unknown_env:
+        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown_env)};"
+                          f" [{name}] takes: {', '.join(env_names)}")
     values = {}
     for key, spec in known.items():
         env_name = f"VMBOX_{name}_{key}".upper()

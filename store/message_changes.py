@@ -54,8 +54,12 @@ async def _select(
 
 
 async def change_folder(store: Store, account_id: str, box_id: str, ids: Sequence[str], folder: str) -> Outcome:
-    """Put messages in `folder` (new, saved or deleted; deleted stays recoverable)."""
+    """Put messages in `folder` (new, saved or deleted; deleted stays recoverable).
+
+    Raises NotFound when the box does not exist.
+    """
     async with store.db.transaction() as tx:
+        await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
         await tx.execute_many(
             "UPDATE messages SET folder = ?, doc = json_set(doc, '$.folder', ?), rev = rev + 1 WHERE id = ?",

@@ -68,16 +68,25 @@ def _box(row) -> VMBox:
     return VMBox(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]))
 
 
-async def _prepared(document: object) -> tuple[dict, object]:
-    """Validate a full document; return it with defaults (no id, no pin) and the new PIN hash or _KEEP_PIN."""
+def _validated(document: object) -> tuple[dict, str | None]:
+    """Validate a full document; return it with defaults (no id, no pin) and the PIN it sets, if any."""
     errors = validate("vmbox", document)
     if errors:
         raise Invalid(errors)
     doc = with_defaults("vmbox", document)
     doc.pop("id", None)
-    pin = doc.pop("pin", None)
-    pin_hash = _KEEP_PIN if pin is None else await asyncio.to_thread(hash_pin, pin)
-    return doc, pin_hash
+    return doc, doc.pop("pin", None)
+
+
+async def _pin_hash(pin: str | None) -> object:
+    """The hash of a new PIN, or _KEEP_PIN when the document sets none."""
+    return _KEEP_PIN if pin is None else await asyncio.to_thread(hash_pin, pin)
+
+
+async def _prepared(document: object) -> tuple[dict, object]:
+    """Validate a full document; return it with defaults (no id, no pin) and the new PIN hash or _KEEP_PIN."""
+    doc, pin = _validated(document)
+    return doc, await _pin_hash(pin)
 
 
 def _mailbox_taken(doc: dict) -> Invalid:
@@ -196,20 +205,15 @@ async def replace_vmbox(
 async def patch_vmbox(
     db: Database, account_id: str, box_id: str, patch: dict, expected_rev: int | None = None
 ) -> VMBox:
-    """Deep-merge `patch` into a box (PATCH), then validate the result as a whole."""
-    for _ in range(3):
-        box = await get_vmbox(db, account_id, box_id)
-        if box is None:
-            raise NotFound(box_id)
-        doc, pin_hash = await _prepared(deep_merge(box.doc, patch))
-        async with db.transaction() as tx:
-            current = await _locked_box(tx, account_id, box_id)
-            if current.rev == box.rev:
-                return await _write(tx, current, doc, pin_hash, expected_rev)
-        if expected_rev is not None:
-            raise RevisionConflict(box_id)
-        # Someone wrote between our read and our write: merge again onto their version.
-    raise RevisionConflict(box_id)
+    """Deep-merge `patch` into a box (PATCH), then validate the result as a whole.
+
+    Read, merge and write form one write transaction, so concurrent patches without a revision all
+    apply, one after the other, instead of failing with a conflict.
+    """
+    async with db.transaction() as tx:
+        box = await _locked_box(tx, account_id, box_id)
+        doc, pin = _validated(deep_merge(box.doc, patch))
+        return await _write(tx, box, doc, await _pin_hash(pin), expected_rev)
 
 
 async def _locked_box(tx: Transaction, account_id: str, box_id: str) -> VMBox:

@@ -31,7 +31,8 @@ def _zone(name: object) -> timezone | ZoneInfo:
 
 def download_name(box: VMBox, message: Message, extension: str) -> str:
     """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
-    caller = _UNSAFE.sub("", str(message.doc.get("caller_id_number") or "")) or "unknown"
+    # Leading dots go too: a name starting with "." is hidden, and ".." reads as a parent directory.
+    caller = _UNSAFE.sub("", str(message.doc.get("caller_id_number") or "")).lstrip(".") or "unknown"
     when = datetime.fromtimestamp(to_unix(message.doc["timestamp"]), _zone(box.doc.get("timezone")))
     return f"{caller[:35]}_{when:%Y-%m-%d_%H-%M-%S}.{extension}"
 

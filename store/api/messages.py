@@ -17,6 +17,7 @@ from store.validation import error
 from store.vmboxes import get_vmbox
 
 MAX_CREATED_SPAN_S = 31 * 86400 + 3600  # KAZOO's longest created_from..created_to range
+_MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer: a bigger bound would fail in the query, not as a 400
 _FILTER = re.compile(r"filter_([a-z_]{1,40})")
 
 
@@ -37,21 +38,29 @@ def _query(request: web.Request, page: Page, box: str | None) -> MessageQuery:
             folder = _folder(value, name)
         else:
             fields.append((match[1], value))
-    created_from = integer(request, "created_from", minimum=GREGORIAN_OFFSET)
-    created_to = integer(request, "created_to", minimum=GREGORIAN_OFFSET)
+    created_from = integer(request, "created_from", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER)
+    created_to = integer(request, "created_to", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER)
     if created_from is not None and created_to is not None and not 0 <= created_to - created_from <= MAX_CREATED_SPAN_S:
         raise validation_error(error("created_from", "date_range",
                                      "created_to must be after created_from and at most 31 days and 1 hour later",
                                      target=MAX_CREATED_SPAN_S, value=created_to - created_from))
-    after = page.start
-    if after is not None and not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], int)
-                                  and isinstance(after[1], str)):
-        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
     return MessageQuery(
         account_id=request[ACCOUNT_ID], box_id=box, folder=folder, fields=tuple(fields),
         created_from=created_from, created_to=created_to, ascending=flag(request, "ascending", False),
-        after=tuple(after) if after else None, limit=None if page.size is None else page.size + 1,
+        after=_start_after(page), limit=None if page.size is None else page.size + 1,
     )
+
+
+def _start_after(page: Page) -> tuple[int, str] | None:
+    """The (timestamp, id) a page starts after, from its decoded start key; 400 for any other key."""
+    after = page.start
+    if after is None:
+        return None
+    # `type(...) is int`: a bool is an int to isinstance, and `true` is no timestamp.
+    if not (isinstance(after, list) and len(after) == 2 and type(after[0]) is int
+            and 0 <= after[0] <= _MAX_SQL_INTEGER and isinstance(after[1], str)):
+        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+    return after[0], after[1]
 
 
 async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, object]:

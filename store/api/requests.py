@@ -3,6 +3,7 @@ import json
 from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from store.api.envelope import ApiError, bad_identifier, validation_error
 from store.api.keys import OPTIONS, STORE
@@ -21,6 +22,10 @@ def _too_large(limit: int) -> ApiError:
     return ApiError(413, "request_entity_too_large", {"message": f"the request body is over the limit of {limit} bytes"})
 
 
+def _malformed_multipart(exc: Exception) -> ApiError:
+    return ApiError(400, "invalid_multipart", {"message": f"the multipart body is malformed: {exc}"})
+
+
 def unsupported(content_type: str, wanted: str) -> ApiError:
     return ApiError(415, "unsupported_media_type",
                     {"message": f"Content-Type {content_type or '(none)'} is not accepted here; send {wanted}"})
@@ -28,6 +33,17 @@ def unsupported(content_type: str, wanted: str) -> ApiError:
 
 def _is_json_type(content_type: str) -> bool:
     return not content_type or content_type in _JSON_TYPES or content_type.endswith("+json")
+
+
+async def _read_limited(read, limit: int) -> bytes:
+    """The whole body `read` gives, or a little over `limit` bytes of it when it is longer.
+
+    A single read returns only what has arrived so far, so a body sent in pieces needs a loop.
+    """
+    raw = bytearray()
+    while len(raw) <= limit and (chunk := await read(_CHUNK)):
+        raw += chunk
+    return bytes(raw)
 
 
 async def _json_body(request: web.Request, raw: bytes) -> object:
@@ -54,7 +70,7 @@ async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
     limit = request.app[OPTIONS].max_json_bytes
     if (request.content_length or 0) > limit:
         raise _too_large(limit)
-    raw = await request.content.read(limit + 1)
+    raw = await _read_limited(request.content.read, limit)
     if len(raw) > limit:
         raise _too_large(limit)
     return split_envelope(await _json_body(request, raw))
@@ -144,8 +160,9 @@ async def receive_upload(request: web.Request, source) -> object:
 
 def _is_json_part(part: BodyPartReader) -> bool:
     content_type = part.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    # A plain form field (no filename) is the metadata too: curl -F sends it untyped, aiohttp as text/plain.
     return content_type == "application/json" or content_type.endswith("+json") or (
-        not content_type and part.filename is None
+        content_type in ("", "text/plain") and part.filename is None
     )
 
 
@@ -154,14 +171,14 @@ async def read_multipart(request: web.Request):
 
     The JSON part may be a KAZOO envelope or the bare metadata; exactly one audio part is allowed.
     """
-    reader: MultipartReader = await request.multipart()
     metadata, upload = None, None
     try:
+        reader: MultipartReader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise validation_error(error("file", "type", "nested multipart bodies are not supported"))
             if _is_json_part(part) and metadata is None:
-                raw = await part.read()
+                raw = await _read_limited(part.read_chunk, request.app[OPTIONS].max_json_bytes)
                 if len(raw) > request.app[OPTIONS].max_json_bytes:
                     raise _too_large(request.app[OPTIONS].max_json_bytes)
                 body = await _json_body(request, raw)
@@ -171,9 +188,11 @@ async def read_multipart(request: web.Request):
             else:
                 raise validation_error(error("file", "maxItems", "Only one file may be uploaded at a time",
                                              target=1))
-    except BaseException:
+    except BaseException as exc:
         if upload is not None:
             upload.unlink(missing_ok=True)
+        if isinstance(exc, (ValueError, BadHttpMessage)):  # no boundary, a truncated body, a broken part header
+            raise _malformed_multipart(exc) from None
         raise
     return metadata, upload
 
