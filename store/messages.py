@@ -132,17 +132,19 @@ async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[
     where = [_VISIBLE]
     params: list = [cutoff]
     if query.box_id is not None:
-        where.append("box_id = ?")
-        params.append(query.box_id)
-    where.append("account_id = ?")
-    params.append(query.account_id)
+        # The unary + keeps SQLite off the account index: within one box, the box index is the one to walk.
+        where += ["box_id = ?", "+account_id = ?"]
+        params += [query.box_id, query.account_id]
+    else:
+        where.append("account_id = ?")
+        params.append(query.account_id)
     if query.folder is None:
         where.append("folder != 'deleted'")
     else:
         where.append("folder = ?")
         params.append(query.folder)
     for field, value in query.fields:
-        where.append("json_extract(doc, ?) = ?")
+        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")  # query values are text; so are numbers here
         params += [f"$.{field}", value]
     if query.created_from is not None:
         where.append("timestamp >= ?")

@@ -30,7 +30,9 @@ CREATE TABLE vmboxes (
     id          TEXT PRIMARY KEY,
     account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     mailbox     TEXT NOT NULL,
-    owner_id    TEXT,
+    name        TEXT NOT NULL,                -- name, owner_id and flags repeat the document's, so the
+    owner_id    TEXT,                         -- box listing needs no JSON parsing
+    flags       TEXT,                         -- JSON array, or NULL when the box has none
     doc         TEXT NOT NULL,                -- KAZOO document as JSON, without id and pin
     pin_hash    TEXT,
     rev         INTEGER NOT NULL,

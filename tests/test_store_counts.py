@@ -5,6 +5,7 @@ messages: creates, folder changes, moves, copies, removes, ageing past retention
 Store level, no HTTP: a real store in tmp_path, driven through the store's own functions. The random
 sequence has a fixed seed, and choices are made from rows read in insertion order, so a failure replays.
 """
+import json
 import random
 from collections import Counter
 
@@ -57,7 +58,9 @@ async def assert_counts_true(store, account_id: str, step: str) -> None:
     for box_id, counts in visible.items():
         assert await folder_counts(store.db, box_id, store.cutoff()) == counts, step
     listed = await list_vmboxes(store.db, account_id, store.cutoff(), None, None)
-    assert {box.id: {"new": box.new, "saved": box.saved} for box in listed} == visible, step
+    entries = [json.loads(entry) for _, entry in listed]
+    assert {box["id"]: box["folders"] for box in entries} == visible, step
+    assert all(box["messages"] == box["folders"]["new"] + box["folders"]["saved"] for box in entries), step
 
 
 class RandomChanges:

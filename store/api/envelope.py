@@ -5,10 +5,10 @@ paginated lists, "page_size", "start_key", "next_start_key". Errors: the same en
 "error", "error" (the HTTP code as a string) and "message" (KAZOO's error name).
 """
 import functools
-import hashlib
 import itertools
 import secrets
 import time
+import zlib
 
 from aiohttp import web
 
@@ -66,23 +66,24 @@ def _timestamp() -> str:
 
 
 def _body(request: web.Request, data: object, fields: dict) -> str:
+    # Built as text: the token (one we issued), request id (hex, or a caller's id checked to be
+    # alphanumeric) and timestamp need no escaping; `fields` may hold client text, so it is serialised.
     data_text = data if isinstance(data, RawJSON) else dumps(data)
-    envelope = {
-        "auth_token": request.get(AUTH_TOKEN, ""),
-        "request_id": request[REQUEST_ID],
-        "timestamp": _timestamp(),
-        **fields,
-    }
-    return '{"data":' + data_text + "," + dumps(envelope)[1:]
+    head = f'{{"data":{data_text},"auth_token":"{request.get(AUTH_TOKEN, "")}","request_id":"{request[REQUEST_ID]}"'
+    return f'{head},"timestamp":"{_timestamp()}",{dumps(fields)[1:]}'
 
 
 def reply(
     request: web.Request, data: object, *, status: int = 200, revision: str | None = None, page: dict | None = None
 ) -> web.Response:
-    """A success response; without a `revision`, the revision is a digest of the data (as KAZOO's lists)."""
+    """A success response; without a `revision`, the revision is a digest of the data (as KAZOO's lists).
+
+    The digest only has to change when the data does; CRC-32 does that at a fraction of MD5's cost on
+    a page of fifty messages.
+    """
     if revision is None:
         text = data if isinstance(data, RawJSON) else dumps(data)
-        revision, data = hashlib.md5(text.encode()).hexdigest(), RawJSON(text)
+        revision, data = f"{zlib.crc32(text.encode()):08x}", RawJSON(text)
     body = _body(request, data, {"revision": revision, **(page or {}), "status": "success"})
     return web.Response(text=body, status=status, content_type="application/json")
 

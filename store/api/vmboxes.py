@@ -6,7 +6,6 @@ from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import page_fields, requested_page
 from store.api.requests import box_id, expected_revision, read_envelope
-from store.documents import dumps
 from store.validation import error
 
 
@@ -20,8 +19,8 @@ async def list_vmboxes(request: web.Request) -> web.Response:
     boxes = await vmboxes.list_vmboxes(store.db, request[ACCOUNT_ID], store.cutoff(), page.start, limit)
     more = page.size is not None and len(boxes) > page.size
     boxes = boxes[: page.size] if more else boxes
-    next_key = boxes[-1].mailbox if more else None
-    data = RawJSON(dumps([box.public() for box in boxes]))
+    next_key = boxes[-1][0] if more else None
+    data = RawJSON("[" + ",".join(entry for _, entry in boxes) + "]")
     return reply(request, data, page=page_fields(page, len(boxes), next_key))
 
 
@@ -35,10 +34,10 @@ async def create_vmbox(request: web.Request) -> web.Response:
 async def get_vmbox(request: web.Request) -> web.Response:
     """One box."""
     ident = box_id(request)
-    box = await vmboxes.get_vmbox(request.app[STORE].db, request[ACCOUNT_ID], ident)
-    if box is None:
+    found = await vmboxes.vmbox_json(request.app[STORE].db, request[ACCOUNT_ID], ident)
+    if found is None:
         raise bad_identifier(ident)
-    return reply(request, box.public(), revision=box.revision)
+    return reply(request, RawJSON(found[0]), revision=found[1])
 
 
 async def replace_vmbox(request: web.Request) -> web.Response:

@@ -46,8 +46,8 @@ async def populate(data_dir: Path) -> dict:
     now = now_gregorian()
     async with store.db.transaction() as tx:
         await tx.execute_many(
-            "INSERT INTO vmboxes (id, account_id, mailbox, doc, rev) VALUES (?, ?, ?, ?, 1)",
-            [(box_id, account.id, str(3000 + n), dumps({"name": f"Box {n}", "mailbox": str(3000 + n),
+            "INSERT INTO vmboxes (id, account_id, mailbox, name, doc, rev) VALUES (?, ?, ?, ?, ?, 1)",
+            [(box_id, account.id, str(3000 + n), f"Box {n}", dumps({"name": f"Box {n}", "mailbox": str(3000 + n),
                                                         "media_extension": "mp3", "timezone": "UTC"}))
              for n, box_id in enumerate(box_ids)],
         )
@@ -89,8 +89,11 @@ def start(command: list[str], port: int, env: dict | None = None) -> subprocess.
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
@@ -98,11 +101,13 @@ def wrk(url: str, token: str, seconds: int, connections: int, script: Path | Non
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    if "Latency Distribution" not in output:
+        raise RuntimeError(f"unexpected wrk output:\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
-        "p50": _ms(re.search(r"50%\s+(\S+)", output)[1]),
-        "p99": _ms(re.search(r"99%\s+(\S+)", output)[1]),
+        "p50": _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M)[1]),
+        "p99": _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M)[1]),
         "errors": int(errors[1]) if errors else 0,
     }
 
