@@ -40,24 +40,21 @@ async def get_vmbox(request: web.Request) -> web.Response:
     return reply(request, RawJSON(found[0]), revision=found[1])
 
 
-async def replace_vmbox(request: web.Request) -> web.Response:
-    """Replace a box's settings (a document without `pin` keeps the PIN)."""
+async def _update(request: web.Request, change) -> web.Response:
     ident = box_id(request)
     data, revision = await read_envelope(request)
-    box = await vmboxes.replace_vmbox(
-        request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision)
-    )
+    box = await change(request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision))
     return reply(request, box.public(), revision=box.revision)
+
+
+async def replace_vmbox(request: web.Request) -> web.Response:
+    """Replace a box's settings (a document without `pin` keeps the PIN)."""
+    return await _update(request, vmboxes.replace_vmbox)
 
 
 async def patch_vmbox(request: web.Request) -> web.Response:
     """Merge fields into a box; unknown keys are kept."""
-    ident = box_id(request)
-    data, revision = await read_envelope(request)
-    box = await vmboxes.patch_vmbox(
-        request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision)
-    )
-    return reply(request, box.public(), revision=box.revision)
+    return await _update(request, vmboxes.patch_vmbox)
 
 
 async def delete_vmbox(request: web.Request) -> web.Response:
