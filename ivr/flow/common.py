@@ -1,0 +1,84 @@
+"""Steps shared by every part of the flow: saying goodbye, menus with a retry limit, entry points.
+
+A step is (next state, action). Entry points (`enter_*`) are here rather than in their own modules so
+that parts of the flow can hand over to each other without importing each other.
+"""
+from collections.abc import Callable
+
+from ivr.flow.actions import Action, Collect, DiscardRecording, End, HangUp, LoadMessages, Play, Prompt, Record
+from ivr.flow.actions import SaveMessage, Say
+from ivr.flow.state import CallState, State
+
+Step = tuple[State, Action]
+ALL_KEYS = "0123456789*#"
+
+
+def goodbye(ctx: CallState) -> Step:
+    return State.ENDING, Play((Prompt("goodbye"),))
+
+
+def hang_up(ctx: CallState, event=None) -> Step:
+    return State.FINISHED, HangUp()
+
+
+def collect(ctx: CallState, items: tuple[Say, ...], max_digits: int = 1) -> Step:
+    """A Collect with the configured timeouts (the state is set by the caller)."""
+    limits = ctx.settings.limits
+    return ctx.state, Collect(items, max_digits, limits.first_digit_ms, limits.next_digit_ms)
+
+
+def ask(ctx: CallState, state: State, items: tuple[Say, ...], max_digits: int = 1) -> Step:
+    return state, collect(ctx, items, max_digits)[1]
+
+
+def retry(ctx: CallState, again: Callable[[CallState], Step], notice: str = "invalid_choice",
+          exhausted: Callable[[CallState], Step] = goodbye) -> Step:
+    """Count a failed menu choice; say `notice` and ask again, or past the retry limit go to `exhausted`
+    (goodbye, unless the menu has something better to do)."""
+    ctx.menu_failures += 1
+    if ctx.menu_failures >= ctx.settings.limits.menu_retries:
+        return exhausted(ctx)
+    state, action = again(ctx)
+    if isinstance(action, Collect):
+        action = Collect((Prompt(notice), *action.items), action.max_digits, action.first_timeout_ms,
+                         action.next_timeout_ms)
+    return state, action
+
+
+def chose(ctx: CallState) -> None:
+    """A valid menu choice: the retry count starts again."""
+    ctx.menu_failures = 0
+
+
+def record_message(ctx: CallState) -> Step:
+    limits = ctx.settings.limits
+    return State.RECORDING, Record(limits.max_message_s, limits.silence_s)
+
+
+def keep_or_drop(ctx: CallState, event=None) -> Step:
+    """After a hang-up: keep the recording if it is long enough (a caller's message is never lost), else drop it."""
+    ctx.hung_up = True
+    recording = ctx.recording
+    if recording is None:
+        return State.FINISHED, End()
+    if recording.length_ms >= ctx.settings.limits.min_message_ms:
+        return State.KEEPING, SaveMessage(ctx.box.id, recording)
+    return State.DROPPING, DiscardRecording(recording)
+
+
+def ended(ctx: CallState, event=None) -> Step:
+    ctx.hung_up = True
+    return State.FINISHED, End()
+
+
+def enter_main_menu(ctx: CallState) -> Step:
+    return State.LOADING, LoadMessages(ctx.box.id, ctx.box.oldest_message_first)
+
+
+def options_menu_items(ctx: CallState) -> tuple[Say, ...]:
+    return (Prompt("options_menu"),)
+
+
+def enter_options(ctx: CallState) -> Step:
+    chose(ctx)
+    return ask(ctx, State.OPTIONS_MENU, options_menu_items(ctx))

@@ -1,0 +1,141 @@
+"""Leaving a message.
+
+Rules: the box is looked up by the dialled number; an unknown box says so and ends; the owner calling
+their own box (check_if_owner) goes to their messages; a full box plays its greeting and the notice
+and records nothing; during the greeting `*` logs in to the box, `0` goes to the operator, any other
+key skips to the beep. A recording shorter than min_message_ms is dropped and the caller told so.
+Once recording has begun, a hang-up at any moment keeps the message.
+"""
+from ivr.flow.access import enter_login
+from ivr.flow.actions import DiscardRecording, Digits, Play, PlayAudio, Prompt, SaveMessage, Say, Sound, Transfer
+from ivr.flow.common import ALL_KEYS, Step, ask, chose, goodbye, keep_or_drop, record_message, retry
+from ivr.flow.events import BoxFound, CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+from ivr.flow.model import Audio
+from ivr.flow.state import CallState, State
+
+
+def operator_number(ctx: CallState) -> str | None:
+    return (ctx.box.operator_number if ctx.box else None) or ctx.call.operator
+
+
+def greeting(ctx: CallState) -> tuple[Say, ...]:
+    """The greeting a caller hears: temporary, else unavailable, else "the person at extension N is unavailable"."""
+    box = ctx.box
+    if box.skip_greeting:
+        return ()
+    chosen = box.temporary_greeting or box.unavailable_greeting
+    if chosen is not None:
+        return (Sound(chosen),)
+    return Prompt("person_at_extension"), Digits(box.mailbox), Prompt("is_unavailable")
+
+
+def found(ctx: CallState, event: BoxFound) -> Step:
+    box = ctx.box = event.box
+    if box is None:
+        return State.ENDING, Play((Prompt("nobody_available"), Prompt("goodbye")))
+    if box.is_owner and box.check_if_owner:
+        return enter_login(ctx, box)
+    if box.announcement_only:
+        return State.ANNOUNCING, Play(greeting(ctx), escape=ctx.settings.keys.login)
+    if 0 < box.max_message_count <= box.message_count:
+        return State.FULL, Play((*greeting(ctx), Prompt("mailbox_full")), escape=ctx.settings.keys.login)
+    items = greeting(ctx) + (() if box.skip_instructions else (Prompt("leave_message_instructions"),))
+    if not items:
+        return record_message(ctx)
+    return State.GREETING, Play(items, escape=ALL_KEYS)
+
+
+def greeted(ctx: CallState, event: PlaybackStopped) -> Step:
+    keys = ctx.settings.keys
+    if event.digit == keys.login:
+        return enter_login(ctx, ctx.box)
+    if event.digit == keys.operator and operator_number(ctx):
+        return State.FINISHED, Transfer("operator", operator_number(ctx))
+    return record_message(ctx)
+
+
+def announced(ctx: CallState, event: PlaybackStopped) -> Step:
+    if event.digit == ctx.settings.keys.login:
+        return enter_login(ctx, ctx.box)
+    return goodbye(ctx)
+
+
+def recorded(ctx: CallState, event: RecordingFinished) -> Step:
+    ctx.recording = event.recording
+    if event.hung_up:
+        return keep_or_drop(ctx)
+    if event.recording is None:
+        return State.ENDING, Play((Prompt("message_too_short"), Prompt("goodbye")))
+    if event.recording.length_ms < ctx.settings.limits.min_message_ms:
+        return State.TOO_SHORT, DiscardRecording(event.recording)
+    chose(ctx)
+    return review(ctx)
+
+
+def told_too_short(ctx: CallState, event: Done) -> Step:
+    ctx.recording = None
+    return State.ENDING, Play((Prompt("message_too_short"), Prompt("goodbye")))
+
+
+def review(ctx: CallState) -> Step:
+    items = (Prompt("review_recording"),) + ((Prompt("review_operator"),) if operator_number(ctx) else ())
+    return ask(ctx, State.REVIEWING, items)
+
+
+def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
+    keys = ctx.settings.keys
+    choice = event.digits
+    if choice == keys.save:
+        return State.SAVING, SaveMessage(ctx.box.id, ctx.recording)
+    if choice == keys.listen:
+        chose(ctx)
+        return State.REVIEW_LISTENING, PlayAudio(_as_audio(ctx), 0, ALL_KEYS)
+    if choice == keys.record:
+        chose(ctx)
+        return State.RERECORDING, DiscardRecording(ctx.recording)
+    if choice == keys.operator and operator_number(ctx):
+        ctx.then_operator = True
+        return State.SAVING_THEN_OPERATOR, SaveMessage(ctx.box.id, ctx.recording)
+    # No usable answer in the end: the caller meant to leave this message, so keep it rather than lose it.
+    return retry(ctx, review, exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording)))
+
+
+def _as_audio(ctx: CallState) -> Audio:
+    return Audio(ctx.recording.handle, ctx.recording.length_ms)
+
+
+def listened(ctx: CallState, event: PlaybackStopped) -> Step:
+    return review(ctx)
+
+
+def discarded_for_rerecord(ctx: CallState, event: Done) -> Step:
+    ctx.recording = None
+    return record_message(ctx)
+
+
+def saved(ctx: CallState, event: Done) -> Step:
+    ctx.recording = None
+    return State.SAVED, Play((Prompt("message_saved"), Prompt("goodbye")))
+
+
+def saved_then_operator(ctx: CallState, event: Done) -> Step:
+    ctx.recording = None
+    return State.FINISHED, Transfer("operator", operator_number(ctx))
+
+
+TRANSITIONS = {
+    (State.FINDING_BOX, BoxFound): found,
+    (State.GREETING, PlaybackStopped): greeted,
+    (State.ANNOUNCING, PlaybackStopped): announced,
+    (State.FULL, PlaybackStopped): announced,
+    (State.RECORDING, RecordingFinished): recorded,
+    (State.TOO_SHORT, Done): told_too_short,
+    (State.REVIEWING, DigitsEntered): reviewed,
+    (State.RECORDING, CallerHungUp): keep_or_drop,
+    (State.REVIEWING, CallerHungUp): keep_or_drop,
+    (State.REVIEW_LISTENING, PlaybackStopped): listened,
+    (State.REVIEW_LISTENING, CallerHungUp): keep_or_drop,
+    (State.RERECORDING, Done): discarded_for_rerecord,
+    (State.SAVING, Done): saved,
+    (State.SAVING_THEN_OPERATOR, Done): saved_then_operator,
+}
