@@ -28,6 +28,7 @@ system_packages() {  # $1 = serve | test
     python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ "$1" = test ]; then
         command -v sox >/dev/null || missing+=(sox)
+        [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
     fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }

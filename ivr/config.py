@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.flow.model import Keys, Limits
+
 DEFAULT_FILE = Path("vmbox.toml")
 
 
@@ -32,9 +34,36 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class AgiSettings:
+    host: str = "127.0.0.1"
+    port: int = 4573
+    recordings_dir: str = ""  # where Asterisk's RECORD FILE writes; shared with Asterisk (default <data_dir>/recordings)
+    account: str = ""  # the account calls belong to unless the dialplan passes account=<id> (default: the first)
+    header_timeout_s: int = 10
+    reply_timeout_s: int = 900
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    max_message_count: int = 100  # a box's own max_message_count wins; 0 = unlimited
+    lockout_failures: int = 10  # PIN failures across calls within lockout_window_s lock the box ...
+    lockout_window_s: int = 900
+    lockout_s: int = 900  # ... for this long
+    prompts_dir: str = ""  # vmbox's own prompts (default: the installed package's prompts/en)
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    agi: AgiSettings = field(default_factory=AgiSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
+    limits: Limits = field(default_factory=Limits)  # the call flow's limits and timeouts
+    keys: Keys = field(default_factory=Keys)  # phone keys, KAZOO's names and defaults
+
+    @property
+    def recordings_dir(self) -> Path:
+        return Path(self.agi.recordings_dir) if self.agi.recordings_dir else self.data_dir / "recordings"
 
     @property
     def data_dir(self) -> Path:

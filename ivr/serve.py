@@ -1,13 +1,23 @@
-"""`vmbox serve`: wires the long-lived objects together and runs them in one event loop."""
+"""`vmbox serve`: wires the long-lived objects together and runs them in one event loop: the REST
+API, the FastAGI server, and the periodic retention expiry.
+"""
 import asyncio
 import logging
 import signal
 import sys
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
+from ivr.agi.driver import call_handler
+from ivr.agi.server import FastAgiServer
 from ivr.config import Settings
+from ivr.flow.model import Settings as FlowSettings
+from ivr.services import CallServices, ServiceOptions
+from prompts.catalogue import PromptCatalogue
 from store.accounts import create_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
@@ -21,6 +31,12 @@ EXPIRY_INTERVAL_S = 3600
 
 def api_options(settings: Settings) -> ApiOptions:
     return ApiOptions(max_upload_bytes=settings.api.max_upload_mb * 1024 * 1024, token_ttl_s=settings.api.token_ttl_s)
+
+
+def service_options(settings: Settings) -> ServiceOptions:
+    ivr = settings.ivr
+    return ServiceOptions(max_message_count=ivr.max_message_count, lockout_failures=ivr.lockout_failures,
+                          lockout_window_s=ivr.lockout_window_s, lockout_s=ivr.lockout_s)
 
 
 async def ensure_default_account(store: Store, settings: Settings) -> None:
@@ -48,28 +64,56 @@ async def _expire_periodically(store: Store) -> None:
         await asyncio.sleep(EXPIRY_INTERVAL_S)
 
 
+@dataclass(frozen=True)
+class Running:
+    store: Store
+    api_address: tuple[str, int]
+    agi_address: tuple[str, int]
+    account_id: str  # the account FastAGI calls belong to by default
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Running]:
+    """Everything `vmbox serve` runs, started (ports 0 pick free ones) and stopped around the block."""
+    store = await open_store(settings.data_dir, settings.store.retention_days)
+    runner = web.AppRunner(make_app(store, api_options(settings)))
+    agi = None
+    expiry = None
+    try:
+        await ensure_default_account(store, settings)
+        account = settings.agi.account or (await list_accounts(store.db))[0].id
+        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.api.host, settings.api.port)
+        await site.start()
+        prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
+        handler = call_handler(CallServices(store, service_options(settings)), PromptCatalogue(prompts_dir),
+                               FlowSettings(keys=settings.keys, limits=settings.limits), settings.recordings_dir,
+                               account)
+        agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
+        agi_address = await agi.start(settings.agi.host, settings.agi.port)
+        expiry = asyncio.create_task(_expire_periodically(store))
+        yield Running(store, runner.addresses[0][:2], agi_address, account)
+    finally:
+        if expiry:
+            expiry.cancel()
+        if agi:
+            await agi.stop()
+        await runner.cleanup()
+        await store.db.close()
+        logger.info("stopped")
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run the REST API until SIGINT/SIGTERM (or until `stop` is set)."""
+    """Run everything until SIGINT/SIGTERM (or until `stop` is set)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    store = await open_store(settings.data_dir, settings.store.retention_days)
-    runner = web.AppRunner(make_app(store, api_options(settings)))
-    expiry = None
-    try:
-        await ensure_default_account(store, settings)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.api.host, settings.api.port)
-        await site.start()
-        expiry = asyncio.create_task(_expire_periodically(store))
-        print(f"vmbox: REST API on http://{settings.api.host}:{settings.api.port}"
+    async with running(settings) as services:
+        api_host, api_port = services.api_address
+        agi_host, agi_port = services.agi_address
+        print(f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}"
               f" (data in {settings.data_dir.resolve()}); Ctrl-C stops", file=sys.stderr, flush=True)
         await stop.wait()
-    finally:
-        if expiry:
-            expiry.cancel()
-        await runner.cleanup()
-        await store.db.close()
-        logger.info("stopped")

@@ -28,6 +28,14 @@ FORMATS = {
 @dataclass(frozen=True)
 class AudioInfo:
     length_ms: int
+    rate: int = SAMPLE_RATE
+    channels: int = 1
+    sample_width: int = 2
+
+    @property
+    def stored_format(self) -> bool:
+        """True for 8 kHz 16-bit mono: the format messages are kept in, as Asterisk's `wav` writes it."""
+        return (self.rate, self.channels, self.sample_width) == (SAMPLE_RATE, 1, 2)
 
 
 class FFmpeg:
@@ -80,9 +88,10 @@ def wav_info(path: Path) -> AudioInfo:
     try:
         with wave.open(os.fspath(path), "rb") as wav:
             frames, rate = wav.getnframes(), wav.getframerate()
+            channels, width = wav.getnchannels(), wav.getsampwidth()
     except (wave.Error, EOFError) as exc:
         raise NotAudio(f"not a PCM WAV file: {exc}") from exc
-    return AudioInfo(length_ms=frames * 1000 // rate)
+    return AudioInfo(frames * 1000 // rate, rate, channels, width)
 
 
 def _last_line(text: str) -> str:

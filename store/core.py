@@ -25,11 +25,15 @@ class Store:
 async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None = None) -> Store:
     """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`).
 
-    Media files that no row refers to (a crash between writing a file and committing its row) are removed.
+    Media files that no message or media row refers to (a crash between writing a file and committing
+    its row) are removed.
     """
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
     db = await open_database(data_dir / "vmbox.sqlite3")
-    rows = await db.scan("SELECT media_file FROM messages WHERE media_file IS NOT NULL")
+    rows = await db.scan(
+        "SELECT media_file FROM messages WHERE media_file IS NOT NULL"
+        " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"
+    )
     media.remove_orphans({row[0] for row in rows})
     return Store(db, media, retention_days * 86400)

@@ -42,8 +42,8 @@ class TooLarge(StoreError):
 
 
 class NoAudio(StoreError):
-    """The message exists but no audio has been attached to it yet."""
+    """The message or media object exists but no audio has been attached to it yet."""
 
     def __init__(self, ident: str):
-        super().__init__(f"message {ident} has no audio")
+        super().__init__(f"{ident} has no audio")
         self.ident = ident

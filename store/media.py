@@ -9,6 +9,7 @@ Every stored file is complete before anyone can see it: written to tmp, fsynced,
 and the directory fsynced, all before the caller commits the row that references it.
 """
 import asyncio
+import errno
 import logging
 import os
 import re
@@ -18,8 +19,8 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.audio import FFmpeg
-from store.errors import TooLarge
+from store.audio import FFmpeg, wav_info
+from store.errors import NotAudio, TooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,23 @@ class MediaFiles:
             converted.unlink(missing_ok=True)
         return StoredAudio(file, info.length_ms)
 
+    async def adopt(self, recording: Path, account_id: str) -> StoredAudio:
+        """Take a recording made on a call into the store. Asterisk's `wav` is already the stored
+        format, so the file is moved in as it is (copied when it lives on another filesystem); any
+        other format goes through ffmpeg. The recording file is gone afterwards either way.
+
+        Raises NotAudio when it is not audio.
+        """
+        info = wav_info(recording)
+        if not info.stored_format:
+            return await self.store(recording, account_id)
+        if info.length_ms == 0:
+            recording.unlink(missing_ok=True)
+            raise NotAudio("the recording holds no audio")
+        file = f"{account_id}/{secrets.token_hex(16)}.wav"
+        await asyncio.to_thread(_move_in, recording, self.root / file)
+        return StoredAudio(file, info.length_ms)
+
     async def duplicate(self, file: str, account_id: str) -> str:
         """A new stored file with the same audio as `file` (a hard link where the filesystem allows)."""
         copy = f"{account_id}/{secrets.token_hex(16)}.wav"
@@ -94,7 +112,10 @@ class MediaFiles:
         return copy
 
     async def encoded(self, file: str, extension: str) -> bytes:
-        """The audio of stored `file` encoded as `extension` (mp3, mp4 or wav)."""
+        """The audio of stored `file` encoded as `extension` (mp3, mp4 or wav).
+
+        Raises FileNotFoundError when the file is gone (replaced or deleted since its row was read).
+        """
         source = self.path(file)
         if extension == "wav":
             return await asyncio.to_thread(source.read_bytes)
@@ -102,6 +123,10 @@ class MediaFiles:
         try:
             await self.ffmpeg.encode(source, extension, target)
             return await asyncio.to_thread(target.read_bytes)
+        except RuntimeError:
+            if not source.exists():
+                raise FileNotFoundError(source) from None
+            raise
         finally:
             target.unlink(missing_ok=True)
 
@@ -137,6 +162,24 @@ def _install(source: Path, target: Path) -> None:
         os.fsync(handle.fileno())
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(source, target)
+    _fsync_dir(target.parent)
+
+
+def _move_in(source: Path, target: Path) -> None:
+    """Durably move `source` to `target`, across filesystems if need be."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(source, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        staged = target.with_suffix(".part")
+        shutil.copyfile(source, staged)
+        _install(staged, target)
+        source.unlink()
+        return
     _fsync_dir(target.parent)
 
 

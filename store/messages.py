@@ -192,3 +192,16 @@ async def attach_audio(store: Store, account_id: str, box_id: str, message_id: s
         raise
     store.media.discard([old.media_file])
     return Message(message_id, box_id, doc, audio.file, old.rev + 1)
+
+
+async def playable_messages(db: Database, account_id: str, box_id: str, cutoff: int,
+                            oldest_first: bool) -> list[tuple[dict, str]]:
+    """(metadata, audio file) of the box's visible new and saved messages that have audio, newest
+    first unless `oldest_first`: what a phone plays."""
+    order = "ASC" if oldest_first else "DESC"
+    rows = await db.scan(
+        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {_VISIBLE}"
+        f" AND folder IN ('new', 'saved') AND media_file IS NOT NULL ORDER BY timestamp {order}, id {order}",
+        (box_id, account_id, cutoff),
+    )
+    return [(json.loads(doc), media_file) for doc, media_file in rows]

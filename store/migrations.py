@@ -80,4 +80,48 @@ BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Users, media objects (greetings and names) and PIN lockouts.
+#
+# user_phones mirrors each user's `endpoints` and `caller_id_numbers` (rewritten on every user write) so
+# the owner lookup of a call is one indexed query; the matching rule lives in store/users.py.
+# login_failures and box_lockouts go with their box (ON DELETE CASCADE).
+_V2 = """
+CREATE TABLE users (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    doc        TEXT NOT NULL,                 -- KAZOO document as JSON, without id
+    rev        INTEGER NOT NULL
+);
+CREATE INDEX users_by_account ON users (account_id, id);
+
+CREATE TABLE user_phones (
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    account_id TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('endpoint', 'number')),
+    value      TEXT NOT NULL
+);
+CREATE INDEX user_phones_by_value ON user_phones (account_id, kind, value);
+CREATE INDEX user_phones_by_user ON user_phones (user_id, kind);
+
+CREATE TABLE media (
+    id         TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    doc        TEXT NOT NULL,                 -- KAZOO media document as JSON, without id
+    media_file TEXT,                          -- audio file under the media directory; NULL = none yet
+    rev        INTEGER NOT NULL
+);
+CREATE INDEX media_by_account ON media (account_id, id);
+
+CREATE TABLE login_failures (
+    box_id TEXT NOT NULL REFERENCES vmboxes(id) ON DELETE CASCADE,
+    at     INTEGER NOT NULL                   -- Unix seconds
+);
+CREATE INDEX login_failures_by_box ON login_failures (box_id, at);
+
+CREATE TABLE box_lockouts (
+    box_id       TEXT PRIMARY KEY REFERENCES vmboxes(id) ON DELETE CASCADE,
+    locked_until INTEGER NOT NULL             -- Unix seconds
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)

@@ -10,6 +10,8 @@ from store.api.options import ApiOptions
 from tests.conftest import make_tone
 
 SECRET_NAME = "Alice's private box"
+SECRET_USER = "Secretsurname"
+SECRET_GREETING = "Alice's secret greeting"
 
 
 @dataclass
@@ -17,7 +19,10 @@ class World:
     """Account A's box and a message with audio, as the victim of the tests below."""
     box_id: str
     message_id: str
+    user_id: str
+    media_id: str
     audio: bytes  # a WAV file, for the endpoints that take audio
+    media_wav: bytes  # the media object's audio as GET …/media/{media}/raw gives it
 
 
 @pytest.fixture
@@ -26,13 +31,23 @@ async def world(api, tmp_path) -> World:
     tone = make_tone(tmp_path, 1.0)
     message = await api.client.create_message(box["id"], tone, caller_id_number="5550100",
                                               caller_id_name="Secret Caller")
-    return World(box["id"], message["media_id"], tone.read_bytes())
+    user = await api.client.put("/users", {"data": {"first_name": "Alice", "last_name": SECRET_USER,
+                                                    "caller_id_numbers": ["5550100"]}})
+    assert user.status == 201, user.body
+    media = await api.client.put("/media", {"data": {"name": SECRET_GREETING}})
+    assert media.status == 201, media.body
+    raw = await api.client.call("PUT", f"/media/{media.data['id']}/raw", data=tone.read_bytes(),
+                                headers={"Content-Type": "audio/wav"})
+    assert raw.status == 200, raw.body
+    download = await api.client.get(f"/media/{media.data['id']}/raw")
+    assert download.status == 200
+    return World(box["id"], message["media_id"], user.data["id"], media.data["id"], tone.read_bytes(), download.body)
 
 
 AUDIO = "<the world's WAV audio as the raw request body>"
 
 # Every account endpoint: (method, path under /v2/accounts/{account_id}, a body it would accept).
-# `{box}` and `{message}` stand for account A's box and message.
+# `{box}`, `{message}`, `{user}` and `{media}` stand for account A's box, message, user and media object.
 ENDPOINTS = [
     ("GET", "/vmboxes", None),
     ("PUT", "/vmboxes", {"data": {"name": "Intruder", "mailbox": "9999"}}),
@@ -51,17 +66,33 @@ ENDPOINTS = [
     ("DELETE", "/vmboxes/{box}/messages/{message}", None),
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
+    ("GET", "/users", None),
+    ("PUT", "/users", {"data": {"first_name": "Eve", "last_name": "Intruder", "endpoints": ["PJSIP/666"]}}),
+    ("GET", "/users/{user}", None),
+    ("POST", "/users/{user}", {"data": {"first_name": "Eve", "last_name": "Hijacked"}}),
+    ("PATCH", "/users/{user}", {"data": {"endpoints": ["PJSIP/666"]}}),
+    ("DELETE", "/users/{user}", None),
+    ("GET", "/media", None),
+    ("PUT", "/media", {"data": {"name": "Intruder"}}),
+    ("GET", "/media/{media}", None),
+    ("POST", "/media/{media}", {"data": {"name": "Hijacked"}}),
+    ("PATCH", "/media/{media}", {"data": {"name": "Hijacked"}}),
+    ("DELETE", "/media/{media}", None),
+    ("GET", "/media/{media}/raw", None),
+    ("PUT", "/media/{media}/raw", AUDIO),
 ]
 ENDPOINT_IDS = [f"{method} {path}" for method, path, _ in ENDPOINTS]
-# The endpoints that name a box or a message of account A.
-ID_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if "{box}" in endpoint[1]]
+# The endpoints that name a box, message, user or media object of account A.
+ID_ENDPOINTS = [endpoint for endpoint in ENDPOINTS
+                if any(name in endpoint[1] for name in ("{box}", "{user}", "{media}"))]
 ID_ENDPOINT_IDS = [f"{method} {path}" for method, path, _ in ID_ENDPOINTS]
 
 
 def fill(world: World, value):
-    """`value` (a path or a JSON body) with `{box}` and `{message}` replaced by account A's ids."""
+    """`value` (a path or a JSON body) with `{box}`, `{message}`, `{user}` and `{media}` replaced by account A's ids."""
     if isinstance(value, str):
-        return value.replace("{box}", world.box_id).replace("{message}", world.message_id)
+        return (value.replace("{box}", world.box_id).replace("{message}", world.message_id)
+                .replace("{user}", world.user_id).replace("{media}", world.media_id))
     if isinstance(value, dict):
         return {key: fill(world, item) for key, item in value.items()}
     if isinstance(value, list):
@@ -78,18 +109,25 @@ async def send(client, world: World, method: str, path: str, body, **kw):
 
 
 async def assert_untouched(api, world: World) -> None:
-    """Account A's box and message are exactly as the world fixture made them."""
+    """Account A's box, message, user and media object are exactly as the world fixture made them."""
     box = await api.client.get(f"/vmboxes/{world.box_id}")
     assert box.status == 200, box.body
     assert box.data["name"] == SECRET_NAME
     messages = await api.client.get(f"/vmboxes/{world.box_id}/messages")
     assert [(item["media_id"], item["folder"]) for item in messages.data] == [(world.message_id, "new")]
     assert [entry["mailbox"] for entry in (await api.client.get("/vmboxes")).data] == ["3000"]
+    users = (await api.client.get("/users")).data
+    assert [(user["id"], user["last_name"], user.get("endpoints")) for user in users] == [
+        (world.user_id, SECRET_USER, None)]
+    media = (await api.client.get("/media")).data
+    assert [(item["id"], item["name"]) for item in media] == [(world.media_id, SECRET_GREETING)]
+    raw = await api.client.get(f"/media/{world.media_id}/raw")
+    assert raw.status == 200 and raw.body == world.media_wav
 
 
 def assert_no_leak(reply, world: World) -> None:
     text = reply.body.decode(errors="replace") if isinstance(reply.body, bytes) else str(reply.body)
-    for secret in (SECRET_NAME, "5550100", "Secret Caller"):
+    for secret in (SECRET_NAME, "5550100", "Secret Caller", SECRET_USER, SECRET_GREETING):
         assert secret not in text
     assert reply.headers.get("Content-Type", "").startswith("application/json")
 
@@ -178,7 +216,8 @@ async def test_the_endpoint_list_covers_every_account_endpoint_of_the_api(api):
     described = {(method.upper(), path) for path, operations in document.body["paths"].items()
                  if path.startswith("/v2/accounts/") for method in operations}
     listed = {(method, "/v2/accounts/{account_id}" + path.replace("{box}", "{box_id}").replace(
-        "{message}", "{message_id}")) for method, path, _ in ENDPOINTS}
+        "{message}", "{message_id}").replace("{user}", "{user_id}").replace("{media}", "{media_id}"))
+        for method, path, _ in ENDPOINTS}
     assert described == listed
 
 

@@ -29,6 +29,7 @@ def environ(tmp_path: Path) -> dict:
     """The environment of the command: ours without VMBOX_*, with the data directory in tmp_path."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
     env["VMBOX_STORE_DATA_DIR"] = str(tmp_path / "data")
+    env["VMBOX_AGI_PORT"] = "0"  # FastAGI on any free port: tests must not need 4573
     return env
 
 
@@ -123,11 +124,14 @@ def effective_config(tmp_path: Path, environ: dict, *args: str) -> dict:
 
 
 def test_config_prints_the_defaults_as_toml(tmp_path, environ):
-    del environ["VMBOX_STORE_DATA_DIR"]
-    assert effective_config(tmp_path, environ) == {
-        "store": {"data_dir": "./vmbox-data", "retention_days": 93},
-        "api": {"host": "127.0.0.1", "port": 8000, "max_upload_mb": 50, "token_ttl_s": 3600},
-    }
+    del environ["VMBOX_STORE_DATA_DIR"], environ["VMBOX_AGI_PORT"]
+    config = effective_config(tmp_path, environ)
+    assert config["store"] == {"data_dir": "./vmbox-data", "retention_days": 93}
+    assert config["api"] == {"host": "127.0.0.1", "port": 8000, "max_upload_mb": 50, "token_ttl_s": 3600}
+    assert config["agi"]["port"] == 4573 and config["agi"]["host"] == "127.0.0.1"
+    assert config["limits"]["max_message_s"] == 500 and config["limits"]["min_message_ms"] == 500
+    assert config["keys"]["fastforward"] == "8" and config["keys"]["rewind"] == "5"
+    assert set(config) == {"store", "api", "agi", "ivr", "limits", "keys"}
 
 
 def test_config_reflects_vmbox_toml_in_the_current_directory(tmp_path, environ):

@@ -22,6 +22,7 @@ class CallInfo:
     caller_name: str = ""
     channel: str = ""  # e.g. PJSIP/1001-00000001
     operator: str | None = None  # the dialplan's operator extension, if any
+    account_id: str = ""  # the tenant the call belongs to (the flow itself never needs it)
 
 
 @dataclass(frozen=True)

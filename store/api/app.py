@@ -30,7 +30,7 @@ def _api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, NotAudio):
         return validation_error({"file": {"format": {"message": f"{exc}; upload audio such as mp3 or wav"}}})
     if isinstance(exc, NoAudio):
-        return ApiError(404, "bad_identifier", {"message": "this message has no audio yet; upload it with PUT …/raw",
+        return ApiError(404, "bad_identifier", {"message": "no audio has been uploaded yet; upload it with PUT …/raw",
                                                 "cause": exc.ident})
     if isinstance(exc, TooLarge):
         return ApiError(413, "request_entity_too_large", {"message": str(exc)})

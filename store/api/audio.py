@@ -8,15 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from store import messages
-from store.api.envelope import bad_identifier, reply, validation_error
+from store.api.envelope import bad_identifier, reply
 from store.api.keys import ACCOUNT_ID, REQUEST_ID, STORE
-from store.api.requests import box_id, check_upload_size, is_multipart, listed_message_ids, message_id
-from store.api.requests import read_envelope, read_multipart, receive_upload, unsupported
+from store.api.requests import box_id, listed_message_ids, message_id, read_audio_upload, read_envelope
 from store.audio import FORMATS
 from store.errors import NoAudio
 from store.ids import to_unix
 from store.messages import Message
-from store.validation import error
 from store.vmboxes import VMBox, get_vmbox
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9+._-]")
@@ -29,12 +27,18 @@ def _zone(name: object) -> timezone | ZoneInfo:
         return timezone.utc
 
 
+def safe_file_name(text: str, fallback: str, limit: int) -> str:
+    """`text` cut down to characters safe in a header and a file name, at most `limit` of them;
+    `fallback` when nothing of it is left."""
+    # Leading dots go too: a name starting with "." is hidden, and ".." reads as a parent directory.
+    return _UNSAFE.sub("", text).lstrip(".")[:limit] or fallback
+
+
 def download_name(box: VMBox, message: Message, extension: str) -> str:
     """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
-    # Leading dots go too: a name starting with "." is hidden, and ".." reads as a parent directory.
-    caller = _UNSAFE.sub("", str(message.doc.get("caller_id_number") or "")).lstrip(".") or "unknown"
+    caller = safe_file_name(str(message.doc.get("caller_id_number") or ""), "unknown", 35)
     when = datetime.fromtimestamp(to_unix(message.doc["timestamp"]), _zone(box.doc.get("timezone")))
-    return f"{caller[:35]}_{when:%Y-%m-%d_%H-%M-%S}.{extension}"
+    return f"{caller}_{when:%Y-%m-%d_%H-%M-%S}.{extension}"
 
 
 async def _box_and_message(request: web.Request, ident: str) -> tuple[VMBox, Message]:
@@ -63,17 +67,7 @@ async def put_raw(request: web.Request) -> web.Response:
     """Replace a message's audio with an upload (multipart, or the raw audio as the body)."""
     store, ident = request.app[STORE], message_id(request)
     box = box_id(request)
-    if is_multipart(request):
-        _, upload = await read_multipart(request)
-    elif request.content_type.startswith(("audio/", "video/")) or request.content_type == "application/octet-stream":
-        check_upload_size(request)
-        upload = await receive_upload(request, request.content)
-    else:
-        raise unsupported(request.content_type, "the audio as the body (Content-Type: audio/...) or multipart")
-    if upload is None or upload.stat().st_size == 0:
-        if upload is not None:
-            upload.unlink(missing_ok=True)
-        raise validation_error(error("file", "required", "Field is required but missing: upload one audio file"))
+    upload = await read_audio_upload(request)
     audio = await store.media.store(upload, request[ACCOUNT_ID])
     message = await messages.attach_audio(store, request[ACCOUNT_ID], box, ident, audio)
     return reply(request, message.doc, revision=message.revision)

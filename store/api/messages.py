@@ -7,8 +7,8 @@ from store import messages
 from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import Page, page_fields, requested_page
-from store.api.requests import box_id, flag, integer, is_multipart, listed_message_ids, message_id, read_envelope
-from store.api.requests import read_multipart
+from store.api.requests import box_id, flag, integer, listed_message_ids, message_id, read_envelope
+from store.api.requests import read_metadata_and_upload
 from store.errors import NotFound
 from store.ids import GREGORIAN_OFFSET, is_hex_id
 from store.message_changes import Outcome, change_folder, copy_messages, move_messages, remove_messages
@@ -98,11 +98,7 @@ async def create_message(request: web.Request) -> web.Response:
     """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
     ident = box_id(request)
     store = request.app[STORE]
-    if is_multipart(request):
-        metadata, upload = await read_multipart(request)
-        metadata = {} if metadata is None else metadata
-    else:
-        (metadata, _), upload = await read_envelope(request), None
+    metadata, upload = await read_metadata_and_upload(request)
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
     message = await messages.create_message(store, request[ACCOUNT_ID], ident, metadata, audio)
     return reply(request, message.doc, status=201, revision=message.revision)

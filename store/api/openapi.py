@@ -9,6 +9,8 @@ _PATH_PARAMETERS = {
     "account_id": "The account (32 hex)",
     "box_id": "The voicemail box (32 hex)",
     "message_id": "The message (YYYYMM-<32 hex>)",
+    "user_id": "The user (32 hex)",
+    "media_id": "The media object (32 hex)",
 }
 _PAGE_PARAMETERS = (
     ("page_size", "integer", "Entries per page (default 50)"),
@@ -23,6 +25,8 @@ _MESSAGE_PARAMETERS = (
 )
 _REQUESTS = {
     "vmbox": ("application/json", {"$ref": "#/components/schemas/VMBoxEnvelope"}),
+    "user": ("application/json", {"$ref": "#/components/schemas/UserEnvelope"}),
+    "media": ("application/json", {"$ref": "#/components/schemas/MediaEnvelope"}),
     "envelope": ("application/json", {"$ref": "#/components/schemas/Envelope"}),
     "api_auth": ("application/json", {"type": "object", "properties": {"data": {
         "type": "object", "required": ["api_key"], "properties": {"api_key": {"type": "string"}}}}}),
@@ -30,6 +34,8 @@ _REQUESTS = {
     "ids": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
 }
 _AUDIO_TYPES = ("audio/mpeg", "audio/mp4", "audio/x-wav")
+# Uploads (JSON metadata, or multipart metadata + audio): the envelope component of their metadata.
+_UPLOADS = {"upload": "MessageEnvelope", "media_upload": "MediaEnvelope"}
 
 
 def _clean(json_schema: dict) -> dict:
@@ -38,16 +44,16 @@ def _clean(json_schema: dict) -> dict:
 
 def _components() -> dict:
     data_of = {"type": "object", "properties": {"data": {}, "revision": {"type": "string"}}}
+    documents = {"VMBox": "vmbox", "Message": "message", "User": "user", "Media": "media"}
+    envelopes = {f"{name}Envelope": {**data_of, "properties": {**data_of["properties"],
+                                                                "data": {"$ref": f"#/components/schemas/{name}"}}}
+                 for name in documents}
     return {
         "securitySchemes": {"AuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}},
         "schemas": {
-            "VMBox": _clean(schema("vmbox")),
-            "Message": _clean(schema("message")),
+            **{name: _clean(schema(file)) for name, file in documents.items()},
             "Envelope": data_of,
-            "VMBoxEnvelope": {**data_of, "properties": {**data_of["properties"],
-                                                         "data": {"$ref": "#/components/schemas/VMBox"}}},
-            "MessageEnvelope": {**data_of, "properties": {**data_of["properties"],
-                                                           "data": {"$ref": "#/components/schemas/Message"}}},
+            **envelopes,
             "ChangeEnvelope": {"type": "object", "properties": {"data": {"type": "object", "properties": {
                 "messages": {"type": "array", "items": {"type": "string"}},
                 "folder": {"type": "string", "enum": ["new", "saved", "deleted"]},
@@ -65,9 +71,9 @@ def _components() -> dict:
 
 
 def _request_body(kind: str) -> dict:
-    if kind == "upload":
+    if kind in _UPLOADS:
         return {"content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/MessageEnvelope"}},
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{_UPLOADS[kind]}"}},
             "multipart/mixed": {"schema": {"type": "object"}},
             "multipart/form-data": {"schema": {"type": "object"}},
         }}
@@ -100,6 +106,7 @@ def _operation(route) -> dict:
         for name in _PARAMETER.findall(route.path)
     ]
     query = (*_PAGE_PARAMETERS, *(_MESSAGE_PARAMETERS if "messages" in route.path else ())) if route.paginated else ()
+    query = (*query, *route.query)
     parameters += [{"name": name, "in": "query", "description": text, "schema": {"type": kind}}
                    for name, kind, text in query]
     operation = {"operationId": route.handler.__name__, "summary": route.summary,
@@ -118,7 +125,7 @@ def build_openapi(routes) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "vmbox voicemail API", "version": "2",
-                 "description": "KAZOO-compatible voicemail boxes and messages."},
+                 "description": "KAZOO-compatible voicemail boxes, messages, users and media."},
         "paths": paths,
         "components": _components(),
     }

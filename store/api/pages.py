@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api.envelope import validation_error
+from store.api.envelope import RawJSON, reply, validation_error
 from store.api.keys import OPTIONS
 from store.api.requests import flag, integer
 from store.documents import dumps
@@ -53,3 +53,23 @@ def page_fields(page: Page, returned: int, next_key: object) -> dict:
     if next_key is not None:
         fields["next_start_key"] = encode_key(next_key)
     return fields
+
+
+def text_start(page: Page) -> str | None:
+    """The id (or other text key) a page of a listing ordered by text starts after; 400 for another key."""
+    if page.start is not None and not isinstance(page.start, str):
+        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+    return page.start
+
+
+def fetch_limit(page: Page) -> int | None:
+    """Rows to fetch for `page`: one more than it shows, to know whether another page follows."""
+    return None if page.size is None else page.size + 1
+
+
+def listing_reply(request: web.Request, page: Page, rows: list[tuple[object, str]]) -> web.Response:
+    """A listing from (key, entry as JSON text) rows fetched with `fetch_limit(page)`."""
+    more = page.size is not None and len(rows) > page.size
+    rows = rows[: page.size] if more else rows
+    data = RawJSON("[" + ",".join(entry for _, entry in rows) + "]")
+    return reply(request, data, page=page_fields(page, len(rows), rows[-1][0] if more else None))

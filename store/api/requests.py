@@ -1,6 +1,7 @@
 """Reading requests: the JSON envelope, ids in the path, revisions, query parameters and uploads."""
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
@@ -81,12 +82,17 @@ def expected_revision(request: web.Request, envelope_revision: str | None) -> in
     return revision_number(envelope_revision or request.headers.get("If-Match", "").strip('"'))
 
 
-def box_id(request: web.Request) -> str:
-    """The box id in the path; 404 when it cannot be one (paths, NULs, wrong length)."""
-    ident = request.match_info["box_id"]
+def hex_id(request: web.Request, name: str) -> str:
+    """The 32-hex id `name` in the path; 404 when it cannot be one (paths, NULs, wrong length)."""
+    ident = request.match_info[name]
     if not is_hex_id(ident):
         raise bad_identifier(ident)
     return ident
+
+
+def box_id(request: web.Request) -> str:
+    """The box id in the path; 404 when it cannot be one."""
+    return hex_id(request, "box_id")
 
 
 def message_id(request: web.Request) -> str:
@@ -199,3 +205,29 @@ async def read_multipart(request: web.Request):
 
 def is_multipart(request: web.Request) -> bool:
     return request.content_type.startswith("multipart/")
+
+
+async def read_metadata_and_upload(request: web.Request) -> tuple[object, Path | None]:
+    """(metadata, upload path or None) of a create request: a JSON envelope, or one multipart body with
+    the metadata (empty when absent) and at most one audio part."""
+    if is_multipart(request):
+        metadata, upload = await read_multipart(request)
+        return ({} if metadata is None else metadata), upload
+    return (await read_envelope(request))[0], None
+
+
+async def read_audio_upload(request: web.Request) -> Path:
+    """The one audio file of a `PUT …/raw`: multipart, or the raw audio as the body (audio/*, video/*,
+    application/octet-stream). 415 for other bodies; 400 `file.required` when there is no audio."""
+    if is_multipart(request):
+        _, upload = await read_multipart(request)
+    elif request.content_type.startswith(("audio/", "video/")) or request.content_type == "application/octet-stream":
+        check_upload_size(request)
+        upload = await receive_upload(request, request.content)
+    else:
+        raise unsupported(request.content_type, "the audio as the body (Content-Type: audio/...) or multipart")
+    if upload is None or upload.stat().st_size == 0:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        raise validation_error(error("file", "required", "Field is required but missing: upload one audio file"))
+    return upload

@@ -9,13 +9,18 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api import audio, auth, messages, service, vmboxes
+from store.api import audio, auth, media, messages, service, users, vmboxes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ACCOUNT = "/v2/accounts/{account_id}"
 BOX = ACCOUNT + "/vmboxes/{box_id}"
 MESSAGE = BOX + "/messages/{message_id}"
+USER = ACCOUNT + "/users/{user_id}"
+MEDIA = ACCOUNT + "/media/{media_id}"
+
+# Query parameters of the media download, for the OpenAPI document: (name, type, description).
+_FORMAT = (("format", "string", "Audio format of the download: wav (default), mp3 or mp4"),)
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,10 @@ class Route:
     path: str
     handler: Handler
     summary: str
-    request: str | None = None  # body: a schema name, "envelope", "change", "ids", "upload" or "audio"
+    request: str | None = None  # body: a schema name, "envelope", "change", "ids", "upload", "media_upload", "audio"
     response: str = "json"  # "json", "created", "audio", "zip"
     paginated: bool = False
+    query: tuple[tuple[str, str, str], ...] = ()  # other query parameters: (name, type, description)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -56,6 +62,22 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", MESSAGE, messages.delete_message, "Delete a message"),
     Route("GET", MESSAGE + "/raw", audio.get_raw, "Download a message's audio", response="audio"),
     Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio"),
+    Route("GET", ACCOUNT + "/users", users.list_users, "List users", paginated=True),
+    Route("PUT", ACCOUNT + "/users", users.create_user, "Create a user", "user", "created"),
+    Route("GET", USER, users.get_user, "Fetch a user"),
+    Route("POST", USER, users.replace_user, "Replace a user", "user"),
+    Route("PATCH", USER, users.patch_user, "Merge fields into a user", "envelope"),
+    Route("DELETE", USER, users.delete_user, "Delete a user"),
+    Route("GET", ACCOUNT + "/media", media.list_media, "List media objects (greetings, names)", paginated=True),
+    Route("PUT", ACCOUNT + "/media", media.create_media,
+          "Create a media object (JSON metadata, or multipart metadata + audio)", "media_upload", "created"),
+    Route("GET", MEDIA, media.get_media, "Fetch a media object"),
+    Route("POST", MEDIA, media.replace_media, "Replace a media object's metadata", "media"),
+    Route("PATCH", MEDIA, media.patch_media, "Merge fields into a media object's metadata", "envelope"),
+    Route("DELETE", MEDIA, media.delete_media, "Delete a media object and its audio"),
+    Route("GET", MEDIA + "/raw", media.get_media_raw, "Download a media object's audio", response="audio",
+          query=_FORMAT),
+    Route("PUT", MEDIA + "/raw", media.put_media_raw, "Replace a media object's audio", "audio"),
 )
 
 

@@ -2,26 +2,19 @@
 from aiohttp import web
 
 from store import vmboxes
-from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
+from store.api.envelope import RawJSON, bad_identifier, reply
 from store.api.keys import ACCOUNT_ID, STORE
-from store.api.pages import page_fields, requested_page
+from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
 from store.api.requests import box_id, expected_revision, read_envelope
-from store.validation import error
 
 
 async def list_vmboxes(request: web.Request) -> web.Response:
     """Boxes of the account, ordered by mailbox number, with message counts."""
     store = request.app[STORE]
     page = requested_page(request)
-    if page.start is not None and not isinstance(page.start, str):
-        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
-    limit = None if page.size is None else page.size + 1
-    boxes = await vmboxes.list_vmboxes(store.db, request[ACCOUNT_ID], store.cutoff(), page.start, limit)
-    more = page.size is not None and len(boxes) > page.size
-    boxes = boxes[: page.size] if more else boxes
-    next_key = boxes[-1][0] if more else None
-    data = RawJSON("[" + ",".join(entry for _, entry in boxes) + "]")
-    return reply(request, data, page=page_fields(page, len(boxes), next_key))
+    boxes = await vmboxes.list_vmboxes(store.db, request[ACCOUNT_ID], store.cutoff(), text_start(page),
+                                       fetch_limit(page))
+    return listing_reply(request, page, boxes)
 
 
 async def create_vmbox(request: web.Request) -> web.Response:

@@ -131,7 +131,8 @@ def main() -> None:
         print(f"store filled: {BOXES} boxes, {MESSAGES} messages in {time.perf_counter() - started:.1f} s",
               file=sys.stderr)
         api_port, ceiling_port = free_port(), free_port()
-        env = {**os.environ, "VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": str(api_port)}
+        env = {**os.environ, "VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": str(api_port),
+               "VMBOX_AGI_PORT": "0"}
         vmbox = start([sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], api_port, env)
         ceiling = start([sys.executable, str(HERE / "ceiling.py"), str(ceiling_port)], ceiling_port)
         create_script = Path(tmp) / "create.lua"

@@ -1,0 +1,240 @@
+"""Runs the call flow over a FastAGI connection: each channel action becomes AGI commands, each
+reply becomes the flow's next event; store actions go to the shared services.
+
+Commands sent (arguments always quoted by protocol.command, so caller-controlled text cannot inject):
+  ANSWER
+  STREAM FILE "<sound>" "<escape>" ["<offset samples>"]
+  SAY NUMBER "<n>" "<escape>" | SAY DIGITS "<digits>" "<escape>"
+  SAY DATETIME "<unix>" "<escape>" "ABdY 'digits/at' IMp" "<timezone>"
+  WAIT FOR DIGIT "<ms>"
+  RECORD FILE "<path>" "wav" "<escape>" "<max ms>" "BEEP" "s=<silence s>"
+  SET VARIABLE "<name>" "<value>"
+  HANGUP
+Playback and recording offsets are in samples at 8 kHz (what Asterisk reports for wav).
+"""
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from ivr import channel_vars
+from ivr.agi.connection import AgiConnection, AgiRequest, CallGone
+from ivr.agi.protocol import command
+from ivr.flow.actions import (FINAL_ACTIONS, Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio,
+                              Prompt, Record, Sound, Transfer)
+from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+from ivr.flow.machine import Flow
+from ivr.flow.model import CallInfo, Purpose, Recording, Settings
+from store.audio import SAMPLE_RATE, wav_info
+from store.errors import NotAudio
+
+logger = logging.getLogger(__name__)
+
+ALL_KEYS = "0123456789*#"
+DATE_FORMAT = "ABdY 'digits/at' IMp"
+SAMPLES_PER_MS = SAMPLE_RATE // 1000
+_PURPOSES = {"leave": Purpose.LEAVE, "check": Purpose.CHECK, "callback": Purpose.CALLBACK}
+
+
+def call_info(request: AgiRequest) -> CallInfo:
+    """The call as the flow sees it. Raises ValueError for an unknown script name."""
+    headers = request.headers
+    purpose = _PURPOSES.get(request.script)
+    if purpose is None:
+        raise ValueError(f"unknown vmbox script {request.script!r}; use leave, check or callback")
+    mailbox = request.parameters.get("mailbox") or (request.arguments[0] if request.arguments else None)
+    number = headers.get("agi_callerid", "")
+    name = headers.get("agi_calleridname", "")
+    return CallInfo(
+        call_id=request.call_id, purpose=purpose, mailbox=mailbox or None,
+        caller_number="" if number == "unknown" else number, caller_name="" if name == "unknown" else name,
+        channel=headers.get("agi_channel", ""), operator=request.parameters.get("operator"),
+    )
+
+
+def _without_wav(path: str) -> str:
+    return path[:-4] if path.endswith(".wav") else path
+
+
+class AgiCall:
+    """One call: the flow, the connection, and the services for store actions."""
+
+    def __init__(self, connection: AgiConnection, info: CallInfo, services, prompts, settings: Settings,
+                 recordings_dir: Path):
+        self.connection = connection
+        self.info = info
+        self.services = services
+        self.prompts = prompts
+        self.flow = Flow(info, settings)
+        self.recordings_dir = recordings_dir
+        self._recordings = 0
+
+    async def run(self) -> None:
+        """Drive the flow to its end; after a hang-up (or a dropped connection) finish the bookkeeping."""
+        action = self.flow.start()
+        try:
+            while not isinstance(action, FINAL_ACTIONS):
+                action = self.flow.handle(await self.execute(action))
+            await self._finish(action)
+        except asyncio.CancelledError:
+            # The server is stopping: give the flow its hang-up so a message being left is still kept.
+            if not self.flow.finished:
+                await asyncio.shield(self._after_hangup())
+            raise
+        finally:
+            for problem in self.flow.problems:
+                logger.warning("call %s: %s", self.info.call_id, problem)
+
+    async def _after_hangup(self) -> None:
+        action = self.flow.handle(CallerHungUp())
+        while not isinstance(action, FINAL_ACTIONS):
+            action = self.flow.handle(await self.services.run(self.info, action))
+
+    async def execute(self, action) -> object:
+        """Carry out one action; return the event that answers it."""
+        runner = _CHANNEL.get(type(action))
+        if runner is None:
+            return await self.services.run(self.info, action)
+        try:
+            return await runner(self, action)
+        except CallGone:
+            return CallerHungUp()
+
+    async def _send(self, verb: str, *arguments: object):
+        reply = await self.connection.send(command(verb, *arguments))
+        if reply.code != 200:
+            raise CallGone(f"{verb} refused: {reply.text}")
+        return reply
+
+    async def _answer(self, action: Answer):
+        reply = await self._send("ANSWER")
+        return CallerHungUp() if reply.number == -1 else Done()
+
+    def _say(self, item, escape: str) -> tuple:
+        if isinstance(item, Prompt):
+            return "STREAM FILE", self.prompts.sound(item.name), escape
+        if isinstance(item, Number):
+            return "SAY NUMBER", item.value, escape
+        if isinstance(item, Digits):
+            return "SAY DIGITS", "".join(c for c in item.value if c in ALL_KEYS) or "0", escape
+        if isinstance(item, DateTime):
+            return "SAY DATETIME", item.unix, escape, DATE_FORMAT, item.timezone
+        if isinstance(item, Sound):
+            return "STREAM FILE", _without_wav(item.audio.handle), escape
+        raise TypeError(f"cannot say {item!r}")
+
+    async def _play_items(self, items, escape: str) -> str | None:
+        """Say items in order; the key that stopped them, or None. Raises CallGone."""
+        for item in items:
+            reply = await self._send(*self._say(item, escape))
+            if reply.number == -1:
+                if self.connection.hung_up:
+                    raise CallGone("hung up during playback")
+                logger.warning("call %s: could not play %r (missing file?)", self.info.call_id, item)
+                continue
+            if reply.number:
+                return chr(reply.number)
+        return None
+
+    async def _play(self, action: Play):
+        return PlaybackStopped(await self._play_items(action.items, action.escape))
+
+    async def _collect(self, action: Collect):
+        digits = ""
+        key = await self._play_items(action.items, ALL_KEYS)
+        while True:
+            if key == "#":
+                return DigitsEntered(digits)
+            if key is not None:
+                digits += key
+                if len(digits) >= action.max_digits:
+                    return DigitsEntered(digits)
+            timeout = action.next_timeout_ms if digits else action.first_timeout_ms
+            reply = await self._send("WAIT FOR DIGIT", timeout)
+            if reply.number == -1:
+                raise CallGone("hung up while collecting digits")
+            if not reply.number:
+                return DigitsEntered(digits, timed_out=True)
+            key = chr(reply.number)
+
+    async def _play_audio(self, action: PlayAudio):
+        audio = action.audio
+        reply = await self._send("STREAM FILE", _without_wav(audio.handle), action.escape,
+                                 action.offset_ms * SAMPLES_PER_MS)
+        if reply.number == -1:
+            if self.connection.hung_up:
+                raise CallGone("hung up during playback")
+            logger.warning("call %s: could not play %s", self.info.call_id, audio.handle)
+            return PlaybackStopped(None, audio.length_ms)
+        if not reply.number:
+            return PlaybackStopped(None, audio.length_ms)
+        offset = (reply.endpos or 0) // SAMPLES_PER_MS
+        return PlaybackStopped(chr(reply.number), offset)
+
+    async def _record(self, action: Record):
+        self._recordings += 1
+        safe_id = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.info.call_id)
+        path = self.recordings_dir / f"{safe_id}-{self._recordings}"
+        try:
+            reply = await self._send("RECORD FILE", path, "wav", ALL_KEYS, action.max_s * 1000, "BEEP",
+                                     f"s={action.silence_s}")
+        except CallGone:
+            return RecordingFinished(self._recorded(path), hung_up=True)
+        if reply.data == "writefile":
+            logger.error("call %s: Asterisk cannot write %s: check recordings_dir is shared and writable",
+                         self.info.call_id, path)
+        hung_up = reply.number == -1 and (reply.data == "hangup" or self.connection.hung_up)
+        return RecordingFinished(self._recorded(path), hung_up=hung_up)
+
+    def _recorded(self, path: Path) -> Recording | None:
+        file = path.with_name(path.name + ".wav")
+        try:
+            length = wav_info(file).length_ms
+        except (FileNotFoundError, NotAudio):
+            return None
+        return Recording(str(file), length)
+
+    async def _finish(self, action) -> None:
+        """Tell the dialplan how the call left vmbox; hang up when the flow says so."""
+        if isinstance(action, End) or self.connection.hung_up:
+            return
+        try:
+            if isinstance(action, Transfer):
+                result = channel_vars.OPERATOR if action.reason == "operator" else channel_vars.CALLBACK
+                await self._send("SET VARIABLE", channel_vars.DESTINATION, action.number)
+                await self._send("SET VARIABLE", channel_vars.RESULT, result)
+                return
+            await self._send("SET VARIABLE", channel_vars.RESULT, channel_vars.DONE)
+            if isinstance(action, HangUp):
+                await self._send("HANGUP")
+        except CallGone:
+            pass
+
+
+_CHANNEL = {
+    Answer: AgiCall._answer,
+    Play: AgiCall._play,
+    Collect: AgiCall._collect,
+    PlayAudio: AgiCall._play_audio,
+    Record: AgiCall._record,
+}
+
+
+def call_handler(services, prompts, settings: Settings, recordings_dir: Path, default_account: str):
+    """The FastAGI server's handler: each connection becomes one AgiCall for its account."""
+
+    async def handle(connection: AgiConnection, request: AgiRequest) -> None:
+        try:
+            info = call_info(request)
+        except ValueError as exc:
+            logger.error("call %s: %s", request.call_id, exc)
+            await connection.send(command("SET VARIABLE", channel_vars.RESULT, channel_vars.FAILED))
+            return
+        account = request.parameters.get("account") or default_account
+        info = replace(info, account_id=account)
+        logger.info("call %s: %s, mailbox %s, from %r <%s> on %s", info.call_id, info.purpose.value,
+                    info.mailbox or "-", info.caller_name, info.caller_number, info.channel)
+        await AgiCall(connection, info, services, prompts, settings, recordings_dir).run()
+        logger.info("call %s: ended", info.call_id)
+
+    return handle

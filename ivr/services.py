@@ -1,0 +1,191 @@
+"""The flow's store actions, carried out against the store; every driver (FastAGI, ARI, tests) shares
+them, so the phone and the REST API always make the same changes.
+
+Failures never reach the caller as silence: a store error is logged with the call id and answered
+with the safest event (no box, wrong PIN, no messages, not forwarded, done).
+"""
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.flow import actions as act
+from ivr.flow.events import BoxFound, Done, Forwarded, MessagesLoaded, PinChecked
+from ivr.flow.model import Audio, Box, CallInfo, Message
+from store import greetings, lockout, users
+from store.audio import wav_info
+from store.core import Store
+from store.errors import NotAudio, StoreError
+from store.ids import to_unix
+from store.message_changes import change_folder, copy_messages
+from store.messages import create_message, playable_messages
+from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
+
+logger = logging.getLogger(__name__)
+
+GREETING_KEYS = {"unavailable": "unavailable", "temporary": "temporary_unavailable", "name": "name"}
+_CALLER_FIELD = 35  # KAZOO's caller_id_* limit: longer values are cut, never refused (the message must be kept)
+
+
+@dataclass(frozen=True)
+class ServiceOptions:
+    max_message_count: int = 100  # a box's own max_message_count wins
+    lockout_failures: int = 10  # PIN failures across calls within lockout_window_s ...
+    lockout_window_s: int = 900
+    lockout_s: int = 900  # ... lock the box this long
+
+
+def _caller_text(value: str) -> str:
+    return "".join(c for c in value if c.isprintable())[:_CALLER_FIELD]
+
+
+class CallServices:
+    def __init__(self, store: Store, options: ServiceOptions | None = None):
+        self.store = store
+        self.options = options or ServiceOptions()
+
+    async def run(self, call: CallInfo, action) -> object:
+        """Carry out a store action for `call`; the event that answers it."""
+        handler, fallback = _HANDLERS[type(action)]
+        try:
+            return await handler(self, call, action)
+        except (StoreError, OSError, ValueError) as exc:
+            logger.error("call %s: %s failed: %s", call.call_id, type(action).__name__, exc)
+            return fallback
+
+    async def _owners(self, call: CallInfo) -> set[str]:
+        return await users.owner_ids_for_caller(self.store.db, call.account_id, users.endpoint_of(call.channel),
+                                                call.caller_number)
+
+    def _audio(self, file: str | None) -> Audio | None:
+        if not file:
+            return None
+        path = self.store.media.path(file)
+        try:
+            return Audio(str(path), wav_info(path).length_ms)
+        except (FileNotFoundError, NotAudio):
+            return None
+
+    async def _greeting(self, account_id: str, media_id: object) -> Audio | None:
+        if not isinstance(media_id, str):
+            return None
+        return self._audio(await greetings.media_audio_file(self.store.db, account_id, media_id))
+
+    async def _view(self, call: CallInfo, box: VMBox) -> Box:
+        doc, media = box.doc, box.doc.get("media", {})
+        counts = await folder_counts(self.store.db, box.id, self.store.cutoff())
+        operator = doc.get("operator_number")
+        return Box(
+            id=box.id, mailbox=box.mailbox, is_owner=doc.get("owner_id") in await self._owners(call),
+            has_pin=box.has_pin, require_pin=doc["require_pin"], check_if_owner=doc["check_if_owner"],
+            is_setup=doc["is_setup"], announcement_only=doc["announcement_only"], skip_greeting=doc["skip_greeting"],
+            skip_instructions=doc["skip_instructions"], skip_envelope=doc["skip_envelope"],
+            not_configurable=doc["not_configurable"], oldest_message_first=doc["oldest_message_first"],
+            ff_rw_enabled=doc["is_voicemail_ff_rw_enabled"], seek_ms=doc["seek_duration_ms"],
+            timezone=doc.get("timezone") or "UTC", operator_number=str(operator) if operator else None,
+            unavailable_greeting=await self._greeting(box.account_id, media.get("unavailable")),
+            temporary_greeting=await self._greeting(box.account_id, media.get("temporary_unavailable")),
+            message_count=counts["new"] + counts["saved"],
+            max_message_count=int(doc.get("max_message_count", self.options.max_message_count)),
+        )
+
+    async def find_box(self, call: CallInfo, action: act.FindBox) -> BoxFound:
+        db = self.store.db
+        if action.mailbox is not None:
+            box = await find_vmbox(db, call.account_id, action.mailbox)
+            return BoxFound(await self._view(call, box) if box else None)
+        owners = await self._owners(call)
+        rows = await db.fetch_all(
+            f"SELECT id FROM vmboxes WHERE account_id = ? AND owner_id IN ({','.join('?' * len(owners))})",
+            (call.account_id, *owners),
+        ) if owners else []
+        if len(rows) != 1:  # none, or several: the caller must say which
+            return BoxFound(None)
+        return BoxFound(await self._view(call, await get_vmbox(db, call.account_id, rows[0][0])))
+
+    async def check_pin(self, call: CallInfo, action: act.CheckPin) -> PinChecked:
+        db, now, options = self.store.db, int(time.time()), self.options
+        if await lockout.is_locked(db, action.box_id, now):
+            logger.warning("call %s: PIN refused, box %s is locked after repeated failures", call.call_id,
+                           action.box_id)
+            return PinChecked(False)
+        if await check_pin(db, action.box_id, action.pin):
+            await lockout.clear_failures(db, action.box_id)
+            return PinChecked(True)
+        if await lockout.record_failure(db, action.box_id, now, options.lockout_window_s,
+                                        options.lockout_failures, options.lockout_s):
+            logger.warning("call %s: box %s locked for %d s after %d PIN failures", call.call_id, action.box_id,
+                           options.lockout_s, options.lockout_failures)
+        return PinChecked(False)
+
+    async def load_messages(self, call: CallInfo, action: act.LoadMessages) -> MessagesLoaded:
+        found = await playable_messages(self.store.db, call.account_id, action.box_id, self.store.cutoff(),
+                                        action.oldest_first)
+        messages = [
+            Message(doc["media_id"], doc["folder"], to_unix(doc["timestamp"]), doc.get("caller_id_number", ""),
+                    doc.get("caller_id_name", ""), audio)
+            for doc, file in found if (audio := self._audio(file)) is not None
+        ]
+        return MessagesLoaded(tuple(m for m in messages if m.folder == "new"),
+                              tuple(m for m in messages if m.folder == "saved"))
+
+    async def save_message(self, call: CallInfo, action: act.SaveMessage) -> Done:
+        stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
+        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
+        number = _caller_text(call.caller_number)
+        metadata = {"caller_id_number": number or "anonymous", "caller_id_name": _caller_text(call.caller_name),
+                    "call_id": call.call_id[:256], "from": number or "anonymous",
+                    "to": box.mailbox if box else ""}
+        message = await create_message(self.store, call.account_id, action.box_id, metadata, stored)
+        logger.info("call %s: message %s left in box %s (%d ms)", call.call_id, message.id, action.box_id,
+                    stored.length_ms)
+        return Done()
+
+    async def discard(self, call: CallInfo, action: act.DiscardRecording) -> Done:
+        Path(action.recording.handle).unlink(missing_ok=True)
+        return Done()
+
+    async def set_folder(self, call: CallInfo, action: act.SetFolder) -> Done:
+        await change_folder(self.store, call.account_id, action.box_id, [action.message_id], action.folder)
+        return Done()
+
+    async def forward(self, call: CallInfo, action: act.ForwardMessage) -> Forwarded:
+        target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
+        if target is None or target.id == action.box_id:
+            return Forwarded(False)
+        outcome = await copy_messages(self.store, call.account_id, action.box_id, [action.message_id], [target.id])
+        return Forwarded(bool(outcome.succeeded))
+
+    async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
+        stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
+        media_id = await greetings.create_greeting(self.store, call.account_id, f"{action.kind} greeting", stored)
+        await patch_vmbox(self.store.db, call.account_id, action.box_id,
+                          {"media": {GREETING_KEYS[action.kind]: media_id}})
+        return Done()
+
+    async def remove_greeting(self, call: CallInfo, action: act.RemoveGreeting) -> Done:
+        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {GREETING_KEYS[action.kind]: None}})
+        return Done()
+
+    async def set_pin(self, call: CallInfo, action: act.SetPin) -> Done:
+        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"pin": action.pin})
+        return Done()
+
+    async def complete_setup(self, call: CallInfo, action: act.CompleteSetup) -> Done:
+        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"is_setup": True})
+        return Done()
+
+
+_HANDLERS = {
+    act.FindBox: (CallServices.find_box, BoxFound(None)),
+    act.CheckPin: (CallServices.check_pin, PinChecked(False)),
+    act.LoadMessages: (CallServices.load_messages, MessagesLoaded((), ())),
+    act.SaveMessage: (CallServices.save_message, Done()),
+    act.DiscardRecording: (CallServices.discard, Done()),
+    act.SetFolder: (CallServices.set_folder, Done()),
+    act.ForwardMessage: (CallServices.forward, Forwarded(False)),
+    act.SaveGreeting: (CallServices.save_greeting, Done()),
+    act.RemoveGreeting: (CallServices.remove_greeting, Done()),
+    act.SetPin: (CallServices.set_pin, Done()),
+    act.CompleteSetup: (CallServices.complete_setup, Done()),
+}
