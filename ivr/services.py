@@ -157,14 +157,29 @@ class CallServices:
         return Forwarded(bool(outcome.succeeded))
 
     async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
+        """Keep a greeting recorded by phone and point the box at it. The greeting it replaces is
+        deleted only if it was recorded by phone too: one uploaded through the API stays for the owner."""
+        key = GREETING_KEYS[action.kind]
+        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
         stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
-        media_id = await greetings.create_greeting(self.store, call.account_id, f"{action.kind} greeting", stored)
-        await patch_vmbox(self.store.db, call.account_id, action.box_id,
-                          {"media": {GREETING_KEYS[action.kind]: media_id}})
+        name = f"{action.kind} greeting of {box.mailbox}" if box else f"{action.kind} greeting"
+        media_id = await greetings.create_greeting(self.store, call.account_id, name, stored)
+        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: media_id}})
+        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
         return Done()
 
+    async def _drop_phone_greeting(self, call: CallInfo, media_id: object) -> None:
+        if not isinstance(media_id, str):
+            return
+        previous = await greetings.get_media(self.store.db, call.account_id, media_id)
+        if previous is not None and previous.doc.get("media_source") == "recording":
+            await greetings.delete_media(self.store, call.account_id, media_id)
+
     async def remove_greeting(self, call: CallInfo, action: act.RemoveGreeting) -> Done:
-        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {GREETING_KEYS[action.kind]: None}})
+        key = GREETING_KEYS[action.kind]
+        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
+        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: None}})
+        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
         return Done()
 
     async def set_pin(self, call: CallInfo, action: act.SetPin) -> Done:

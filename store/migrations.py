@@ -86,6 +86,9 @@ END;
 # the owner lookup of a call is one indexed query; the matching rule lives in store/users.py.
 # login_failures and box_lockouts go with their box (ON DELETE CASCADE).
 _V2 = """
+-- A phone finds its owner's box by owner_id (check messages without dialling a mailbox number).
+CREATE INDEX vmboxes_by_owner ON vmboxes (account_id, owner_id);
+
 CREATE TABLE users (
     id         TEXT PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,

@@ -417,3 +417,9 @@ def test_hanging_up_anywhere_in_the_mailbox_just_ends():
     call = at_menu([message(1)])
     assert call.reply(CallerHungUp()) == End()
     assert call.flow.finished
+
+
+def test_login_without_a_mailbox_asks_for_it_straight_away():
+    call = Call(purpose=Purpose.CHECK, mailbox=None, find_own_box=False)
+    call.reply(Done())
+    assert call.said() == ["enter_mailbox"]

@@ -292,7 +292,7 @@ def test_every_vmbox_variable_is_vmbox_s_or_set_in_the_dialplan():
 EXPECTED_CALLS = {
     ("vmbox-leave", "_X."): ("1001", Purpose.LEAVE, "1001"),
     ("vmbox-check", "*97"): ("*97", Purpose.CHECK, None),
-    ("vmbox-check", "*98"): ("*98", Purpose.CHECK, "1001"),  # the caller keyed 1001 at the Read()
+    ("vmbox-check", "*98"): ("*98", Purpose.CHECK, None),  # vmbox asks for the mailbox (script login)
     ("vmbox-check", "_*98X."): ("*981001", Purpose.CHECK, "1001"),
     ("vmbox-callback", "_X."): ("1001", Purpose.CALLBACK, "1001"),
 }
@@ -304,13 +304,13 @@ def test_agi_calls_reach_vmbox_as_the_calls_they_are():
     assert set(calls) == set(EXPECTED_CALLS)
     for key, (dialled, purpose, mailbox) in EXPECTED_CALLS.items():
         agi = next(line for line in calls[key] if "AGI(" in line)
-        values = {"EXTEN": dialled, "VMBOX_AGI": "agi://127.0.0.1:4573", "VMBOX_OPERATOR": "",
-                  "VMBOX_DIALLED_MAILBOX": "1001"}
+        values = {"EXTEN": dialled, "VMBOX_AGI": "agi://127.0.0.1:4573", "VMBOX_OPERATOR": ""}
         url, *arguments = _expand(re.search(r"AGI\((.*)\)$", agi)[1], values).split(",")
         headers = {"agi_network_script": url.split("/", 3)[3], "agi_uniqueid": "1.1"}
         headers |= {f"agi_arg_{number}": value for number, value in enumerate(arguments, 1)}
         info = call_info(parse_request(headers))
         assert (info.purpose, info.mailbox) == (purpose, mailbox), key
+        assert info.find_own_box is (key != ("vmbox-check", "*98")), key
         if purpose is Purpose.LEAVE:
             assert not info.operator  # an empty VMBOX_OPERATOR means no operator
 

@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 ALL_KEYS = "0123456789*#"
 DATE_FORMAT = "ABdY 'digits/at' IMp"
 SAMPLES_PER_MS = SAMPLE_RATE // 1000
-_PURPOSES = {"leave": Purpose.LEAVE, "check": Purpose.CHECK, "callback": Purpose.CALLBACK}
+# Script names: leave a message; check messages (the caller's own box first); log in to any box
+# (always asks the mailbox number); a callback call answered by a box's owner.
+_PURPOSES = {"leave": Purpose.LEAVE, "check": Purpose.CHECK, "login": Purpose.CHECK, "callback": Purpose.CALLBACK}
 
 
 def call_info(request: AgiRequest) -> CallInfo:
@@ -41,14 +43,15 @@ def call_info(request: AgiRequest) -> CallInfo:
     headers = request.headers
     purpose = _PURPOSES.get(request.script)
     if purpose is None:
-        raise ValueError(f"unknown vmbox script {request.script!r}; use leave, check or callback")
+        raise ValueError(f"unknown vmbox script {request.script!r}; use leave, check, login or callback")
     mailbox = request.parameters.get("mailbox") or (request.arguments[0] if request.arguments else None)
     number = headers.get("agi_callerid", "")
     name = headers.get("agi_calleridname", "")
     return CallInfo(
         call_id=request.call_id, purpose=purpose, mailbox=mailbox or None,
         caller_number="" if number == "unknown" else number, caller_name="" if name == "unknown" else name,
-        channel=headers.get("agi_channel", ""), operator=request.parameters.get("operator"),
+        channel=headers.get("agi_channel", ""), operator=request.parameters.get("operator") or None,
+        find_own_box=request.script != "login",
     )
 
 

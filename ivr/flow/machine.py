@@ -25,7 +25,9 @@ def answered(ctx: CallState, event: Done) -> Step:
         return State.FINDING_BOX, FindBox(call.mailbox or "")
     if call.purpose is Purpose.CALLBACK:
         return State.FINDING_CALLBACK_BOX, FindBox(call.mailbox or "")
-    return access.enter_login(ctx, None) if not call.mailbox else (State.FINDING_BOX_TO_CHECK, FindBox(call.mailbox))
+    if call.mailbox:
+        return State.FINDING_BOX_TO_CHECK, FindBox(call.mailbox)
+    return access.enter_login(ctx, None) if call.find_own_box else access.ask_mailbox(ctx)
 
 
 def hung_up(ctx: CallState, event: CallerHungUp) -> Step:

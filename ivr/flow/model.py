@@ -23,6 +23,7 @@ class CallInfo:
     channel: str = ""  # e.g. PJSIP/1001-00000001
     operator: str | None = None  # the dialplan's operator extension, if any
     account_id: str = ""  # the tenant the call belongs to (the flow itself never needs it)
+    find_own_box: bool = True  # checking without a mailbox: try the caller's own box before asking
 
 
 @dataclass(frozen=True)
