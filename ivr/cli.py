@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.serve import serve
+from ivr.simulator import DEFAULT_PORT, DEFAULT_SOUNDS, ScriptError, parse_caller_id, parse_script, run_call
 from store.accounts import create_account, list_accounts
 from store.core import open_store
 from store.ids import to_unix
@@ -17,6 +18,29 @@ vmbox: voicemail for Asterisk with a KAZOO-compatible REST API.
 
 Settings come from vmbox.toml (or --config FILE, or $VMBOX_CONFIG) and VMBOX_<SECTION>_<KEY>
 environment variables; `vmbox config` shows the result."""
+
+_CALL_DESCRIPTION = """\
+Play Asterisk's side of a FastAGI call against a running vmbox: the real agi_ header block, then
+Asterisk's replies to every command (prompt lengths from the real sound files, recordings written as
+8 kHz WAV files). Prints what the caller hears, one line per prompt, then the variables set.
+Exit status: 0 when the call went as a real Asterisk would want, 1 when anything unexpected happened
+(an unknown command, a missing sound file, script steps left unused...) or the server could not be
+reached, 2 for a bad script or option.
+
+The caller's script (--script or --script-file: one step per line or separated by ';'):
+  press KEYS [after 3s]      keys 0-9 * # A-D, each pressed at the first prompt/wait/recording that
+                             accepts it (a key nothing accepts waits for a command that does)
+  wait | silence             do nothing during the next prompt/wait/recording that listens
+  say tone 10s | say FILE    what the caller says at the next RECORD FILE (then silence), optionally
+    [then press # | then hangup]
+  hangup [after 2s]          hang up now (before the next command) or 2 s into the next command
+Time is virtual: a 10 s message records instantly.
+
+examples:
+  vmbox call --leave 1001 --caller-id '"Alice" <1002>' --script 'say tone 10s then hangup'
+  vmbox call --leave 1001 --script 'press 1; say recording.mp3; press 1'
+  vmbox call --check 1001 --caller-id 1001 --script 'press 1234#; press 1; press 8 after 3s; hangup'
+  vmbox call --check --script-file listen.txt --verbose"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +57,31 @@ def _parser() -> argparse.ArgumentParser:
     create = account.add_parser("create", help="create an account and print its id and API key")
     create.add_argument("--name", required=True, help="a name for the account")
     account.add_parser("list", help="list accounts")
+    _call_parser(commands)
     return parser
+
+
+def _call_parser(commands) -> None:
+    call = commands.add_parser("call", help="simulate a phone call to vmbox (Asterisk's side of FastAGI)",
+                               description=_CALL_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    call.add_argument("--host", default="127.0.0.1", help="FastAGI server address (default 127.0.0.1)")
+    call.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"FastAGI port (default {DEFAULT_PORT})")
+    purpose = call.add_mutually_exclusive_group(required=True)
+    purpose.add_argument("--leave", metavar="MAILBOX", help="leave a message in MAILBOX (AGI script 'leave')")
+    purpose.add_argument("--check", metavar="MAILBOX", nargs="?", const="",
+                         help="check messages, of MAILBOX or asked by vmbox (AGI script 'check')")
+    purpose.add_argument("--callback", metavar="MAILBOX", help="the call-back leg for MAILBOX (AGI script 'callback')")
+    call.add_argument("--account", metavar="ID", help="the account, passed as the AGI argument account=ID")
+    call.add_argument("--caller-id", default="", metavar="CALLERID", help="e.g. '\"Alice\" <1002>' or 1002")
+    call.add_argument("--channel", help="the channel name (default PJSIP/<caller number>-<sequence>)")
+    steps = call.add_mutually_exclusive_group()
+    steps.add_argument("--script", "--keys", default="", metavar="STEPS", help="the caller's script (see above)")
+    steps.add_argument("--script-file", type=Path, metavar="FILE", help="the caller's script from a file")
+    call.add_argument("--sounds-dir", type=Path, default=DEFAULT_SOUNDS,
+                      help=f"Asterisk's sounds for the call's language (default {DEFAULT_SOUNDS})")
+    call.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                      help="fail if the server has not ended the call after this much real time (default 30)")
+    call.add_argument("--verbose", action="store_true", help="also print every command and reply")
 
 
 async def _account(settings: Settings, args: argparse.Namespace) -> None:
@@ -52,6 +100,34 @@ async def _account(settings: Settings, args: argparse.Namespace) -> None:
         await store.db.close()
 
 
+def _call(args: argparse.Namespace) -> int:
+    """`vmbox call`: run one simulated call and print it; the exit status."""
+    try:
+        if args.script_file is not None:
+            steps = parse_script(args.script_file.read_text(), base_dir=args.script_file.parent)
+        else:
+            steps = parse_script(args.script)
+    except (ScriptError, OSError) as exc:
+        print(f"vmbox call: {exc}", file=sys.stderr)
+        return 2
+    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "callback")
+                           if getattr(args, name) is not None)
+    arguments = [mailbox] * bool(mailbox) + [f"account={args.account}"] * bool(args.account)
+    name, number = parse_caller_id(args.caller_id)
+    try:
+        transcript = asyncio.run(run_call(
+            args.host, args.port, steps, script_name=script, arguments=arguments, caller_number=number,
+            caller_name=name, channel=args.channel, sounds_dir=args.sounds_dir, timeout=args.timeout))
+    except ScriptError as exc:
+        print(f"vmbox call: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"vmbox call: cannot reach a FastAGI server at {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(transcript.report(args.verbose)))
+    return 0 if transcript.ok else 1
+
+
 def _date(gregorian: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(to_unix(gregorian)))
 
@@ -60,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `vmbox` command; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "call":  # a client of a running vmbox: needs no settings of its own
+        return _call(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

@@ -133,7 +133,9 @@ class AgiCall:
             if reply.number == -1:
                 if self.connection.hung_up:
                     raise CallGone("hung up during playback")
-                logger.warning("call %s: could not play %r (missing file?)", self.info.call_id, item)
+                # -1 without a HANGUP line yet: a missing file, or a hang-up whose HANGUP line follows.
+                logger.warning("call %s: %r did not play (missing file, or the caller hung up)",
+                               self.info.call_id, item)
                 continue
             if reply.number:
                 return chr(reply.number)

@@ -1,0 +1,15 @@
+"""The call simulator: Asterisk's side of a FastAGI call, for tests, benchmarks and `vmbox call`.
+
+- `script`: the caller's script language (press, wait, silence, say, hangup), parsed purely;
+- `caller`: how the steps meet the commands, in virtual time;
+- `asterisk`: the command handler, a command line in and res_agi.c's reply lines out;
+- `recording`, `say`, `audio`, `commands`, `channel`: RECORD FILE, SAY composition, WAV files, the
+  command table, the channel and its variables;
+- `client.run_call`: one call over real TCP; `transcript`: what the caller heard, pressed, recorded.
+"""
+from ivr.simulator.client import DEFAULT_PORT, DEFAULT_SOUNDS, parse_caller_id, run_call
+from ivr.simulator.script import ScriptError, parse_script
+from ivr.simulator.transcript import Transcript
+
+__all__ = ["DEFAULT_PORT", "DEFAULT_SOUNDS", "ScriptError", "Transcript", "parse_caller_id", "parse_script",
+           "run_call"]
