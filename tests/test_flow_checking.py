@@ -423,3 +423,29 @@ def test_login_without_a_mailbox_asks_for_it_straight_away():
     call = Call(purpose=Purpose.CHECK, mailbox=None, find_own_box=False)
     call.reply(Done())
     assert call.said() == ["enter_mailbox"]
+
+
+def test_every_menu_ends_when_the_caller_stays_silent():
+    """A caller who never presses anything is always said goodbye to: no menu loops for ever."""
+    from ivr.flow.actions import Collect, Play, PlayAudio, Record
+
+    def silent_until_the_end(call: Call, limit: int = 200) -> int:
+        for steps in range(limit):
+            action = call.action
+            if call.flow.finished:
+                return steps
+            if isinstance(action, Collect):
+                call.reply(DigitsEntered("", timed_out=True))
+            elif isinstance(action, (Play, PlayAudio)):
+                call.reply(PlaybackStopped())
+            elif isinstance(action, Record):
+                call.reply(RecordingFinished(None))
+            else:
+                call.reply(Done())
+        raise AssertionError(f"still going after {limit} actions, in {call.flow.state}")
+
+    for keys in ([], ["5"], ["5", "1"], ["5", "3"], ["1"], ["1", "3"]):
+        call = logged_in(new=[message(1)])
+        for key in keys:
+            call.reply(DigitsEntered(key))
+        assert silent_until_the_end(call) < 60, keys

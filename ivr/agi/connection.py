@@ -90,6 +90,10 @@ class AgiConnection:
             name, colon, value = line.partition(":")
             if not colon or not name.startswith("agi_"):
                 raise HeaderError(f"not an AGI header line: {line[:80]!r}")
+            if name in headers:
+                # Only a newline smuggled into a header value (a caller ID name, say) repeats a name:
+                # refuse the call rather than let the smuggled line override the real one.
+                raise HeaderError(f"header {name} sent twice")
             headers[name] = value.strip()
         raise HeaderError(f"header block longer than {MAX_HEADER_LINES} lines")
 

@@ -40,6 +40,10 @@ class FastAgiServer:
             pass
         except asyncio.TimeoutError:
             logger.warning("FastAGI peer %s stopped answering; closing", peer)
+        except asyncio.CancelledError:
+            # stop() cancels the calls in progress (the driver has already kept what was recorded). The
+            # task ends normally: asyncio's stream callback would log a cancelled handler as an error.
+            logger.info("FastAGI call from %s closed: vmbox is stopping", peer)
         except Exception:  # one broken call must never take the server down; the traceback says why
             logger.exception("FastAGI call from %s failed", peer)
         finally:

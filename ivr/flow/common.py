@@ -75,10 +75,12 @@ def enter_main_menu(ctx: CallState) -> Step:
     return State.LOADING, LoadMessages(ctx.box.id, ctx.box.oldest_message_first)
 
 
-def options_menu_items(ctx: CallState) -> tuple[Say, ...]:
-    return (Prompt("options_menu"),)
+def options_menu(ctx: CallState) -> Step:
+    """Ask the configuration menu (a retry asks this again: it must not reset the retry count)."""
+    return ask(ctx, State.OPTIONS_MENU, (Prompt("options_menu"),))
 
 
 def enter_options(ctx: CallState) -> Step:
+    """Come to the configuration menu from elsewhere: a fresh retry count."""
     chose(ctx)
-    return ask(ctx, State.OPTIONS_MENU, options_menu_items(ctx))
+    return options_menu(ctx)

@@ -1,6 +1,6 @@
 """The configuration menu: greetings, name, PIN, temporary greeting; `0` or `#` back to the main menu."""
 from ivr.flow.actions import Play, Prompt, RemoveGreeting
-from ivr.flow.common import Step, chose, enter_main_menu, enter_options, retry
+from ivr.flow.common import Step, chose, enter_main_menu, enter_options, options_menu, retry
 from ivr.flow.events import DigitsEntered, Done, PlaybackStopped
 from ivr.flow.mailbox import choice
 from ivr.flow.personal import ask_new_pin, start_greeting
@@ -19,7 +19,7 @@ def options_choice(ctx: CallState, event: DigitsEntered) -> Step:
         return State.REMOVING_TEMPORARY, RemoveGreeting(ctx.box.id, "temporary")
     if key in (keys.return_main_menu, keys.exit):
         return enter_main_menu(ctx)
-    return retry(ctx, enter_options)
+    return retry(ctx, options_menu)
 
 
 def temporary_removed(ctx: CallState, event: Done) -> Step:

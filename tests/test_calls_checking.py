@@ -1,0 +1,172 @@
+"""Checking messages end to end: login, listening with fast-forward and rewind, filing, forwarding,
+setup, options, owners and lockout; every change seen through the REST API."""
+import pytest
+
+from ivr.agi.protocol import split_command
+from ivr.config import IvrSettings
+from store.vmboxes import check_pin
+from tests.callkit import settings_for, start
+
+LOGIN = "press 1234#"
+# Keys a caller presses to let the envelope and the message play out to the message menu: the
+# "message N" prompt, the number, the audio, "received", the date, "from", the caller's number.
+LISTEN = "wait; wait; wait; wait; wait; wait; wait"
+
+
+@pytest.fixture
+async def system(tmp_path):
+    async with await start(settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3))) as running:
+        yield running
+
+
+@pytest.fixture
+async def box(system):
+    box = await system.api.create_box("3000", pin="1234", is_setup=True, is_voicemail_ff_rw_enabled=True,
+                                      timezone="America/New_York")
+    call = await system.call("say tone 25s then press #; press 1", leave="3000", caller_number="5551234")
+    assert call.ok, call.errors
+    return box
+
+
+def prompts(call) -> list[str]:
+    return [heard.prompt.rsplit("/", 1)[-1] for heard in call.heard]
+
+
+def stream_offsets(call) -> list[int]:
+    """The sample offsets of the STREAM FILE commands that played message audio."""
+    offsets = []
+    for exchange in call.exchanges:
+        words = split_command(exchange.command)
+        if words[:2] == ["STREAM", "FILE"] and "/media/" in words[2]:
+            offsets.append(int(words[4]))
+    return offsets
+
+
+async def test_the_owner_logs_in_listens_and_keeps_a_message(system, box):
+    call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 1; wait; press #", check="3000")
+    assert call.ok, call.errors
+    said = prompts(call)
+    assert said[:2] == ["vm-password", "vm-youhave"]
+    assert "SAY DIGITS 5551234" in said and "vm-msgsaved" in said and said[-1] == "vm-goodbye"
+    [message] = await system.messages(box["id"])
+    assert message["folder"] == "saved"
+
+
+async def test_fast_forward_and_rewind_move_by_the_seek_duration(system, box):
+    script = f"{LOGIN}; press 1; wait; wait; press 8 after 3s; press 5 after 4s; press 0; press #"
+    call = await system.call(script, check="3000")
+    assert call.ok, call.errors
+    # From the start; 3 s in, fast-forward to 13 s; 4 s later (17 s) rewind to 7 s.
+    assert stream_offsets(call) == [0, 13 * 8000, 7 * 8000]
+
+
+async def test_fast_forward_past_the_end_goes_to_the_message_menu(system, box):
+    call = await system.call(f"{LOGIN}; press 1; wait; wait; press 8 after 20s; press 7; wait; wait; press #",
+                             check="3000")
+    assert call.ok, call.errors
+    assert "message_menu_ffrw" in prompts(call) and "vm-deleted" in prompts(call)
+    assert await system.messages(box["id"]) == []
+    [deleted] = await system.messages(box["id"], filter_folder="deleted")
+    assert deleted["folder"] == "deleted"
+
+
+async def test_seek_duration_comes_from_the_box(system, box):
+    await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"seek_duration_ms": 2500}})
+    call = await system.call(f"{LOGIN}; press 1; wait; wait; press 8 after 1s; press 0; press #", check="3000")
+    assert call.ok, call.errors
+    assert stream_offsets(call) == [0, 3500 * 8]
+
+
+async def test_three_wrong_pins_end_the_call(system, box):
+    call = await system.call("press 1111#; press 2222#; press 3333#", check="3000")
+    assert call.ok, call.errors
+    assert prompts(call)[-2:] == ["vm-incorrect", "vm-goodbye"]
+    assert call.variables["VMBOX_RESULT"] == "done"
+
+
+async def test_repeated_failures_across_calls_lock_the_box(system, box):
+    await system.call("press 1111#; press 2222#; press 3333#", check="3000")
+    call = await system.call(f"{LOGIN}; {LOGIN}; {LOGIN}", check="3000")  # the right PIN, but locked
+    assert call.ok, call.errors
+    assert "vm-youhave" not in prompts(call) and prompts(call)[-1] == "vm-goodbye"
+
+
+async def test_login_asks_the_mailbox_first(system, box):
+    call = await system.call(f"press 3000#; {LOGIN}; press #", login=True)
+    assert call.ok, call.errors
+    assert prompts(call)[:2] == ["enter_mailbox", "vm-password"]
+    assert prompts(call)[-1] == "vm-goodbye"
+
+
+async def test_the_owners_phone_needs_no_pin(system):
+    user = await system.api.put("/users", {"data": {"first_name": "Ann", "last_name": "Owner",
+                                                      "endpoints": ["PJSIP/1001"]}})
+    await system.api.create_box("3000", pin="1234", owner_id=user.data["id"], is_setup=True)
+    own = await system.call("press #", channel="PJSIP/1001-0000002a")  # *97: no mailbox given
+    assert own.ok, own.errors
+    assert prompts(own) == ["vm-youhave", "vm-goodbye"]
+    stranger = await system.call("press 3000#; press 9999#; press 9999#; press 9999#", channel="PJSIP/1002-0000002b",
+                                 caller_number="1001")  # the owner's number, from another phone
+    assert stranger.ok, stranger.errors
+    assert prompts(stranger)[:2] == ["enter_mailbox", "vm-password"]
+
+
+async def test_forwarding_copies_to_another_box_and_saves_the_original(system, box):
+    other = await system.api.create_box("3001")
+    call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 3; press 3001#; wait; press #", check="3000")
+    assert call.ok, call.errors
+    assert "message_forwarded" in prompts(call)
+    [original] = await system.messages(box["id"])
+    [copy] = await system.messages(other["id"])
+    assert original["folder"] == "saved" and copy["folder"] == "new"
+    assert copy["media_id"] != original["media_id"] and copy["history"][0]["box_id"] == box["id"]
+
+
+async def test_pressing_nine_calls_the_sender_back(system, box):
+    call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 9", check="3000")
+    assert call.ok, call.errors
+    assert call.variables == {"VMBOX_DESTINATION": "5551234", "VMBOX_RESULT": "callback"}
+
+
+async def test_first_time_setup_sets_pin_greeting_and_name(system):
+    user = await system.api.put("/users", {"data": {"first_name": "New", "last_name": "Owner",
+                                                      "endpoints": ["PJSIP/1001"]}})
+    box = await system.api.create_box("3000", owner_id=user.data["id"])
+    # The intro, "PIN changed", the recording instructions and "saved" take no keys: nothing to wait for.
+    script = "press 4321#; press 4321#; say tone 3s then press #; press 1; say tone 2s then press #; press 1; press #"
+    call = await system.call(script, check="3000", channel="PJSIP/1001-00000001")
+    assert call.ok, call.errors
+    assert prompts(call)[:4] == ["setup_intro", "vm-newpassword", "vm-reenterpassword", "vm-passchanged"]
+    fetched = (await system.api.get(f"/vmboxes/{box['id']}")).data
+    assert fetched["is_setup"] is True
+    assert set(fetched["media"]) == {"unavailable", "name"}
+    assert await check_pin(system.running.store.db, box["id"], "4321")
+    greeting = await system.api.get(f"/media/{fetched['media']['unavailable']}")
+    assert greeting.data["media_source"] == "recording" and 2700 <= greeting.data["length"] <= 3000
+
+
+async def test_a_temporary_greeting_recorded_by_phone_is_what_callers_hear(system, box):
+    call = await system.call(f"{LOGIN}; press 5; press 4; say tone 2s then press #; press 1; press 0; press #",
+                             check="3000")
+    assert call.ok, call.errors
+    media_id = (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]["temporary_unavailable"]
+    deposit = await system.call("hangup after 500ms", leave="3000")
+    assert "/media/" in deposit.heard[0].prompt and deposit.heard[0].hung_up
+    removed = await system.call(f"{LOGIN}; press 5; press 5; press 0; press #", check="3000")
+    assert removed.ok, removed.errors
+    assert "vm-tempremoved" in prompts(removed)
+    assert "temporary_unavailable" not in (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]
+    assert (await system.api.get(f"/media/{media_id}")).status == 404  # the phone recording went with it
+
+
+async def test_hanging_up_while_recording_a_greeting_keeps_nothing(system, box):
+    call = await system.call(f"{LOGIN}; press 5; press 1; say tone 2s then hangup", check="3000")
+    assert call.ok, call.errors
+    assert "unavailable" not in (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]
+    assert list(system.settings.recordings_dir.iterdir()) == []
+
+
+async def test_a_callback_call_lands_the_owner_in_the_mailbox(system, box):
+    call = await system.call("press #", callback="3000")
+    assert call.ok, call.errors
+    assert prompts(call)[:1] == ["vm-youhave"]

@@ -1,0 +1,117 @@
+"""Leaving messages end to end: the simulator calls the real FastAGI server; the result is checked
+through the REST API and on disk."""
+import wave
+
+import pytest
+
+from tests.callkit import settings_for, start
+
+
+@pytest.fixture
+async def system(tmp_path):
+    async with await start(settings_for(tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+async def box(system):
+    return await system.api.create_box("3000", pin="1234", timezone="Europe/Paris")
+
+
+async def test_a_caller_leaves_a_message(system, box):
+    call = await system.call("say tone 4s then press #; press 1", leave="3000", caller_number="5551234",
+                             caller_name="Bob Builder")
+    assert call.ok, call.errors
+    assert [h.prompt for h in call.heard][:4] == ["vm-theperson", "SAY DIGITS 3000", "vm-isunavail", "vm-intro"]
+    assert call.variables["VMBOX_RESULT"] == "done" and call.server_hung_up
+    [message] = await system.messages(box["id"])
+    assert message["folder"] == "new"
+    assert message["caller_id_number"] == "5551234" and message["caller_id_name"] == "Bob Builder"
+    assert message["to"] == "3000"
+    assert 3700 <= message["length"] <= 4000  # 4 s, the last 200 ms trimmed by Asterisk
+    raw = await system.api.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
+    assert raw.status == 200 and raw.headers["Content-Type"] == "audio/mpeg" and len(raw.body) > 1000
+
+
+async def test_the_recording_leaves_the_shared_directory(system, box):
+    await system.call("say tone 2s then press #; press 1", leave="3000")
+    assert list(system.settings.recordings_dir.iterdir()) == []
+    [message] = await system.messages(box["id"])
+    stored = list((system.settings.data_dir / "media").glob("*/*.wav"))
+    assert len(stored) == 1
+    with wave.open(str(stored[0])) as audio:
+        assert (audio.getframerate(), audio.getnchannels(), audio.getsampwidth()) == (8000, 1, 2)
+
+
+async def test_an_unknown_mailbox_is_told_and_nothing_kept(system, box):
+    call = await system.call("", leave="4999")
+    assert call.ok, call.errors
+    assert [h.prompt for h in call.heard] == ["vm-nobodyavail", "vm-goodbye"]
+    assert await system.messages(box["id"]) == []
+
+
+@pytest.mark.parametrize("script, kept", [
+    ("hangup", False),  # during the greeting
+    ("say tone 3s then hangup", True),  # during the recording
+    ("say tone 3s then press #; hangup", True),  # during the review menu
+    ("say tone 3s then press #; press 2; hangup after 1s", True),  # listening to the recording
+    ("say tone 3s then press #; press 1; hangup", True),  # while "saved, goodbye" plays
+    ("say tone 300ms then hangup", False),  # too short to be a message
+])
+async def test_hanging_up_at_each_step_of_a_deposit(system, box, script, kept):
+    call = await system.call(script, leave="3000")
+    assert call.ok, call.errors
+    assert call.caller_hung_up
+    messages = await system.messages(box["id"])
+    assert len(messages) == (1 if kept else 0)
+    assert list(system.settings.recordings_dir.iterdir()) == []  # nothing left behind either way
+
+
+async def test_a_too_short_message_is_dropped_and_the_caller_told(system, box):
+    call = await system.call("say tone 300ms then press #", leave="3000")
+    assert call.ok, call.errors
+    assert [h.prompt for h in call.heard][-2:] == ["vm-tooshort", "vm-goodbye"]
+    assert await system.messages(box["id"]) == []
+
+
+async def test_rerecording_keeps_only_the_second_take(system, box):
+    call = await system.call("say tone 2s then press #; press 3; say tone 5s then press #; press 1", leave="3000")
+    assert call.ok, call.errors
+    [message] = await system.messages(box["id"])
+    assert message["length"] > 4000
+
+
+async def test_quotes_and_backslashes_in_caller_id_are_kept_as_text(system, box):
+    hostile = 'Eve "the \\ quoter" \'; HANGUP'
+    call = await system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile,
+                             caller_number='1"23')
+    assert call.ok, call.errors
+    assert set(call.variables) == {"VMBOX_RESULT"}
+    [message] = await system.messages(box["id"])
+    assert message["caller_id_name"] == hostile[:35] and message["caller_id_number"] == '1"23'
+
+
+async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(system, box):
+    hostile = "Eve\nagi_network_script: check\nagi_arg_1: 3000"
+    call = await system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile)
+    assert call.closed and call.commands == 0 and call.variables == {}
+    assert await system.messages(box["id"]) == []
+    assert (await system.call("say tone 2s then press #; press 1", leave="3000")).ok  # others still served
+
+
+async def test_a_full_box_records_nothing(system, box):
+    await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"max_message_count": 1}})
+    await system.call("say tone 2s then press #; press 1", leave="3000")
+    call = await system.call("", leave="3000")
+    assert call.ok, call.errors
+    assert [h.prompt for h in call.heard][-2:] == ["vm-mailboxfull", "vm-goodbye"]
+    assert not call.recordings
+    assert len(await system.messages(box["id"])) == 1
+
+
+async def test_zero_reaches_the_operator(system, box):
+    await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"operator_number": "100"}})
+    call = await system.call("press 0", leave="3000")
+    assert call.ok, call.errors
+    assert call.variables["VMBOX_RESULT"] == "operator" and call.variables["VMBOX_DESTINATION"] == "100"
+    assert not call.server_hung_up  # the dialplan continues
