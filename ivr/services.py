@@ -4,6 +4,7 @@ them, so the phone and the REST API always make the same changes.
 Failures never reach the caller as silence: a store error is logged with the call id and answered
 with the safest event (no box, wrong PIN, no messages, not forwarded, done).
 """
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ class CallServices:
     def __init__(self, store: Store, options: ServiceOptions | None = None):
         self.store = store
         self.options = options or ServiceOptions()
+        # A PIN check is ~50 ms of scrypt on a worker thread. One at a time: a burst of logins then
+        # queues for its turn instead of taking every core from the event loop, whose quick turnaround
+        # is what keeps callers' key presses from being lost on every other call.
+        self._pin_checks = asyncio.Semaphore(1)
 
     async def run(self, call: CallInfo, action) -> object:
         """Carry out a store action for `call`; the event that answers it."""
@@ -109,7 +114,9 @@ class CallServices:
             logger.warning("call %s: PIN refused, box %s is locked after repeated failures", call.call_id,
                            action.box_id)
             return PinChecked(False)
-        if await check_pin(db, action.box_id, action.pin):
+        async with self._pin_checks:
+            correct = await check_pin(db, action.box_id, action.pin)
+        if correct:
             await lockout.clear_failures(db, action.box_id)
             return PinChecked(True)
         if await lockout.record_failure(db, action.box_id, now, options.lockout_window_s,

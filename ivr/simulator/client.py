@@ -120,8 +120,10 @@ async def run_call(host: str, port: int, script: str | Sequence[Step] = "", *, s
 
 
 async def _converse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, asterisk: Asterisk) -> None:
-    """Answer command lines until the server closes the connection."""
+    """Answer command lines until the server closes the connection, timing each turnaround (from our
+    reply, or the header block, to the server's next command line)."""
     pending = b""
+    replied = time.perf_counter()
     while True:
         end = pending.find(b"\n")
         if end < 0 and len(pending) < MAX_LINE:
@@ -135,11 +137,13 @@ async def _converse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
             asterisk.error(f"a command line longer than {MAX_LINE} bytes: Asterisk splits it in two commands")
         else:
             raw, pending = pending[:end], pending[end + 1:]
+            asterisk.transcript.turnarounds.append(time.perf_counter() - replied)
             if pending:
                 asterisk.error(f"the server sent {pending[:60]!r} before reading the reply to {raw[:60]!r}: "
                                "Asterisk would cut the command short and never answer it")
         if not await _answer(raw, writer, asterisk):
             return
+        replied = time.perf_counter()
     if pending:
         asterisk.error(f"the connection closed after a command without its newline: {pending[:60]!r}")
         await _answer(pending, writer, asterisk)

@@ -65,6 +65,7 @@ class Transcript:
     caller_hung_up: bool = False
     server_hung_up: bool = False  # the server sent HANGUP
     closed: bool = False  # the server closed the connection (the normal end of an AGI script)
+    turnarounds: list[float] = field(default_factory=list)  # real seconds from each reply to the next command
 
     @property
     def ok(self) -> bool:
