@@ -70,6 +70,8 @@ def _call_parser(commands) -> None:
     purpose.add_argument("--leave", metavar="MAILBOX", help="leave a message in MAILBOX (AGI script 'leave')")
     purpose.add_argument("--check", metavar="MAILBOX", nargs="?", const="",
                          help="check messages, of MAILBOX or asked by vmbox (AGI script 'check')")
+    purpose.add_argument("--login", action="store_const", const="",
+                         help="log in to any box: vmbox asks for the mailbox number (AGI script 'login')")
     purpose.add_argument("--callback", metavar="MAILBOX", help="the call-back leg for MAILBOX (AGI script 'callback')")
     call.add_argument("--account", metavar="ID", help="the account, passed as the AGI argument account=ID")
     call.add_argument("--caller-id", default="", metavar="CALLERID", help="e.g. '\"Alice\" <1002>' or 1002")
@@ -110,7 +112,7 @@ def _call(args: argparse.Namespace) -> int:
     except (ScriptError, OSError) as exc:
         print(f"vmbox call: {exc}", file=sys.stderr)
         return 2
-    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "callback")
+    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "login", "callback")
                            if getattr(args, name) is not None)
     arguments = [mailbox] * bool(mailbox) + [f"account={args.account}"] * bool(args.account)
     name, number = parse_caller_id(args.caller_id)

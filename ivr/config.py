@@ -63,11 +63,12 @@ class Settings:
 
     @property
     def recordings_dir(self) -> Path:
-        return Path(self.agi.recordings_dir) if self.agi.recordings_dir else self.data_dir / "recordings"
+        return Path(self.agi.recordings_dir).absolute() if self.agi.recordings_dir else self.data_dir / "recordings"
 
     @property
     def data_dir(self) -> Path:
-        return Path(self.store.data_dir)
+        """Absolute: Asterisk resolves relative file names under its own directories, not ours."""
+        return Path(self.store.data_dir).absolute()
 
 
 def _convert(value: object, kind: type, name: str) -> object:

@@ -28,6 +28,7 @@ async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None 
     Media files that no message or media row refers to (a crash between writing a file and committing
     its row) are removed.
     """
+    data_dir = data_dir.absolute()  # file names go to Asterisk, which would resolve relative ones elsewhere
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
     db = await open_database(data_dir / "vmbox.sqlite3")

@@ -115,3 +115,42 @@ async def test_zero_reaches_the_operator(system, box):
     assert call.ok, call.errors
     assert call.variables["VMBOX_RESULT"] == "operator" and call.variables["VMBOX_DESTINATION"] == "100"
     assert not call.server_hung_up  # the dialplan continues
+
+
+async def test_a_relative_data_dir_still_gives_asterisk_absolute_paths(tmp_path, monkeypatch):
+    from ivr.config import AgiSettings, ApiSettings, Settings, StoreSettings
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(store=StoreSettings(data_dir="relative-data"), api=ApiSettings(port=0), agi=AgiSettings(port=0))
+    async with await start(settings) as system:
+        await system.api.create_box("3000")
+        call = await system.call("say tone 2s then press #; press 1", leave="3000")
+        assert call.ok, call.errors  # the simulator refuses relative RECORD FILE and STREAM FILE paths
+        assert len(await system.messages((await system.api.get("/vmboxes")).data[0]["id"])) == 1
+
+
+async def vmbox_call(system, *arguments: str) -> tuple[int, str]:
+    import asyncio
+    import sys
+
+    host, port = system.running.agi_address
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ivr.cli", "call", "--host", host, "--port", str(port), *arguments,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return process.returncode, out.decode() + err.decode()
+
+
+async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(system, box):
+    code, output = await vmbox_call(system, "--leave", "3000", "--caller-id", '"Bob" <5551234>',
+                                    "--script", "say tone 2s then press #; press 1")
+    assert code == 0, output
+    assert "hears    vm-msgsaved" in output and "call ok" in output
+    [message] = await system.messages(box["id"])
+    assert message["caller_id_name"] == "Bob"
+
+
+async def test_vmbox_call_login_asks_the_mailbox(system, box):
+    code, output = await vmbox_call(system, "--login", "--script", "press 3000#; press 1234#; press #")
+    assert code == 0, output
+    assert output.index("enter_mailbox") < output.index("vm-password") < output.index("vm-goodbye")

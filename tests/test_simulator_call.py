@@ -255,7 +255,7 @@ async def test_vmbox_call_exit_statuses_for_bad_scripts_and_unreachable_servers(
     status, _, err = await vmbox_call("--port", port, "--leave", "1001")
     assert status == 1 and f"cannot reach a FastAGI server at 127.0.0.1:{port}" in err
     status, _, err = await vmbox_call("--port", port)
-    assert status == 2 and "one of the arguments --leave --check --callback is required" in err
+    assert status == 2 and "one of the arguments --leave --check --login --callback is required" in err
 
 
 async def test_vmbox_call_reads_a_script_file_with_audio_next_to_it(tmp_path):
