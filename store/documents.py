@@ -32,3 +32,15 @@ def deep_merge(base: dict, patch: dict) -> dict:
         else:
             merged[key] = value
     return merged
+
+
+async def list_by_id(db, table: str, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
+    """Rows of `table` (users, media: a constant, never client text) of `account_id` ordered by id,
+    starting after id `after`, at most `limit` (None: all): (id, document with its id as JSON text)
+    each, built by SQLite."""
+    read = db.fetch_all if limit is not None else db.scan
+    rows = await read(
+        f"SELECT id, json_set(doc, '$.id', id) FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (account_id, after or "", -1 if limit is None else limit),
+    )
+    return [(row[0], row[1]) for row in rows]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from store.core import Store
 from store.db import Database, Transaction
-from store.documents import deep_merge, dumps, revision
+from store.documents import deep_merge, dumps, list_by_id, revision
 from store.errors import Invalid, NoAudio, NotFound, RevisionConflict
 from store.ids import new_id
 from store.media import StoredAudio
@@ -123,14 +123,8 @@ async def media_audio(store: Store, account_id: str, media_id: str, extension: s
 
 
 async def list_media(db: Database, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
-    """Media objects of `account_id` ordered by id, starting after id `after`, at most `limit` (None: all):
-    (id, document with its id as JSON text) each, built by SQLite."""
-    read = db.fetch_all if limit is not None else db.scan
-    rows = await read(
-        "SELECT id, json_set(doc, '$.id', id) FROM media WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (account_id, after or "", -1 if limit is None else limit),
-    )
-    return [(row[0], row[1]) for row in rows]
+    """Media objects of `account_id` ordered by id, after id `after`, at most `limit`: (id, JSON text) each."""
+    return await list_by_id(db, "media", account_id, after, limit)
 
 
 async def _locked_media(tx: Transaction, account_id: str, media_id: str) -> Media:

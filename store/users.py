@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from store.db import Database, Transaction
-from store.documents import deep_merge, dumps, revision
+from store.documents import deep_merge, dumps, list_by_id, revision
 from store.errors import Invalid, NotFound, RevisionConflict
 from store.ids import new_id
 from store.validation import validate
@@ -100,14 +100,8 @@ async def get_user(db: Database, account_id: str, user_id: str) -> User | None:
 
 
 async def list_users(db: Database, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
-    """Users of `account_id` ordered by id, starting after id `after`, at most `limit` (None: all):
-    (id, document with its id as JSON text) each, built by SQLite."""
-    read = db.fetch_all if limit is not None else db.scan
-    rows = await read(
-        "SELECT id, json_set(doc, '$.id', id) FROM users WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (account_id, after or "", -1 if limit is None else limit),
-    )
-    return [(row[0], row[1]) for row in rows]
+    """Users of `account_id` ordered by id, after id `after`, at most `limit`: (id, JSON text) each."""
+    return await list_by_id(db, "users", account_id, after, limit)
 
 
 async def _locked_user(tx: Transaction, account_id: str, user_id: str) -> User:
