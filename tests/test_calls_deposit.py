@@ -154,3 +154,31 @@ async def test_vmbox_call_login_asks_the_mailbox(system, box):
     code, output = await vmbox_call(system, "--login", "--script", "press 3000#; press 1234#; press #")
     assert code == 0, output
     assert output.index("enter_mailbox") < output.index("vm-password") < output.index("vm-goodbye")
+
+
+async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(system, box):
+    """A hand-played Asterisk: answers everything until RECORD FILE, writes 3 s of audio where it was
+    told, then the connection drops without a reply (Asterisk restarted, a network cut)."""
+    import asyncio
+
+    from ivr.agi.protocol import header_block, split_command
+
+    host, port = system.running.agi_address
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(header_block({"agi_network": "yes", "agi_network_script": "leave", "agi_uniqueid": "9.9",
+                               "agi_callerid": "5550000", "agi_channel": "PJSIP/x-1"}, ["3000"]))
+    while True:
+        words = split_command((await reader.readline()).decode())
+        if words[:2] == ["RECORD", "FILE"]:
+            with wave.open(words[2] + ".wav", "wb") as audio:
+                audio.setnchannels(1)
+                audio.setsampwidth(2)
+                audio.setframerate(8000)
+                audio.writeframes(b"\x10\x00" * 24000)
+            writer.write_eof()  # the server reads EOF where the reply should be: the connection is gone
+            break
+        writer.write(b"200 result=0 endpos=100\n" if words[0] == "STREAM" else b"200 result=0\n")
+    assert await reader.read() == b""  # the server closes its side once it has finished with the call
+    writer.close()
+    [message] = await system.messages(box["id"])
+    assert message["caller_id_number"] == "5550000" and 2900 <= message["length"] <= 3000
