@@ -53,6 +53,48 @@ class IvrSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """The notification job queue: retries back off from backoff_base_s, doubling up to backoff_max_s."""
+
+    backoff_base_s: int = 30
+    backoff_max_s: int = 3600
+    max_attempts: int = 10  # then the job is failed (`vmbox jobs retry` runs it again)
+    concurrency: int = 8  # jobs run at the same time
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""  # empty: no email notifications
+    port: int = 25
+    security: str = "none"  # none | starttls | tls
+    username: str = ""
+    password: str = ""
+    sender: str = "vmbox@localhost"
+    timeout_s: int = 30
+    templates_dir: str = ""  # an admin's own templates, by the names of the shipped ones
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = ""  # empty: no callback calls and no message-waiting lamps
+    port: int = 5038
+    username: str = "vmbox"
+    secret: str = ""
+    callback_channel: str = "Local/{number}@vmbox-dial"  # what Originate dials; {number} is the callback number
+    callback_context: str = "vmbox-callback"  # answered calls go here, extension = the mailbox
+    mwi_context: str = "vmbox"  # lamps are <mailbox>@<mwi_context>
+
+
+@dataclass(frozen=True)
+class TranscriptionSettings:
+    engine: str = "null"  # null | pocketsphinx | http
+    url: str = ""  # http: base URL of an OpenAI-compatible service (…/v1/audio/transcriptions)
+    api_key: str = ""
+    model: str = "whisper-1"
+    timeout_s: int = 120
+
+
+@dataclass(frozen=True)
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
@@ -60,6 +102,10 @@ class Settings:
     ivr: IvrSettings = field(default_factory=IvrSettings)
     limits: Limits = field(default_factory=Limits)  # the call flow's limits and timeouts
     keys: Keys = field(default_factory=Keys)  # phone keys, KAZOO's names and defaults
+    jobs: JobSettings = field(default_factory=JobSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
 
     @property
     def recordings_dir(self) -> Path:
@@ -131,12 +177,17 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
     })
 
 
+_SECRETS = {"password", "secret", "api_key"}
+
+
 def to_toml(settings: Settings) -> str:
     """The settings as a TOML document (what `vmbox config` prints)."""
     lines = []
     for section in dataclasses.fields(settings):
         lines.append(f"[{section.name}]")
         for key, value in dataclasses.asdict(getattr(settings, section.name)).items():
+            if key in _SECRETS and value:
+                value = "********"  # `vmbox config` output ends up in tickets and chats
             shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
             lines.append(f"{key} = {shown}")
         lines.append("")

@@ -36,7 +36,8 @@ def api_options(settings: Settings) -> ApiOptions:
 def service_options(settings: Settings) -> ServiceOptions:
     ivr = settings.ivr
     return ServiceOptions(max_message_count=ivr.max_message_count, lockout_failures=ivr.lockout_failures,
-                          lockout_window_s=ivr.lockout_window_s, lockout_s=ivr.lockout_s)
+                          lockout_window_s=ivr.lockout_window_s, lockout_s=ivr.lockout_s,
+                          full_notices=bool(settings.smtp.host))
 
 
 async def ensure_default_account(store: Store, settings: Settings) -> None:

@@ -18,6 +18,7 @@ from store.audio import wav_info
 from store.core import Store
 from store.errors import NotAudio, StoreError
 from store.ids import to_unix
+from store.jobs import NewJob, enqueue_job
 from store.message_changes import change_folder, copy_messages
 from store.messages import create_message, playable_messages
 from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
@@ -34,6 +35,7 @@ class ServiceOptions:
     lockout_failures: int = 10  # PIN failures across calls within lockout_window_s ...
     lockout_window_s: int = 900
     lockout_s: int = 900  # ... lock the box this long
+    full_notices: bool = False  # email the owner when a caller finds the box full (email is configured)
 
 
 def _caller_text(value: str) -> str:
@@ -193,6 +195,16 @@ class CallServices:
         await patch_vmbox(self.store.db, call.account_id, action.box_id, {"pin": action.pin})
         return Done()
 
+    async def report_full(self, call: CallInfo, action: act.ReportFull) -> Done:
+        """Queue the "mailbox full" email; the email job sends at most one per box an hour."""
+        if not self.options.full_notices:
+            return Done()
+        payload = {"account_id": call.account_id, "box_id": action.box_id, "caller_id_number": call.caller_number,
+                   "caller_id_name": call.caller_name, "unix": int(time.time())}
+        await enqueue_job(self.store.db, NewJob("email.box_full", payload, key=f"box_full:{action.box_id}"))
+        logger.info("call %s: box %s is full; its owner will be told", call.call_id, action.box_id)
+        return Done()
+
     async def complete_setup(self, call: CallInfo, action: act.CompleteSetup) -> Done:
         await patch_vmbox(self.store.db, call.account_id, action.box_id, {"is_setup": True})
         return Done()
@@ -210,4 +222,5 @@ _HANDLERS = {
     act.RemoveGreeting: (CallServices.remove_greeting, Done()),
     act.SetPin: (CallServices.set_pin, Done()),
     act.CompleteSetup: (CallServices.complete_setup, Done()),
+    act.ReportFull: (CallServices.report_full, Done()),
 }

@@ -69,6 +69,11 @@ class Database:
         self._reader = reader
         self._quick = quick
         self._write_lock = asyncio.Lock()
+        self._commit_listeners: list = []
+
+    def on_commit(self, listener) -> None:
+        """Call `listener()` after every commit of this process (e.g. to wake the job worker)."""
+        self._commit_listeners.append(listener)
 
     async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
         """Rows of an indexed, bounded read-only query, against the last committed state."""
@@ -93,6 +98,8 @@ class Database:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+        for listener in self._commit_listeners:
+            listener()
 
     async def close(self) -> None:
         """Close every connection."""

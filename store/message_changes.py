@@ -13,6 +13,7 @@ from store.db import Transaction
 from store.documents import dumps
 from store.errors import NotFound
 from store.ids import new_message_id, now_gregorian
+from store.messages import announce
 
 
 @dataclass
@@ -98,11 +99,14 @@ def _arrived(doc: dict, source_box: str, action: str, now: int) -> dict:
 
 
 async def _insert_arrival(tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None) -> None:
+    """A moved or copied message arrives new in `box_id`: its owner is notified as for any new message."""
     await tx.execute(
         "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
         " VALUES (?, ?, ?, 'new', ?, ?, ?, 1)",
         (doc["media_id"], account_id, box_id, doc["timestamp"], dumps(doc), media_file),
     )
+    if media_file is not None:
+        await announce(tx, account_id, box_id, doc["media_id"])
 
 
 async def move_messages(

@@ -10,10 +10,11 @@ import secrets
 from dataclasses import dataclass
 
 from store.core import Store
-from store.db import Database
+from store.db import Database, Transaction
 from store.documents import dumps, revision
 from store.errors import Invalid, NotFound
 from store.ids import new_message_id, now_gregorian
+from store.jobs import NewJob, enqueue
 from store.media import StoredAudio
 from store.validation import error, validate
 
@@ -110,7 +111,14 @@ async def _insert_message(
             (message_id, account_id, box_id, doc["folder"], doc["timestamp"], dumps(doc),
              audio.file if audio else None),
         )
+        if audio is not None:
+            await announce(tx, account_id, box_id, message_id)
     return Message(message_id, box_id, doc, audio.file if audio else None, 1)
+
+
+async def announce(tx: Transaction, account_id: str, box_id: str, message_id: str) -> None:
+    """Queue the notifications about a message that just became playable (in the same transaction)."""
+    await enqueue(tx, NewJob("message.new", {"account_id": account_id, "box_id": box_id, "message_id": message_id}))
 
 
 async def get_message(db: Database, account_id: str, box_id: str, message_id: str, cutoff: int) -> Message | None:
@@ -187,6 +195,8 @@ async def attach_audio(store: Store, account_id: str, box_id: str, message_id: s
                 "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
                 (dumps(doc), audio.file, message_id),
             )
+            if old.media_file is None:  # created without audio: it is news only now
+                await announce(tx, account_id, box_id, message_id)
     except BaseException:
         store.media.discard([audio.file])
         raise

@@ -127,4 +127,77 @@ CREATE TABLE box_lockouts (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# The durable job queue for notifications, and the message-waiting lamps to refresh.
+# Jobs: `key` coalesces (at most one unfinished job per key, e.g. one callback series per box and
+# number); every run is an attempt row. mwi_pending: a trigger marks a box whenever its counted
+# messages change (like the counters, no code path can forget); the notifier drains it.
+_V3 = """
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    key        TEXT,
+    payload    TEXT NOT NULL,                   -- JSON
+    state      TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | failed
+    run_at     REAL NOT NULL,                   -- Unix seconds
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created    REAL NOT NULL,
+    updated    REAL NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (state, run_at);
+CREATE UNIQUE INDEX jobs_unfinished_key ON jobs (key) WHERE state IN ('pending', 'running');
+
+CREATE TABLE job_attempts (
+    job_id   INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt  INTEGER NOT NULL,
+    started  REAL NOT NULL,
+    finished REAL,
+    outcome  TEXT,                              -- done | retry | failed | rescheduled | interrupted
+    detail   TEXT,
+    PRIMARY KEY (job_id, attempt)
+);
+
+CREATE TABLE mwi_pending (
+    box_id     TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    mailbox    TEXT NOT NULL,
+    changes    INTEGER NOT NULL DEFAULT 1,
+    deleted    INTEGER NOT NULL DEFAULT 0       -- the box is gone: clear its lamp
+);
+
+CREATE TRIGGER mwi_on_insert AFTER INSERT ON messages WHEN NEW.state = 'active' AND NEW.folder != 'deleted'
+BEGIN
+    INSERT INTO mwi_pending (box_id, account_id, mailbox)
+    SELECT id, account_id, mailbox FROM vmboxes WHERE id = NEW.box_id
+    ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1;
+END;
+
+CREATE TRIGGER mwi_on_update AFTER UPDATE OF folder, state, box_id ON messages
+WHEN (OLD.state = 'active' AND OLD.folder != 'deleted') OR (NEW.state = 'active' AND NEW.folder != 'deleted')
+BEGIN
+    INSERT INTO mwi_pending (box_id, account_id, mailbox)
+    SELECT id, account_id, mailbox FROM vmboxes WHERE id IN (OLD.box_id, NEW.box_id)
+    ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1;
+END;
+
+CREATE TRIGGER mwi_on_delete AFTER DELETE ON messages WHEN OLD.state = 'active' AND OLD.folder != 'deleted'
+BEGIN
+    INSERT INTO mwi_pending (box_id, account_id, mailbox)
+    SELECT id, account_id, mailbox FROM vmboxes WHERE id = OLD.box_id
+    ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1;
+END;
+
+CREATE TRIGGER mwi_on_box_delete BEFORE DELETE ON vmboxes
+BEGIN
+    INSERT INTO mwi_pending (box_id, account_id, mailbox, deleted) VALUES (OLD.id, OLD.account_id, OLD.mailbox, 1)
+    ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1, deleted = 1, mailbox = OLD.mailbox;
+END;
+
+CREATE TRIGGER mwi_on_mailbox_change AFTER UPDATE OF mailbox ON vmboxes WHEN OLD.mailbox != NEW.mailbox
+BEGIN
+    INSERT INTO mwi_pending (box_id, account_id, mailbox) VALUES (NEW.id, NEW.account_id, NEW.mailbox)
+    ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1, mailbox = NEW.mailbox;
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)

@@ -1,6 +1,6 @@
 """User stories of leaving a message, driven through the pure flow."""
 from ivr.flow.actions import (Answer, CheckPin, Collect, DiscardRecording, Digits, End, FindBox, HangUp, LoadMessages,
-                              Play, PlayAudio, Record, SaveMessage, Sound, Transfer)
+                              Play, PlayAudio, Record, ReportFull, SaveMessage, Sound, Transfer)
 from ivr.flow.events import BoxFound, CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.model import Audio, Purpose
 from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box
@@ -100,6 +100,8 @@ def test_any_other_key_skips_to_the_beep():
 def test_a_full_box_plays_greeting_and_notice_and_records_nothing():
     call = Call()
     reach_greeting(call, box(message_count=100, max_message_count=100, unavailable_greeting=GREETING))
+    assert call.action == ReportFull("b" * 32)
+    call.reply(Done())
     assert call.said() == [Sound(GREETING), "mailbox_full"]
     assert call.action.escape == "*"
     call.reply(PlaybackStopped())
@@ -110,6 +112,7 @@ def test_a_full_box_plays_greeting_and_notice_and_records_nothing():
 def test_star_still_logs_in_when_the_box_is_full():
     call = Call()
     reach_greeting(call, box(message_count=100, max_message_count=100))
+    call.reply(Done())
     call.reply(PlaybackStopped("*"))
     assert call.said() == ["enter_pin"]
 

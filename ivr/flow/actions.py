@@ -189,6 +189,13 @@ class SetPin:
 
 
 @dataclass(frozen=True)
+class ReportFull:
+    """A caller found the box full: tell its owner (the services limit this to once an hour). -> Done"""
+
+    box_id: str
+
+
+@dataclass(frozen=True)
 class CompleteSetup:
     """Mark the box set up (is_setup). -> Done"""
 
@@ -199,4 +206,4 @@ CHANNEL_ACTIONS = (Answer, Play, Collect, PlayAudio, Record, Transfer, HangUp)
 FINAL_ACTIONS = (Transfer, HangUp, End)
 Action = (Answer | Play | Collect | PlayAudio | Record | Transfer | HangUp | End | FindBox | CheckPin | LoadMessages
           | SaveMessage | DiscardRecording | SetFolder | ForwardMessage | SaveGreeting | RemoveGreeting | SetPin
-          | CompleteSetup)
+          | CompleteSetup | ReportFull)

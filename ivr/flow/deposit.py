@@ -7,7 +7,8 @@ key skips to the beep. A recording shorter than min_message_ms is dropped and th
 Once recording has begun, a hang-up at any moment keeps the message.
 """
 from ivr.flow.access import enter_login
-from ivr.flow.actions import DiscardRecording, Digits, Play, PlayAudio, Prompt, SaveMessage, Say, Sound, Transfer
+from ivr.flow.actions import (DiscardRecording, Digits, Play, PlayAudio, Prompt, ReportFull, SaveMessage, Say, Sound,
+                              Transfer)
 from ivr.flow.common import ALL_KEYS, Step, ask, chose, goodbye, keep_or_drop, record_message, retry
 from ivr.flow.events import BoxFound, CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.model import Audio
@@ -38,11 +39,15 @@ def found(ctx: CallState, event: BoxFound) -> Step:
     if box.announcement_only:
         return State.ANNOUNCING, Play(greeting(ctx), escape=ctx.settings.keys.login)
     if 0 < box.max_message_count <= box.message_count:
-        return State.FULL, Play((*greeting(ctx), Prompt("mailbox_full")), escape=ctx.settings.keys.login)
+        return State.REPORTING_FULL, ReportFull(box.id)
     items = greeting(ctx) + (() if box.skip_instructions else (Prompt("leave_message_instructions"),))
     if not items:
         return record_message(ctx)
     return State.GREETING, Play(items, escape=ALL_KEYS)
+
+
+def reported_full(ctx: CallState, event: Done) -> Step:
+    return State.FULL, Play((*greeting(ctx), Prompt("mailbox_full")), escape=ctx.settings.keys.login)
 
 
 def greeted(ctx: CallState, event: PlaybackStopped) -> Step:
@@ -127,6 +132,7 @@ TRANSITIONS = {
     (State.FINDING_BOX, BoxFound): found,
     (State.GREETING, PlaybackStopped): greeted,
     (State.ANNOUNCING, PlaybackStopped): announced,
+    (State.REPORTING_FULL, Done): reported_full,
     (State.FULL, PlaybackStopped): announced,
     (State.RECORDING, RecordingFinished): recorded,
     (State.TOO_SHORT, Done): told_too_short,

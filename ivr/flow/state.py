@@ -17,7 +17,8 @@ class State(enum.Enum):
     FINDING_BOX = "finding box"
     GREETING = "greeting"
     ANNOUNCING = "announcing"  # announcement-only box
-    FULL = "full"  # box full: greeting and notice, nothing recorded
+    REPORTING_FULL = "reporting full"  # box full: the owner is told ...
+    FULL = "full"  # ... and the caller hears the greeting and the notice; nothing is recorded
     RECORDING = "recording"
     TOO_SHORT = "too short"
     REVIEWING = "reviewing"

@@ -1,0 +1,115 @@
+"""The job worker: runs due jobs from the store's queue, with retries and exponential backoff.
+
+Rules:
+- A handler returns an Outcome (done, rescheduled, ...) or raises: `Retry` (try again later, as a
+  failure), `Failure` (give up now), anything else (a bug or an outage: retried, logged with its
+  traceback). Past `max_attempts` failures a job is failed; `vmbox jobs retry` revives it.
+- Every run is recorded (store.jobs.job_attempts) with its outcome.
+- Jobs found running at start were interrupted by a dying process: they run again.
+- Time comes from a Clock, so tests drive hours of schedules without waiting.
+"""
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from store.core import Store
+from store.jobs import Job, Outcome, claim_due, finish, next_due, recover_interrupted
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Job], Awaitable[Outcome]]
+IDLE_POLL_S = 5.0  # jobs queued by another process (the CLI, a second node) are seen within this
+
+
+class Retry(Exception):
+    """A temporary failure (SMTP down, AMI unreachable): try again after the backoff, or at `at`."""
+
+    def __init__(self, detail: str, at: float | None = None):
+        super().__init__(detail)
+        self.at = at
+
+
+class Failure(Exception):
+    """A failure retrying cannot fix (no such box any more, a recipient refused for good)."""
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        """Wait `seconds`, or less if `wake` is set."""
+        try:
+            await asyncio.wait_for(wake.wait(), max(0.0, seconds))
+        except asyncio.TimeoutError:
+            pass
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_s: float = 30
+    max_s: float = 3600
+    max_attempts: int = 10
+
+    def delay(self, attempts: int) -> float:
+        """Seconds before the retry that follows failed attempt number `attempts` (1, 2, ...)."""
+        return min(self.max_s, self.base_s * 2 ** (attempts - 1))
+
+
+class Worker:
+    def __init__(self, store: Store, handlers: dict[str, Handler], clock=None, backoff: Backoff | None = None,
+                 concurrency: int = 8):
+        self.store = store
+        self.handlers = handlers
+        self.clock = clock or SystemClock()
+        self.backoff = backoff or Backoff()
+        self.concurrency = concurrency
+        self.wake = asyncio.Event()
+        store.db.on_commit(self.wake.set)
+
+    async def run(self) -> None:
+        """Run jobs until cancelled."""
+        interrupted = await recover_interrupted(self.store.db, self.clock.now())
+        if interrupted:
+            logger.warning("%d jobs were interrupted by the last stop; running them again", interrupted)
+        while True:
+            if not await self.run_due():
+                await self._idle()
+
+    async def run_due(self) -> int:
+        """Run the jobs due now (a batch at a time, concurrently); how many ran."""
+        jobs = await claim_due(self.store.db, self.clock.now(), self.concurrency)
+        await asyncio.gather(*(self.run_job(job) for job in jobs))
+        return len(jobs)
+
+    async def _idle(self) -> None:
+        self.wake.clear()
+        due = await next_due(self.store.db)
+        wait = IDLE_POLL_S if due is None else min(IDLE_POLL_S, due - self.clock.now())
+        if wait > 0:
+            await self.clock.sleep(wait, self.wake)
+
+    async def run_job(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise Failure(f"no handler for jobs of kind {job.kind!r} in this vmbox")
+            outcome = await handler(job)
+        except Retry as exc:
+            outcome = self._retry(job, str(exc), exc.at)
+        except Failure as exc:
+            outcome = Outcome("failed", str(exc))
+        except Exception as exc:  # a bug or an outage in a handler must not stop the worker
+            logger.exception("job %d (%s) attempt %d raised", job.id, job.kind, job.attempts)
+            outcome = self._retry(job, f"{type(exc).__name__}: {exc}")
+        level = logging.INFO if outcome.state in ("done", "rescheduled") else logging.WARNING
+        logger.log(level, "job %d (%s) attempt %d: %s %s", job.id, job.kind, job.attempts, outcome.state,
+                   outcome.detail)
+        await finish(self.store.db, job, outcome, self.clock.now())
+
+    def _retry(self, job: Job, detail: str, at: float | None = None) -> Outcome:
+        if job.attempts >= self.backoff.max_attempts:
+            return Outcome("failed", f"{detail} (gave up after {job.attempts} attempts)")
+        return Outcome("retry", detail, at if at is not None else self.clock.now() + self.backoff.delay(job.attempts))
