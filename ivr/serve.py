@@ -1,5 +1,5 @@
 """`vmbox serve`: wires the long-lived objects together and runs them in one event loop: the REST
-API, the FastAGI server, and the periodic retention expiry.
+API, the FastAGI server, the notification worker (and AMI link), and the periodic retention expiry.
 """
 import asyncio
 import logging
@@ -16,6 +16,7 @@ from ivr.agi.driver import call_handler
 from ivr.agi.server import FastAgiServer
 from ivr.config import Settings
 from ivr.flow.model import Settings as FlowSettings
+from ivr.notify.setup import notifications
 from ivr.services import CallServices, ServiceOptions
 from prompts.catalogue import PromptCatalogue
 from store.accounts import create_account, list_accounts
@@ -94,7 +95,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
         agi_address = await agi.start(settings.agi.host, settings.agi.port)
         expiry = asyncio.create_task(_expire_periodically(store))
-        yield Running(store, runner.addresses[0][:2], agi_address, account)
+        async with notifications(store, settings):
+            yield Running(store, runner.addresses[0][:2], agi_address, account)
     finally:
         if expiry:
             expiry.cancel()

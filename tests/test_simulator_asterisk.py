@@ -18,7 +18,7 @@ from ivr.simulator.channel import Channel
 from ivr.simulator.commands import NO_USAGE, Command
 from ivr.simulator.say import Part, datetime_parts, digits, number
 from ivr.simulator.script import parse_script
-from ivr.simulator.transcript import Heard, Recorded
+from ivr.simulator.transcript import Heard, HungUp, Pressed, Recorded, Waited
 
 SOUNDS = DEFAULT_SOUNDS
 if not (SOUNDS / "vm-goodbye.wav").exists():
@@ -272,6 +272,115 @@ def test_wait_for_digit_forever_with_nothing_to_do_is_an_error_and_the_caller_le
     assert "waits forever" in channel.transcript.errors[0]
 
 
+# GET DATA (res_agi.c handle_getdata -> app.c ast_app_getdata_full -> channel.c ast_readstring_full).
+
+LOGIN = length("vm-login")
+GET_DATA = [
+    # (case, script, command, reply, virtual samples taken, keys pressed)
+    ("digits then #", "press 1 0 0 1 #", 'GET DATA "vm-login" "3000" "10"', "200 result=1001\n", 0, "1001#"),
+    ("digits then timeout", "press 1 0; wait", 'GET DATA "vm-login" "3000" "10"', "200 result=10 (timeout)\n",
+     3000 * 8, "10"),
+    ("maxdigits reached", "press 1 2 3 4", 'GET DATA "vm-login" "3000" "4"', "200 result=1234\n", 0, "1234"),
+    ("no input", "wait", 'GET DATA "vm-login" "3000" "4"', "200 result= (timeout)\n", LOGIN + 3000 * 8, ""),
+    ("no input, default timeout", "", 'GET DATA "vm-login"', "200 result= (timeout)\n", LOGIN + 6000 * 8, ""),
+    ("key during the prompt", "press 7 after 0.5s; press #", 'GET DATA "vm-login" "3000"', "200 result=7\n",
+     4000, "7#"),
+    ("key after the prompt", f"press 5 after {LOGIN / 8000 + 1}s; wait", 'GET DATA "vm-login" "3000"',
+     "200 result=5 (timeout)\n", LOGIN + 8000 + 3000 * 8, "5"),
+    ("default wait between digits", "press 5; press 6 after 1.9s; press 7 after 2.1s", 'GET DATA "vm-login"',
+     "200 result=56 (timeout)\n", 15200 + 2000 * 8, "56"),
+    ("# alone", "press #", 'GET DATA "vm-login" "3000"', "200 result=\n", 0, "#"),
+    ("hang-up during the prompt", "hangup after 0.5s", 'GET DATA "vm-login" "3000"', "200 result=-1\nHANGUP\n",
+     4000, ""),
+    ("hang-up while collecting", "press 4; hangup after 1s", 'GET DATA "vm-login" "3000"',
+     "200 result=-1\nHANGUP\n", 8000, "4"),
+    ("missing file", "press 1", 'GET DATA "vm-nosuchprompt" "3000"', "200 result=-1\n", 0, ""),
+    ("no prompt", "press 9 after 1s; press #", 'GET DATA "" "3000"', "200 result=9\n", 8000, "9#"),
+    ("timeout 0 is the default", "wait", 'GET DATA "" "0"', "200 result= (timeout)\n", 6000 * 8, ""),
+    ("arguments read by atoi", "press 1 2", 'GET DATA "" "2000ms" "1x"', "200 result=1\n", 0, "1"),
+    ("negative maxdigits stops after one digit", "press 3 4", 'GET DATA "" "3000" "-1"', "200 result=3\n", 0, "3"),
+    ("negative timeout waits as long as it takes", "press 8 after 600s; press #", 'GET DATA "" "-1"',
+     "200 result=8\n", 600 * 8000, "8#"),
+]
+
+
+@pytest.mark.parametrize(("script", "line", "reply", "samples", "keys"), [case[1:] for case in GET_DATA],
+                         ids=[case[0] for case in GET_DATA])
+def test_get_data_replies_as_asterisk(script, line, reply, samples, keys):
+    channel = asterisk(script)
+    assert talk(channel, line) == [reply]
+    assert channel.clock == samples
+    assert channel.transcript.keys == keys
+
+
+def test_get_data_transcript_of_digits_ended_by_a_timeout():
+    channel = asterisk("press 4 after 0.25s; press 2; wait")
+    assert talk(channel, 'GET DATA "vm-login" "5000"') == ["200 result=42 (timeout)\n"]
+    assert channel.transcript.events[1:] == [Heard("vm-login", 0.25, cut_by="4"), Pressed("4"), Pressed("2"),
+                                             Waited(5.0)]
+    assert channel.finish().ok
+
+
+def test_get_data_prompt_played_out_then_nothing():
+    channel = asterisk("wait; press 5")
+    assert talk(channel, 'GET DATA "vm-login" "2000" "4"', 'WAIT FOR DIGIT "100"') == [
+        "200 result= (timeout)\n", "200 result=53\n"]  # the `wait` holds for the whole GET DATA
+    assert channel.transcript.events[1:3] == [Heard("vm-login", LOGIN / 8000), Waited(2.0)]
+
+
+def test_get_data_keys_beyond_maxdigits_wait_for_the_next_command():
+    channel = asterisk("press 1 2 3")
+    assert talk(channel, 'GET DATA "vm-login" "3000" "2"', 'WAIT FOR DIGIT "100"') == [
+        "200 result=12\n", "200 result=51\n"]
+
+
+def test_get_data_hang_ups_end_the_channel():
+    channel = asterisk("hangup after 0.5s")
+    assert talk(channel, 'GET DATA "vm-login" "3000"', 'GET DATA "vm-login" "3000"', 'SET VARIABLE "A" "1"') == [
+        "200 result=-1\nHANGUP\n", DEAD, "200 result=1\n"]
+    assert channel.transcript.events[1:3] == [Heard("vm-login", 0.5, hung_up=True), HungUp("caller")]
+    channel = asterisk("press 4; hangup after 1s")
+    assert talk(channel, 'GET DATA "vm-login" "3000"') == ["200 result=-1\nHANGUP\n"]
+    assert channel.transcript.events[1:] == [Heard("vm-login", 0.0, cut_by="4"), Pressed("4"), HungUp("caller")]
+    assert channel.finish().ok and channel.transcript.caller_hung_up
+
+
+def test_get_data_with_a_missing_file_answers_minus_1_and_the_call_goes_on():
+    # ast_app_getdata_full returns ast_streamfile()'s -1 before reading any digit; no hang-up.
+    channel = asterisk("press 1")
+    assert talk(channel, 'GET DATA "vm-nosuchprompt" "3000"', 'GET DATA "/no/such/file" "3000"',
+                'GET DATA "vm-login" "3000" "1"') == ["200 result=-1\n", "200 result=-1\n", "200 result=1\n"]
+    errors = channel.finish().errors
+    assert len(errors) == 2 and "vm-nosuchprompt" in errors[0] and "/no/such/file.wav" in errors[1]
+    assert channel.transcript.heard[0] == Heard("vm-nosuchprompt", 0.0, missing=True)
+    relaxed = asterisk(strict=False)
+    assert talk(relaxed, 'GET DATA "vm-nosuchprompt" "3000"') == ["200 result=-1\n"]
+    assert relaxed.finish().ok and "vm-nosuchprompt" in relaxed.transcript.warnings[0]
+
+
+def test_get_data_that_asterisk_would_mishandle_fails_the_call():
+    channel = asterisk("press 1")
+    assert talk(channel, 'GET DATA "vm-login" "3000" "0"', 'GET DATA "" "-1" "1"') == [
+        "200 result=-1\n", "200 result=1\n"]  # maxdigits 0: ast_readstring_full fails at once
+    assert "maxdigits 0" in channel.transcript.errors[0]
+    channel = asterisk()
+    assert talk(channel, 'GET DATA "" "-1"') == ["200 result=-1\nHANGUP\n"]
+    assert "waits forever" in channel.transcript.errors[0]
+    channel = asterisk("press #")
+    assert talk(channel, 'GET DATA "" "3000" "2000"') == ["200 result=\n"]
+    assert "1024-byte buffer" in channel.transcript.errors[0]
+
+
+def test_get_data_usage_errors_are_the_multi_line_520():
+    channel = asterisk()
+    assert talk(channel, "GET DATA", "get data") == [
+        "520-Invalid command syntax.  Proper usage follows:\n"
+        "Stream the given <replaceable>file</replaceable>, and receive DTMF data.\n"
+        "Returns the digits received from the channel at the other end.\n"
+        "520 End of proper usage.\n"] * 2
+    assert len(channel.transcript.errors) == 2
+
+
 # RECORD FILE.
 
 def test_record_ended_by_a_key_trims_the_last_200_ms(tmp_path):
@@ -429,7 +538,7 @@ def test_other_syntax_errors_and_the_single_line_form():
 
 def test_unknown_commands_get_510_and_fail_the_call():
     channel = asterisk()
-    assert talk(channel, "FOO BAR", "STREAM", "", 'GET DATA "vm-login" "3000"') == [
+    assert talk(channel, "FOO BAR", "STREAM", "", 'GET OPTION "vm-login" "#" "3000"') == [
         "510 Invalid or unknown command\n"] * 4
     errors = channel.finish().errors
     assert len(errors) == 4 and "does not emulate" in errors[3]

@@ -144,6 +144,27 @@ async def test_a_hangup_between_commands_and_one_during_a_wait():
     assert transcript.ok and transcript.caller_hung_up
 
 
+async def test_get_data_over_tcp_digits_timeout_and_hangup():
+    commands = [command("ANSWER"), command("GET DATA", "vm-login", 3000, 10),
+                command("GET DATA", "vm-password", 2000), command("GET DATA", "vm-login", 3000),
+                command("GET DATA", "vm-login"), command("SET VARIABLE", "VMBOX_RESULT", "done")]
+    async with FakeVmbox(commands) as vmbox:
+        transcript = await run_call("127.0.0.1", vmbox.port, "press 1 after 0.5s; press 0 0 1 #; press 4 2; wait; "
+                                    "hangup after 1s", script_name="check")
+        await vmbox.conversation.done.wait()
+    talk = vmbox.conversation
+    assert talk.replies == [["200 result=0"], ["200 result=1001"], ["200 result=42 (timeout)"], ["200 result=-1"],
+                            ["HANGUP", "511 Command Not Permitted on a dead channel or intercept routine"],
+                            ["200 result=1"]]
+    assert talk.after == "HANGUP\n"  # when the AGI script ends
+    assert transcript.ok, transcript.errors
+    assert transcript.caller_hung_up and transcript.closed
+    assert transcript.keys == "1001#42"
+    assert [(heard.prompt, heard.seconds, heard.cut_by, heard.hung_up) for heard in transcript.heard] == [
+        ("vm-login", 0.5, "1", False), ("vm-password", 0.0, "4", False), ("vm-login", 1.0, None, True)]
+    assert transcript.call_seconds == 0.5 + 2.0 + 1.0
+
+
 async def test_a_multi_line_520_and_an_unknown_command_fail_the_call():
     async with FakeVmbox(["RECORD FILE /tmp/x wav\n", "DANCE\n"]) as vmbox:
         transcript = await run_call("127.0.0.1", vmbox.port)

@@ -18,7 +18,7 @@ from datetime import timezone
 from pathlib import Path
 
 from ivr.agi.protocol import split_command
-from ivr.simulator import recording, say
+from ivr.simulator import getdata, recording, say
 from ivr.simulator.audio import SoundError, read_samples, sound_length, wav_path, write_wav
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
 from ivr.simulator.channel import Channel, lookup
@@ -240,6 +240,42 @@ class Asterisk:
             self.transcript.events.append(Pressed(event.key))
         return self._after(event, f"200 result={ord(event.key) if isinstance(event, KeyPressed) else -1}\n")
 
+    def _get_data(self, words: list[str]) -> list[str] | None:
+        request = getdata.parse_request(words)
+        if request is None:
+            return None
+        length = self._length(request.prompt) if request.prompt else 0
+        if length is None:  # ast_streamfile() fails: -1 at once, the channel lives on
+            self.transcript.events.append(Heard(request.prompt, 0.0, missing=True))
+            return ["200 result=-1\n"]
+        if request.max_digits == 0:
+            self.error("GET DATA with maxdigits 0: ast_readstring_full() reads nothing and Asterisk answers -1")
+            return ["200 result=-1\n"]
+        if request.max_digits > getdata.BUFFER:
+            self.error(f"GET DATA maxdigits {request.max_digits}: more digits than handle_getdata's "
+                       f"{getdata.BUFFER}-byte buffer holds")
+        return self._collect(request, length)
+
+    def _collect(self, request: getdata.DataRequest, length: int) -> list[str]:
+        """GET DATA's prompt (any key cuts it and is the first digit), then the digits."""
+        listening = not self.caller.idles()
+        start = self.clock
+        event = self._window(length, getdata.AST_DIGIT_ANY if listening else "")
+        if request.prompt:
+            key = event.key if isinstance(event, KeyPressed) else None
+            self.transcript.events.append(Heard(request.prompt, (self.clock - start) / RATE, cut_by=key,
+                                                hung_up=isinstance(event, HangingUp)))
+        entry = getdata.collect(request, self.caller, self.clock, event, listening)
+        self.clock += entry.samples
+        self.transcript.events += [Pressed(key) for key in entry.keys]
+        if entry.ended_by == "timeout":
+            self.transcript.events.append(Waited(entry.waited / RATE))
+        if entry.ended_by == "endless":
+            self.error("GET DATA with a negative timeout waits forever and the caller's script has no key for it; "
+                       "the caller hangs up")
+        ended = HangingUp(0) if entry.ended_by in ("hangup", "endless") else None
+        return self._after(ended, getdata.reply(entry))
+
     def _record_file(self, words: list[str]) -> list[str] | None:
         request = recording.parse_request(words)
         if request is None:
@@ -328,6 +364,7 @@ _HANDLERS = {
     "say digits": Asterisk._say_digits,
     "say datetime": Asterisk._say_datetime,
     "wait for digit": Asterisk._wait_for_digit,
+    "get data": Asterisk._get_data,
     "record file": Asterisk._record_file,
     "set variable": Asterisk._set_variable,
     "get variable": Asterisk._get_variable,

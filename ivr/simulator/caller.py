@@ -15,7 +15,8 @@ Rules (the script's head step decides; steps are used strictly in order):
   moment, or at once if it is already past.
 - `wait` / `silence`: used up by the next window that listens for keys (prompt with escape digits, WAIT
   FOR DIGIT, RECORD FILE), which then runs to its natural end (a prompt plays out, WAIT FOR DIGIT times
-  out, a recording records silence).
+  out, a recording records silence). A command made of several windows (GET DATA: the prompt, then a
+  wait per digit) takes it with `idles()` and presses nothing in any of them: it times out.
 - `say ...`: waits for the next RECORD FILE (`speech()`); windows before it run to their end.
 - `hangup`: before the next command, whatever it is. `hangup after T`: T after the start of the next
   window (any command that takes time), fixed in virtual time like `press K after T`.
@@ -87,6 +88,13 @@ class Caller:
                 self._pop()
                 return HangingUp(at)
         return None
+
+    def idles(self) -> bool:
+        """True (and the step is used) when the next step is `wait` or `silence`."""
+        if isinstance(self._head(), Idle):
+            self._pop()
+            return True
+        return False
 
     def speech(self) -> Say | None:
         """The `say` step, used up by a recording, when it is the next step."""

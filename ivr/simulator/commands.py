@@ -25,6 +25,8 @@ _PLAY_RETURNS = ("Returns <literal>0</literal> if playback completes without a d
 USAGE = {
     "answer": "Answers channel if not already in answer state. Returns <literal>-1</literal> on channel failure, "
               "or <literal>0</literal> if successful.",
+    "get data": "Stream the given <replaceable>file</replaceable>, and receive DTMF data.\nReturns the digits "
+                "received from the channel at the other end.",
     "get variable": "Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns "
                     "<literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the "
                     "variable in parentheses.\nExample return code: 200 result=1 (testvariable)",

@@ -1,0 +1,64 @@
+"""Builds the notification side from the settings: the job handlers for what is configured, the job
+worker, and the long-running tasks (the AMI link, the lamp refresher).
+
+Only configured parts are built (and imported): no SMTP host, no email; no AMI host, no callback calls
+nor lamps; transcription engine "null", no transcription.
+"""
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from ivr.config import Settings
+from ivr.notify.dispatch import Dispatcher
+from ivr.notify.worker import Backoff, SystemClock, Worker
+from store.core import Store
+
+logger = logging.getLogger(__name__)
+
+
+def _handlers(store: Store, settings: Settings, clock, tasks: list) -> tuple[dict, list]:
+    """(handlers by job kind, closers) for what `settings` configures."""
+    dispatcher = Dispatcher(store, email=bool(settings.smtp.host),
+                            transcription=settings.transcription.engine != "null", callbacks=bool(settings.ami.host))
+    handlers = {"message.new": dispatcher.message_new, "message.after_notify": dispatcher.after_notify}
+    closers: list = []
+    if settings.smtp.host:
+        from ivr.notify.email import EmailNotifier
+
+        email = EmailNotifier(store, settings.smtp, clock)
+        handlers |= {"email.new_message": email.new_message, "email.box_full": email.box_full}
+    if settings.transcription.engine != "null":
+        from ivr.notify.transcribe import Transcription, make_engine
+
+        transcription = Transcription(store, make_engine(settings.transcription), dispatcher.after_transcription)
+        handlers["transcribe"] = transcription.transcribe
+        closers.append(transcription.close)
+    if settings.ami.host:
+        from ivr.notify.ami import AmiLink, CallbackNotifier, LampRefresher
+
+        link = AmiLink(settings.ami)
+        handlers["callback"] = CallbackNotifier(store, link, settings.ami, clock).attempt
+        tasks += [link.run, LampRefresher(store, link, settings.ami, clock).run]
+        closers.append(link.close)
+    return handlers, closers
+
+
+@contextlib.asynccontextmanager
+async def notifications(store: Store, settings: Settings, clock=None) -> AsyncIterator[Worker]:
+    """The worker and the configured notifiers, running around the block."""
+    clock = clock or SystemClock()
+    tasks: list = []
+    handlers, closers = _handlers(store, settings, clock, tasks)
+    jobs = settings.jobs
+    worker = Worker(store, handlers, clock, Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
+                    jobs.concurrency)
+    running = [asyncio.create_task(task()) for task in (worker.run, *tasks)]
+    try:
+        yield worker
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        for close in closers:
+            await close()
