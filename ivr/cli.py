@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from ivr import jobs_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.serve import serve
 from ivr.simulator import DEFAULT_PORT, DEFAULT_SOUNDS, ScriptError, parse_caller_id, parse_script, run_call
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     create = account.add_parser("create", help="create an account and print its id and API key")
     create.add_argument("--name", required=True, help="a name for the account")
     account.add_parser("list", help="list accounts")
+    jobs_cli.add_parser(commands)
     _call_parser(commands)
     return parser
 
@@ -86,48 +88,25 @@ def _call_parser(commands) -> None:
     call.add_argument("--verbose", action="store_true", help="also print every command and reply")
 
 
-async def _account(settings: Settings, args: argparse.Namespace) -> None:
+async def _account(store, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        account, api_key = await create_account(store.db, args.name)
+        print(f"account id: {account.id}\nAPI key:    {api_key}\n(the key is shown only this once; keep it)")
+        return 0
+    accounts = await list_accounts(store.db)
+    for account in accounts:
+        print(f"{account.id}  {_date(account.created)}  {account.name}")
+    if not accounts:
+        print("no accounts yet: `vmbox account create --name NAME` or start `vmbox serve`", file=sys.stderr)
+    return 0
+
+
+async def _with_store(settings: Settings, use) -> int:
     store = await open_store(settings.data_dir, settings.store.retention_days)
     try:
-        if args.action == "create":
-            account, api_key = await create_account(store.db, args.name)
-            print(f"account id: {account.id}\nAPI key:    {api_key}\n(the key is shown only this once; keep it)")
-        else:
-            accounts = await list_accounts(store.db)
-            for account in accounts:
-                print(f"{account.id}  {_date(account.created)}  {account.name}")
-            if not accounts:
-                print("no accounts yet: `vmbox account create --name NAME` or start `vmbox serve`", file=sys.stderr)
+        return await use(store)
     finally:
         await store.db.close()
-
-
-def _call(args: argparse.Namespace) -> int:
-    """`vmbox call`: run one simulated call and print it; the exit status."""
-    try:
-        if args.script_file is not None:
-            steps = parse_script(args.script_file.read_text(), base_dir=args.script_file.parent)
-        else:
-            steps = parse_script(args.script)
-    except (ScriptError, OSError) as exc:
-        print(f"vmbox call: {exc}", file=sys.stderr)
-        return 2
-    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "login", "callback")
-                           if getattr(args, name) is not None)
-    arguments = [mailbox] * bool(mailbox) + [f"account={args.account}"] * bool(args.account)
-    name, number = parse_caller_id(args.caller_id)
-    try:
-        transcript = asyncio.run(run_call(
-            args.host, args.port, steps, script_name=script, arguments=arguments, caller_number=number,
-            caller_name=name, channel=args.channel, sounds_dir=args.sounds_dir, timeout=args.timeout))
-    except ScriptError as exc:
-        print(f"vmbox call: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"vmbox call: cannot reach a FastAGI server at {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    print("\n".join(transcript.report(args.verbose)))
-    return 0 if transcript.ok else 1
 
 
 def _date(gregorian: int) -> str:
@@ -152,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(serve(settings))
         else:
-            asyncio.run(_account(settings, args))
+            command = jobs_cli.run if args.command == "jobs" else _account
+            return asyncio.run(_with_store(settings, lambda store: command(store, args)))
     except OSError as exc:
         print(f"vmbox: {exc}. Check [api] host/port (VMBOX_API_HOST, VMBOX_API_PORT) and [store] data_dir.",
               file=sys.stderr)
