@@ -109,6 +109,34 @@ async def _with_store(settings: Settings, use) -> int:
         await store.db.close()
 
 
+def _call(args: argparse.Namespace) -> int:
+    """`vmbox call`: run one simulated call and print it; the exit status."""
+    try:
+        if args.script_file is not None:
+            steps = parse_script(args.script_file.read_text(), base_dir=args.script_file.parent)
+        else:
+            steps = parse_script(args.script)
+    except (ScriptError, OSError) as exc:
+        print(f"vmbox call: {exc}", file=sys.stderr)
+        return 2
+    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "login", "callback")
+                           if getattr(args, name) is not None)
+    arguments = [mailbox] * bool(mailbox) + [f"account={args.account}"] * bool(args.account)
+    name, number = parse_caller_id(args.caller_id)
+    try:
+        transcript = asyncio.run(run_call(
+            args.host, args.port, steps, script_name=script, arguments=arguments, caller_number=number,
+            caller_name=name, channel=args.channel, sounds_dir=args.sounds_dir, timeout=args.timeout))
+    except ScriptError as exc:
+        print(f"vmbox call: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"vmbox call: cannot reach a FastAGI server at {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(transcript.report(args.verbose)))
+    return 0 if transcript.ok else 1
+
+
 def _date(gregorian: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(to_unix(gregorian)))
 
