@@ -5,7 +5,8 @@
 #   ./vmbox.sh test [PYTEST ARGS] install what the tests need too, then run the whole suite
 #
 # Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
-# for the tests sox and Asterisk's English sound files) come from apt when missing.
+# for the tests sox, Asterisk's English sound files and their transcripts) come from apt when missing. The
+# tests also install the optional `transcribe` extra (pocketsphinx), to test the offline transcription engine.
 set -euo pipefail
 cd "$(dirname "$0")"
 venv=${VMBOX_VENV:-.venv}
@@ -29,6 +30,7 @@ system_packages() {  # $1 = serve | test
     if [ "$1" = test ]; then
         command -v sox >/dev/null || missing+=(sox)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
+        [ -e /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || missing+=(asterisk-core-sounds-en)
     fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
@@ -37,7 +39,7 @@ python_packages() {  # $1 = serve | test
     python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "vmbox needs Python 3.11 or newer"; exit 1; }
     [ -x "$venv/bin/python" ] || { say "creating the virtual environment $venv"; python3 -m venv "$venv"; }
     local extra="" stamp
-    [ "$1" = test ] && extra="[test]"
+    [ "$1" = test ] && extra="[test,transcribe]"
     stamp="$venv/.vmbox-installed-$(cat pyproject.toml | sha256sum | cut -c1-16)$1"
     if [ ! -e "$stamp" ]; then
         say "installing Python packages into $venv"

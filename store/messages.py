@@ -215,3 +215,16 @@ async def playable_messages(db: Database, account_id: str, box_id: str, cutoff: 
         (box_id, account_id, cutoff),
     )
     return [(json.loads(doc), media_file) for doc, media_file in rows]
+
+
+async def set_transcription(store: Store, account_id: str, box_id: str, message_id: str, result: str,
+                            text: str) -> bool:
+    """Store `transcription: {"result": result, "text": text}` in a message's metadata, as a new revision
+    (past retention too: the job may run late). False when the message is gone."""
+    async with store.db.transaction() as tx:
+        changed = await tx.execute(
+            "UPDATE messages SET doc = json_set(doc, '$.transcription', json(?)), rev = rev + 1"
+            " WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
+            (dumps({"result": result, "text": text}), message_id, box_id, account_id),
+        )
+    return changed == 1

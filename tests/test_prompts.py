@@ -304,7 +304,7 @@ def test_agi_calls_reach_vmbox_as_the_calls_they_are():
     assert set(calls) == set(EXPECTED_CALLS)
     for key, (dialled, purpose, mailbox) in EXPECTED_CALLS.items():
         agi = next(line for line in calls[key] if "AGI(" in line)
-        values = {"EXTEN": dialled, "VMBOX_AGI": "agi://127.0.0.1:4573", "VMBOX_OPERATOR": ""}
+        values = {"EXTEN": dialled, "VMBOX_AGI": "agi://127.0.0.1:4573", "VMBOX_OPERATOR": "", "VMBOX_ACCOUNT": ""}
         url, *arguments = _expand(re.search(r"AGI\((.*)\)$", agi)[1], values).split(",")
         headers = {"agi_network_script": url.split("/", 3)[3], "agi_uniqueid": "1.1"}
         headers |= {f"agi_arg_{number}": value for number, value in enumerate(arguments, 1)}

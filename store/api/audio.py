@@ -1,9 +1,6 @@
 """Handlers for message audio: download (`GET …/raw`), replace (`PUT …/raw`), ZIP of several (`POST …/messages/raw`)."""
 import io
-import re
 import zipfile
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
@@ -13,32 +10,13 @@ from store.api.keys import ACCOUNT_ID, REQUEST_ID, STORE
 from store.api.requests import box_id, listed_message_ids, message_id, read_audio_upload, read_envelope
 from store.audio import FORMATS
 from store.errors import NoAudio
-from store.ids import to_unix
 from store.messages import Message
+from store.names import message_file_name, zone_of
 from store.vmboxes import VMBox, get_vmbox
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9+._-]")
-
-
-def _zone(name: object) -> timezone | ZoneInfo:
-    try:
-        return ZoneInfo(name) if isinstance(name, str) else timezone.utc
-    except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
-
-
-def safe_file_name(text: str, fallback: str, limit: int) -> str:
-    """`text` cut down to characters safe in a header and a file name, at most `limit` of them;
-    `fallback` when nothing of it is left."""
-    # Leading dots go too: a name starting with "." is hidden, and ".." reads as a parent directory.
-    return _UNSAFE.sub("", text).lstrip(".")[:limit] or fallback
-
 
 def download_name(box: VMBox, message: Message, extension: str) -> str:
     """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
-    caller = safe_file_name(str(message.doc.get("caller_id_number") or ""), "unknown", 35)
-    when = datetime.fromtimestamp(to_unix(message.doc["timestamp"]), _zone(box.doc.get("timezone")))
-    return f"{caller}_{when:%Y-%m-%d_%H-%M-%S}.{extension}"
+    return message_file_name(message.doc, zone_of(box.doc.get("timezone")), extension)
 
 
 async def _box_and_message(request: web.Request, ident: str) -> tuple[VMBox, Message]:

@@ -4,12 +4,12 @@ import re
 from aiohttp import web
 
 from store import greetings
-from store.api.audio import safe_file_name
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
 from store.api.requests import expected_revision, hex_id, read_audio_upload, read_envelope, read_metadata_and_upload
 from store.audio import FORMATS
+from store.names import safe_file_name
 from store.validation import error
 
 _SPACES = re.compile(r"\s+")

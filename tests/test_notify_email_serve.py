@@ -1,0 +1,147 @@
+"""Email end to end: a real `vmbox serve` process, a message left by phone (the simulator on its FastAGI
+port), an aiosmtpd server in the test; and the process killed with SIGKILL in the middle of a delivery,
+restarted on the same data directory: exactly one email in the end."""
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from ivr.simulator.client import run_call
+from tests.conftest import ApiClient
+from tests.mailkit import Changes, MailServer
+
+READY = re.compile(r"REST API on http://([\d.]+):(\d+), FastAGI on agi://([\d.]+):(\d+)")
+EMAIL_DONE = re.compile(r"job \d+ \(email\.new_message\) attempt (\d+): done")
+
+
+class Serve:
+    """`vmbox serve` as a child process; every line it prints is kept and wakes `changes`."""
+
+    def __init__(self, data_dir: Path, smtp_port: int, changes: Changes):
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
+        self.env |= {"VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": "0", "VMBOX_AGI_PORT": "0",
+                     "VMBOX_SMTP_HOST": "127.0.0.1", "VMBOX_SMTP_PORT": str(smtp_port),
+                     "VMBOX_SMTP_SENDER": "vm@example.com", "VMBOX_SMTP_TIMEOUT_S": "60"}
+        self.cwd = data_dir.parent
+        self.changes = changes
+        self.lines: list[str] = []
+        self.process: asyncio.subprocess.Process | None = None
+        self._readers: list[asyncio.Task] = []
+
+    async def start(self) -> "Serve":
+        self.lines = []
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ivr.cli", "serve", env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        self._readers = [asyncio.create_task(self._read(stream)) for stream in (self.process.stdout,
+                                                                                 self.process.stderr)]
+        await self.changes.until(lambda: self.find(READY) or self.process.returncode is not None)
+        assert self.process.returncode is None, "\n".join(self.lines)
+        return self
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            self.lines.append(line.decode(errors="replace").rstrip())
+            self.changes.happened()
+        self.changes.happened()
+
+    def find(self, pattern: re.Pattern) -> re.Match | None:
+        return next((match for line in self.lines if (match := pattern.search(line))), None)
+
+    @property
+    def api_base(self) -> str:
+        host, port = self.find(READY).group(1, 2)
+        return f"http://{host}:{port}"
+
+    @property
+    def agi_address(self) -> tuple[str, int]:
+        host, port = self.find(READY).group(3, 4)
+        return host, int(port)
+
+    async def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        code = await self.process.wait()
+        await asyncio.gather(*self._readers)
+        return code
+
+
+@pytest.fixture
+def changes():
+    return Changes()
+
+
+@pytest.fixture
+async def mail(changes):
+    server = await MailServer(changes).start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def serve(tmp_path, mail, changes):
+    process = Serve(tmp_path / "data", mail.port, changes)
+    yield process
+    if process.process is not None and process.process.returncode is None:
+        await process.stop(signal.SIGKILL)
+
+
+async def a_box_with_email(serve: Serve) -> dict:
+    """The mailbox 3000 in the account `vmbox serve` created at its first start, emailing ann@example.com."""
+    account_id = re.search(r"account id: (\w+)", "\n".join(serve.lines))[1]
+    api_key = re.search(r"API key: +(\S+)", "\n".join(serve.lines))[1]
+    async with aiohttp.ClientSession() as session:
+        client = ApiClient(session, serve.api_base, account_id, "")
+        auth = await client.put("/v2/api_auth", {"data": {"api_key": api_key}}, token="")
+        client.token = auth.body["auth_token"]
+        return await client.create_box("3000", notify_email_addresses=["ann@example.com"], media_extension="mp3")
+
+
+async def leave_a_message(serve: Serve) -> None:
+    host, port = serve.agi_address
+    call = await run_call(host, port, "say tone 3s then press #; press 1", script_name="leave", arguments=["3000"],
+                          caller_number="5551234", caller_name="Bob Builder")
+    assert call.ok, call.errors
+
+
+async def test_a_message_left_by_phone_is_emailed_with_its_audio(serve, mail, changes):
+    await serve.start()
+    await a_box_with_email(serve)
+    await leave_a_message(serve)
+    [received] = await mail.wait_for(1)
+    await changes.until(lambda: serve.find(EMAIL_DONE))
+    assert received.rcpt_tos == ["ann@example.com"]
+    assert received.email["Subject"] == "New voicemail from Bob Builder (5551234) in mailbox 3000"
+    [attachment] = received.email.iter_attachments()
+    assert attachment.get_content_type() == "audio/mpeg"
+    assert re.fullmatch(r"5551234_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.mp3", attachment.get_filename())
+    assert len(attachment.get_content()) > 5000  # ~3 s of 32 kbit/s MP3
+    assert await serve.stop() == 0
+
+
+async def test_killed_in_the_middle_of_a_delivery_then_restarted_gives_exactly_one_email(serve, mail, changes):
+    let_go = asyncio.Event()
+    mail.handler.hold_first_rcpt = let_go  # the first delivery stops before its recipient is accepted
+    await serve.start()
+    await a_box_with_email(serve)
+    await leave_a_message(serve)
+    await changes.until(lambda: mail.handler.held.is_set())
+    [held] = [session for session in mail.sessions if session.transport is not None]
+
+    assert await serve.stop(signal.SIGKILL) == -signal.SIGKILL
+    let_go.set()
+    await changes.until(lambda: held.transport is None)  # the dead process's session is closed
+    assert mail.received == []
+
+    await serve.start()
+    [received] = await mail.wait_for(1)
+    done = await changes.until(lambda: serve.find(EMAIL_DONE))
+    assert done.group(1) == "2"  # the interrupted attempt, then this one
+    assert any("interrupted by the last stop" in line for line in serve.lines)
+    assert await serve.stop() == 0
+    assert len(mail.received) == 1 and received.rcpt_tos == ["ann@example.com"]
