@@ -1,6 +1,6 @@
 """Email notification benchmark (prints figures; not a test).
 
-    .venv/bin/python tests/bench/bench_email.py [--messages 1000] [--audio-seconds 15]
+    .venv/bin/python -m tests.bench.bench_email [--messages 1000] [--audio-seconds 15]
 
 A burst of messages is deposited through the store (create_message with audio, one after the other as
 fast as they go: one `message.new` job each), then the notification worker runs as `vmbox serve` wires
@@ -15,13 +15,11 @@ notifier does; and the MP3 encoding rate alone, the per-email work the ceiling d
 """
 import argparse
 import asyncio
-import math
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import aiosmtplib  # the bare client: the ceiling (vmbox itself uses it only in ivr/notify/email.py)
@@ -34,21 +32,10 @@ from store.accounts import create_account
 from store.core import open_store
 from store.messages import create_message
 from store.vmboxes import create_vmbox
+from tests.mailkit import write_tone
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = JobSettings().concurrency
-
-
-def write_tone(path: Path, seconds: float) -> Path:
-    """`seconds` of a 400 Hz tone as 8 kHz 16-bit mono WAV, as a call records it."""
-    period = b"".join(int(8000 * math.sin(2 * math.pi * n / 20)).to_bytes(2, "little", signed=True) for n in range(20))
-    samples = int(seconds * 8000)
-    with wave.open(str(path), "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(8000)
-        audio.writeframes((period * (samples // 20 + 1))[:samples * 2])
-    return path
 
 
 class Sink:
