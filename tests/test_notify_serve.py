@@ -1,6 +1,7 @@
-"""Email end to end: a real `vmbox serve` process, a message left by phone (the simulator on its FastAGI
-port), an aiosmtpd server in the test; and the process killed with SIGKILL in the middle of a delivery,
-restarted on the same data directory: exactly one email in the end."""
+"""Notifications end to end: a real `vmbox serve` process, a message left by phone (the simulator on its
+FastAGI port, or `vmbox call`), an aiosmtpd server and a fake AMI in the test; and the process killed with
+SIGKILL in the middle of a delivery, restarted on the same data directory: exactly one email in the end,
+and the callback and the lamp there too."""
 import asyncio
 import os
 import re
@@ -12,6 +13,8 @@ import aiohttp
 import pytest
 
 from ivr.simulator.client import run_call
+from ivr.notify.ami import ANSWERED
+from tests.amikit import FakeAsterisk, TestClock
 from tests.conftest import ApiClient
 from tests.mailkit import Changes, MailServer
 
@@ -22,11 +25,13 @@ EMAIL_DONE = re.compile(r"job \d+ \(email\.new_message\) attempt (\d+): done")
 class Serve:
     """`vmbox serve` as a child process; every line it prints is kept and wakes `changes`."""
 
-    def __init__(self, data_dir: Path, smtp_port: int, changes: Changes):
+    def __init__(self, data_dir: Path, smtp_port: int, changes: Changes, ami_port: int | None = None):
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
         self.env |= {"VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": "0", "VMBOX_AGI_PORT": "0",
                      "VMBOX_SMTP_HOST": "127.0.0.1", "VMBOX_SMTP_PORT": str(smtp_port),
                      "VMBOX_SMTP_SENDER": "vm@example.com", "VMBOX_SMTP_TIMEOUT_S": "60"}
+        if ami_port is not None:
+            self.env |= {"VMBOX_AMI_HOST": "127.0.0.1", "VMBOX_AMI_PORT": str(ami_port), "VMBOX_AMI_SECRET": "s3cret"}
         self.cwd = data_dir.parent
         self.changes = changes
         self.lines: list[str] = []
@@ -91,7 +96,7 @@ async def serve(tmp_path, mail, changes):
         await process.stop(signal.SIGKILL)
 
 
-async def a_box_with_email(serve: Serve) -> dict:
+async def a_box_with_email(serve: Serve, **fields) -> dict:
     """The mailbox 3000 in the account `vmbox serve` created at its first start, emailing ann@example.com."""
     account_id = re.search(r"account id: (\w+)", "\n".join(serve.lines))[1]
     api_key = re.search(r"API key: +(\S+)", "\n".join(serve.lines))[1]
@@ -99,7 +104,8 @@ async def a_box_with_email(serve: Serve) -> dict:
         client = ApiClient(session, serve.api_base, account_id, "")
         auth = await client.put("/v2/api_auth", {"data": {"api_key": api_key}}, token="")
         client.token = auth.body["auth_token"]
-        return await client.create_box("3000", notify_email_addresses=["ann@example.com"], media_extension="mp3")
+        return await client.create_box("3000", notify_email_addresses=["ann@example.com"], media_extension="mp3",
+                                       **fields)
 
 
 async def leave_a_message(serve: Serve) -> None:
@@ -145,3 +151,42 @@ async def test_killed_in_the_middle_of_a_delivery_then_restarted_gives_exactly_o
     assert any("interrupted by the last stop" in line for line in serve.lines)
     assert await serve.stop() == 0
     assert len(mail.received) == 1 and received.rcpt_tos == ["ann@example.com"]
+
+
+async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_across_a_restart(tmp_path, mail, changes):
+    asterisk = FakeAsterisk(TestClock())
+    await asterisk.start()
+    serve = Serve(tmp_path / "data", mail.port, changes, ami_port=asterisk.port)
+    try:
+        let_go = asyncio.Event()
+        mail.handler.hold_first_rcpt = let_go
+        asterisk.originate_outcomes = ["hold", ANSWERED]  # the first callback rings when the process dies
+        await serve.start()
+        await a_box_with_email(serve, notify={"callback": {"number": "2001", "schedule": [0]}})
+        host, port = serve.agi_address
+        call = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ivr.cli", "call", "--port", str(port), "--leave", "3000", "--caller-id",
+            '"Bob" <5551234>', "--script", "say tone 3s then press #; press 1", stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(call.communicate(), 60)
+        assert call.returncode == 0, out.decode()
+        await changes.until(lambda: mail.handler.held.is_set())
+        await asterisk.wait_for("Originate", 1)
+
+        assert await serve.stop(signal.SIGKILL) == -signal.SIGKILL  # both notifications cut short
+        let_go.set()
+        await serve.start()
+        [received] = await mail.wait_for(1)
+        first, second = await asterisk.wait_for("Originate", 2)
+        lamps = await asterisk.wait_for("MWIUpdate", 2)  # one at each login
+        assert await serve.stop() == 0
+    finally:
+        if serve.process.returncode is None:
+            await serve.stop(signal.SIGKILL)
+        await asterisk.stop()
+    [attachment] = received.email.iter_attachments()
+    assert (attachment.get_content_type(), received.rcpt_tos) == ("audio/mpeg", ["ann@example.com"])
+    assert len(mail.received) == 1
+    assert (second["Channel"], second["Exten"]) == (first["Channel"], first["Exten"]) == ("Local/2001@vmbox-dial",
+                                                                                          "3000")
+    assert [(lamp["Mailbox"], lamp["NewMessages"]) for lamp in lamps[-1:]] == [("3000@vmbox", "1")]
+    assert not asterisk.unexpected, asterisk.unexpected
