@@ -1,6 +1,6 @@
 """The durable job queue and its worker, on a real store, with a clock the tests move."""
+import dataclasses
 import json
-import wave
 
 import pytest
 
@@ -38,14 +38,6 @@ async def account(store):
 @pytest.fixture
 async def box(store, account):
     return await create_vmbox(store.db, account, {"name": "Ann", "mailbox": "3000"})
-
-
-def write_tone(path, seconds: int) -> None:
-    with wave.open(str(path), "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(8000)
-        audio.writeframes(b"\x01\x00" * 8000 * seconds)
 
 
 async def a_message(store, account, box, tmp_path, seconds: int = 2):
@@ -247,6 +239,20 @@ async def test_lamps_are_marked_once_per_box_whatever_the_burst(store, account, 
     await a_message(store, account, box, tmp_path)  # changes again before the refresh is recorded
     await lamp_updated(store.db, lamp)
     assert len(await lamps_to_update(store.db)) == 1  # so it is refreshed once more
+
+
+async def test_messages_past_retention_mark_their_box_s_lamp_when_they_expire(store, account, box, tmp_path):
+    from store.message_changes import expire_messages
+
+    message = await create_message(store, account, box.id, {"caller_id_number": "1001",
+                                                            "timestamp": store.cutoff() + 60})
+    [lamp] = await lamps_to_update(store.db)
+    await lamp_updated(store.db, lamp)
+    assert await expire_messages(store) == 0 and await lamps_to_update(store.db) == []
+    later = dataclasses.replace(store, retention_s=store.retention_s - 120)  # the store, two minutes on
+    assert await expire_messages(later) == 1
+    [lamp] = await lamps_to_update(store.db)
+    assert (lamp.box_id, lamp.deleted) == (box.id, False), message.id
 
 
 async def test_a_deleted_box_is_marked_for_its_lamp_to_be_cleared(store, account, box, tmp_path):
