@@ -13,6 +13,7 @@ from store.jobs import (NewJob, Outcome, attempts_of, claim_due, enqueue_job, la
 from store.message_changes import change_folder
 from store.messages import attach_audio, create_message
 from store.vmboxes import create_vmbox, patch_vmbox
+from tests.mailkit import write_tone
 
 
 class Clock:
