@@ -101,6 +101,20 @@ class RunningApi:
 
 
 @pytest.fixture
+async def store(tmp_path: Path):
+    """A real store (SQLite file and media directory) in tmp_path/data."""
+    store = await open_store(tmp_path / "data", retention_days=93)
+    yield store
+    await store.db.close()
+
+
+@pytest.fixture
+async def account(store) -> str:
+    """The id of an account "A" in `store`."""
+    return (await create_account(store.db, "A"))[0].id
+
+
+@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 

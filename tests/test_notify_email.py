@@ -12,7 +12,6 @@ from ivr.config import JobSettings, Settings, SmtpSettings
 from ivr.notify.email import EmailNotifier
 from ivr.notify.email_content import TemplateError, hms
 from ivr.notify.setup import notifications
-from store.accounts import create_account
 from store.core import open_store
 from store.ids import to_unix
 from store.jobs import NewJob, attempts_of, enqueue_job, list_jobs
@@ -41,11 +40,6 @@ async def store(tmp_path, changes):
     store.db.on_commit(changes.happened)
     yield store
     await store.db.close()
-
-
-@pytest.fixture
-async def account(store):
-    return (await create_account(store.db, "A"))[0].id
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 
 from ivr.notify.dispatch import Dispatcher
 from ivr.notify.worker import Backoff, Failure, Retry, Worker
-from store.accounts import create_account
 from store.core import open_store
 from store.jobs import (NewJob, Outcome, attempts_of, claim_due, enqueue_job, lamp_updated, lamps_to_update,
                         list_jobs, recover_interrupted, retry_failed)
@@ -22,18 +21,6 @@ class Clock:
 
     def now(self) -> float:
         return self.t
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await open_store(tmp_path / "data", retention_days=93)
-    yield store
-    await store.db.close()
-
-
-@pytest.fixture
-async def account(store):
-    return (await create_account(store.db, "A"))[0].id
 
 
 @pytest.fixture

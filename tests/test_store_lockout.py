@@ -5,26 +5,12 @@ Store level: a real store in tmp_path. Every time is an explicit Unix second: no
 """
 import pytest
 
-from store.accounts import create_account
-from store.core import open_store
 from store.lockout import (DEFAULT_LOCK_S, DEFAULT_THRESHOLD, DEFAULT_WINDOW_S, clear_failures, is_locked,
                            record_failure)
 from store.vmboxes import create_vmbox, delete_vmbox
 
 T0 = 1_700_000_000
 POLICY = {"window_s": 900, "threshold": 10, "lock_s": 900}
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await open_store(tmp_path / "data", retention_days=93)
-    yield store
-    await store.db.close()
-
-
-@pytest.fixture
-async def account(store) -> str:
-    return (await create_account(store.db, "A"))[0].id
 
 
 async def new_box(store, account: str, mailbox: str = "3000") -> str:

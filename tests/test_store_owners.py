@@ -6,15 +6,7 @@ Store level: a real store in tmp_path, users written through the store's own fun
 import pytest
 
 from store.accounts import create_account
-from store.core import open_store
 from store.users import create_user, delete_user, endpoint_of, owner_ids_for_caller, patch_user, replace_user
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await open_store(tmp_path / "data", retention_days=93)
-    yield store
-    await store.db.close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ ceiling measured in the same run.
 """
 import argparse
 import asyncio
-import json
 import os
 import re
 import shutil
