@@ -23,7 +23,7 @@ from store.accounts import create_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import Store, open_store
-from store.message_changes import expire_messages
+from store.message_changes import expire_messages, purge_messages
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ async def _expire_periodically(store: Store) -> None:
         expired = await expire_messages(store)
         if expired:
             logger.info("marked %d messages past retention as expired", expired)
+        purged = await purge_messages(store)
+        if purged:
+            logger.info("removed the audio of %d deleted or expired messages", purged)
         await asyncio.sleep(EXPIRY_INTERVAL_S)
 
 

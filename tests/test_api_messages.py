@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from store.message_changes import expire_messages
+from store.message_changes import expire_messages, purge_messages
 from tests.conftest import make_tone, media_files
 
 GREGORIAN_OFFSET = 62167219200  # seconds from 0000-01-01 to 1970-01-01
@@ -1057,6 +1057,27 @@ async def test_expiry_sweep_keeps_the_counts_right(api, box, other_box):
     assert await expire_messages(api.store) == 0
     await assert_counts(api.client, box, new=0, saved=1)
     assert await listed_ids(api.client, box) == [kept["media_id"]]
+
+
+async def test_the_purge_frees_the_audio_of_deleted_and_expired_messages_only(api, box, tmp_path):
+    kept, deleted, kept_in_deleted_folder, aged = [
+        await api.client.create_message(box, audio=make_tone(tmp_path, 1)) for _ in range(4)]
+    assert (await api.client.delete(f"/vmboxes/{box}/messages/{deleted['media_id']}")).status == 200
+    await change(api.client, box, kept_in_deleted_folder["media_id"], {"folder": "deleted"})
+    await age_past_retention(api.store, aged["media_id"])
+    await expire_messages(api.store)
+    before = media_files(api.data_dir)
+    assert len(before) == 4
+
+    assert await purge_messages(api.store) == 2
+    assert len(media_files(api.data_dir)) == 2 and media_files(api.data_dir) < before
+    assert await purge_messages(api.store) == 0
+    for message in (kept, kept_in_deleted_folder):  # a deleted folder is recoverable: its audio stays
+        raw = await api.client.get(f"/vmboxes/{box}/messages/{message['media_id']}/raw")
+        assert raw.status == 200
+    reply = await api.client.post(f"/vmboxes/{box}/messages",
+                                  {"data": {"folder": "new", "messages": [deleted["media_id"], aged["media_id"]]}})
+    assert reply.data["failed"] == {deleted["media_id"]: "not_found", aged["media_id"]: "prior_to_retention_duration"}
 
 
 async def test_expired_messages_stay_out_of_reach(api, box):
