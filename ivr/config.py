@@ -86,6 +86,21 @@ class AmiSettings:
 
 
 @dataclass(frozen=True)
+class AriSettings:
+    """Asterisk's REST interface: calls reach vmbox by Stasis(<app>,leave|check|login|callback,...)."""
+
+    url: str = ""  # empty: no ARI; else Asterisk's HTTP server, e.g. http://127.0.0.1:8088
+    username: str = "vmbox"  # an ari.conf user (asterisk_conf/ari_vmbox.conf)
+    password: str = ""
+    app: str = "vmbox"  # the Stasis application name
+    media: str = "http"  # how Asterisk gets vmbox's audio: http (sound:http://… URLs) | shared (a shared directory)
+    media_url: str = ""  # vmbox's HTTP server as Asterisk reaches it (default http://<api host>:<api port>)
+    media_ttl_s: int = 3600  # a call's audio URLs stop working this long after they are made, or when it ends
+    callbacks: bool = False  # place callback calls over ARI (POST /channels) instead of AMI Originate
+    callback_endpoint: str = "Local/{number}@vmbox-dial"  # what a callback call dials; {number}: who to call
+
+
+@dataclass(frozen=True)
 class TranscriptionSettings:
     engine: str = "null"  # null | pocketsphinx | http
     url: str = ""  # http: base URL of an OpenAI-compatible service (…/v1/audio/transcriptions)
@@ -105,6 +120,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
+    ari: AriSettings = field(default_factory=AriSettings)
     transcription: TranscriptionSettings = field(default_factory=TranscriptionSettings)
 
     @property

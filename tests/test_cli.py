@@ -131,7 +131,9 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
     assert config["agi"]["port"] == 4573 and config["agi"]["host"] == "127.0.0.1"
     assert config["limits"]["max_message_s"] == 500 and config["limits"]["min_message_ms"] == 500
     assert config["keys"]["fastforward"] == "8" and config["keys"]["rewind"] == "5"
-    assert set(config) == {"store", "api", "agi", "ivr", "limits", "keys", "jobs", "smtp", "ami", "transcription"}
+    assert config["ari"]["url"] == "" and config["ari"]["app"] == "vmbox"  # no ARI unless configured
+    assert set(config) == {"store", "api", "agi", "ivr", "limits", "keys", "jobs", "smtp", "ami", "ari",
+                           "transcription"}
 
 
 def test_config_reflects_vmbox_toml_in_the_current_directory(tmp_path, environ):

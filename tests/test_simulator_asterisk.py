@@ -16,7 +16,7 @@ from ivr.simulator import DEFAULT_SOUNDS
 from ivr.simulator.asterisk import Asterisk
 from ivr.simulator.channel import Channel
 from ivr.simulator.commands import NO_USAGE, Command
-from ivr.simulator.say import Part, datetime_parts, digits, number
+from ivr.say import Part, datetime_parts, digits, number
 from ivr.simulator.script import parse_script
 from ivr.simulator.transcript import Heard, HungUp, Pressed, Recorded, Waited
 

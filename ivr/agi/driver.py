@@ -12,7 +12,6 @@ Commands sent (arguments always quoted by protocol.command, so caller-controlled
   HANGUP
 Playback and recording offsets are in samples at 8 kHz (what Asterisk reports for wav).
 """
-import asyncio
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -20,39 +19,27 @@ from pathlib import Path
 from ivr import channel_vars
 from ivr.agi.connection import AgiConnection, AgiRequest, CallGone
 from ivr.agi.protocol import command
-from ivr.flow.actions import (FINAL_ACTIONS, Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio,
-                              Prompt, Record, Sound, Transfer)
+from ivr.calls import describe_call, drive, recorded, recording_stem
+from ivr.flow.actions import (Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio, Prompt, Record,
+                              Sound, Transfer)
 from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
-from ivr.flow.model import CallInfo, Purpose, Recording, Settings
-from store.audio import SAMPLE_RATE, wav_info
-from store.errors import NotAudio
+from ivr.flow.model import CallInfo, Recording, Settings
+from store.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
 ALL_KEYS = "0123456789*#"
 DATE_FORMAT = "ABdY 'digits/at' IMp"
 SAMPLES_PER_MS = SAMPLE_RATE // 1000
-# Script names: leave a message; check messages (the caller's own box first); log in to any box
-# (always asks the mailbox number); a callback call answered by a box's owner.
-_PURPOSES = {"leave": Purpose.LEAVE, "check": Purpose.CHECK, "login": Purpose.CHECK, "callback": Purpose.CALLBACK}
 
 
 def call_info(request: AgiRequest) -> CallInfo:
     """The call as the flow sees it. Raises ValueError for an unknown script name."""
     headers = request.headers
-    purpose = _PURPOSES.get(request.script)
-    if purpose is None:
-        raise ValueError(f"unknown vmbox script {request.script!r}; use leave, check, login or callback")
-    mailbox = request.parameters.get("mailbox") or (request.arguments[0] if request.arguments else None)
-    number = headers.get("agi_callerid", "")
-    name = headers.get("agi_calleridname", "")
-    return CallInfo(
-        call_id=request.call_id, purpose=purpose, mailbox=mailbox or None,
-        caller_number="" if number == "unknown" else number, caller_name="" if name == "unknown" else name,
-        channel=headers.get("agi_channel", ""), operator=request.parameters.get("operator") or None,
-        find_own_box=request.script != "login",
-    )
+    return describe_call(request.call_id, request.script, request.arguments, request.parameters,
+                         headers.get("agi_callerid", ""), headers.get("agi_calleridname", ""),
+                         headers.get("agi_channel", ""))
 
 
 def _without_wav(path: str) -> str:
@@ -74,24 +61,7 @@ class AgiCall:
 
     async def run(self) -> None:
         """Drive the flow to its end; after a hang-up (or a dropped connection) finish the bookkeeping."""
-        action = self.flow.start()
-        try:
-            while not isinstance(action, FINAL_ACTIONS):
-                action = self.flow.handle(await self.execute(action))
-            await self._finish(action)
-        except asyncio.CancelledError:
-            # The server is stopping: give the flow its hang-up so a message being left is still kept.
-            if not self.flow.finished:
-                await asyncio.shield(self._after_hangup())
-            raise
-        finally:
-            for problem in self.flow.problems:
-                logger.warning("call %s: %s", self.info.call_id, problem)
-
-    async def _after_hangup(self) -> None:
-        action = self.flow.handle(CallerHungUp())
-        while not isinstance(action, FINAL_ACTIONS):
-            action = self.flow.handle(await self.services.run(self.info, action))
+        await self._finish(await drive(self.flow, self.info, self.services, self.execute))
 
     async def execute(self, action) -> object:
         """Carry out one action; return the event that answers it."""
@@ -178,8 +148,7 @@ class AgiCall:
 
     async def _record(self, action: Record):
         self._recordings += 1
-        safe_id = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.info.call_id)
-        path = self.recordings_dir / f"{safe_id}-{self._recordings}"
+        path = self.recordings_dir / recording_stem(self.info.call_id, self._recordings)
         try:
             reply = await self._send("RECORD FILE", path, "wav", ALL_KEYS, action.max_s * 1000, "BEEP",
                                      f"s={action.silence_s}")
@@ -192,12 +161,7 @@ class AgiCall:
         return RecordingFinished(self._recorded(path), hung_up=hung_up)
 
     def _recorded(self, path: Path) -> Recording | None:
-        file = path.with_name(path.name + ".wav")
-        try:
-            length = wav_info(file).length_ms
-        except (FileNotFoundError, NotAudio):
-            return None
-        return Recording(str(file), length)
+        return recorded(path.with_name(path.name + ".wav"))
 
     async def _finish(self, action) -> None:
         """Tell the dialplan how the call left vmbox; hang up when the flow says so."""
@@ -235,8 +199,7 @@ def call_handler(services, prompts, settings: Settings, recordings_dir: Path, de
             logger.error("call %s: %s", request.call_id, exc)
             await connection.send(command("SET VARIABLE", channel_vars.RESULT, channel_vars.FAILED))
             return
-        account = request.parameters.get("account") or default_account
-        info = replace(info, account_id=account)
+        info = replace(info, account_id=info.account_id or default_account)
         logger.info("call %s: %s, mailbox %s, from %r <%s> on %s", info.call_id, info.purpose.value,
                     info.mailbox or "-", info.caller_name, info.caller_number, info.channel)
         await AgiCall(connection, info, services, prompts, settings, recordings_dir).run()

@@ -3,8 +3,8 @@
 - `script`: the caller's script language (press, wait, silence, say, hangup), parsed purely;
 - `caller`: how the steps meet the commands, in virtual time;
 - `asterisk`: the command handler, a command line in and res_agi.c's reply lines out;
-- `recording`, `getdata`, `say`, `audio`, `commands`, `channel`: RECORD FILE, GET DATA's digit
-  collection, SAY composition, WAV files, the command table, the channel and its variables;
+- `recording`, `getdata`, `audio`, `commands`, `channel`: RECORD FILE, GET DATA's digit
+  collection, WAV files, the command table, the channel and its variables;
 - `client.run_call`: one call over real TCP; `transcript`: what the caller heard, pressed, recorded.
 """
 from ivr.simulator.client import DEFAULT_PORT, DEFAULT_SOUNDS, parse_caller_id, run_call

@@ -18,7 +18,8 @@ from datetime import timezone
 from pathlib import Path
 
 from ivr.agi.protocol import split_command
-from ivr.simulator import getdata, recording, say
+from ivr import say
+from ivr.simulator import getdata, recording
 from ivr.simulator.audio import SoundError, read_samples, sound_length, wav_path, write_wav
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
 from ivr.simulator.channel import Channel, lookup

@@ -1,5 +1,8 @@
 """What SAY NUMBER, SAY DIGITS and SAY DATETIME play in English, file by file (pure).
 
+Shared by the simulator (which plays Asterisk's SAY commands) and the ARI driver (which has no SAY
+and composes the same `digits/*` playlist itself), so both say exactly what Asterisk would.
+
 Follows Asterisk's main/say.c for "en" (ast_say_number_full_en, say_digit_str_full,
 ast_say_enumeration_full_en, ast_say_date_with_format_en), including how a missing file behaves:
 say.c plays numbers, digits and ordinals only from files that exist (a missing one is skipped), but
