@@ -13,9 +13,10 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.errors import NotAudio
+from store.errors import NotAudio, TooLong
 
 SAMPLE_RATE = 8000
+MAX_AUDIO_S = 3600  # longer uploads are refused: no voicemail or greeting lasts an hour
 
 # Per download format: the ffmpeg output options and the HTTP Content-Type.
 FORMATS = {
@@ -56,22 +57,25 @@ class FFmpeg:
             _, stderr = await process.communicate()
         return process.returncode, stderr.decode(errors="replace").strip()
 
-    async def normalise(self, source: Path, target: Path) -> AudioInfo:
+    async def normalise(self, source: Path, target: Path, max_s: int = MAX_AUDIO_S) -> AudioInfo:
         """Decode `source` (any format) into 8 kHz 16-bit mono WAV at `target`.
 
-        Raises NotAudio when ffmpeg cannot decode it or it holds no sound; `target` is then absent.
+        Raises NotAudio when ffmpeg cannot decode it or it holds no sound, TooLong when it lasts more
+        than `max_s` seconds; `target` is then absent.
         """
+        # Decoding stops just past the limit: a small, highly compressed upload cannot make ffmpeg
+        # write gigabytes of WAV (or run for hours) before we find out it is too long.
         code, errors = await self._run(
             "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-            "-c:a", "pcm_s16le", "-f", "wav", str(target),
+            "-c:a", "pcm_s16le", "-t", str(max_s + 1), "-f", "wav", str(target),
         )
         if code != 0:
             target.unlink(missing_ok=True)
             raise NotAudio(f"not a decodable audio file ({_last_line(errors)})")
         info = wav_info(target)
-        if info.length_ms == 0:
+        if info.length_ms == 0 or info.length_ms > max_s * 1000:
             target.unlink(missing_ok=True)
-            raise NotAudio("the file holds no audio")
+            raise NotAudio("the file holds no audio") if info.length_ms == 0 else TooLong(max_s)
         return info
 
     async def encode(self, source: Path, extension: str, target: Path) -> None:

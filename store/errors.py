@@ -41,6 +41,14 @@ class TooLarge(StoreError):
         self.limit = limit
 
 
+class TooLong(StoreError):
+    """Uploaded audio that lasts longer than vmbox keeps."""
+
+    def __init__(self, limit_s: int):
+        super().__init__(f"the audio lasts longer than {limit_s} s, the longest vmbox keeps")
+        self.limit_s = limit_s
+
+
 class NoAudio(StoreError):
     """The message or media object exists but no audio has been attached to it yet."""
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 import secrets
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +15,7 @@ import pytest
 import yarl
 
 from store.api.options import ApiOptions
+from store.audio import MAX_AUDIO_S
 from store.core import open_store
 from tests.conftest import Reply, make_tone, media_files, tmp_files
 
@@ -702,6 +704,27 @@ async def test_chunked_raw_put_over_the_upload_limit_is_413_and_keeps_the_old_au
     assert_error(reply, 413)
     assert nothing_stored(api.data_dir, files)
     assert (await api.client.get(path)).data["length"] == message["length"]
+
+
+@pytest.fixture(scope="module")
+def hour_long_audio(tmp_path_factory) -> bytes:
+    """An hour and a minute of silence as FLAC: about 15 kB on the wire, 59 MB once decoded."""
+    path = tmp_path_factory.mktemp("long") / "long.flac"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
+                    "-t", str(MAX_AUDIO_S + 60), "-c:a", "flac", "-frame_size", "65535", str(path)], check=True)
+    return path.read_bytes()
+
+
+async def test_audio_longer_than_an_hour_is_413_and_stores_nothing_however_small(api, hour_long_audio, short_tone):
+    assert len(hour_long_audio) < UPLOAD_LIMIT
+    box = await api.client.create_box("3000")
+    body, content_type = multipart_body([metadata_part(caller_id_number="6001"), ("audio/flac", hour_long_audio)])
+    reply = await api.client.call("PUT", f"/vmboxes/{box['id']}/messages", data=body,
+                                  headers={"Content-Type": content_type})
+    assert_error(reply, 413)
+    assert f"longer than {MAX_AUDIO_S} s" in reply.body["data"]["message"]
+    assert await box_messages(api.client, box["id"]) == []
+    assert nothing_stored(api.data_dir, set())
 
 
 async def test_chunked_upload_under_the_limit_is_accepted(api, short_tone):

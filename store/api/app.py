@@ -10,7 +10,7 @@ from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
 from store.api.routes import ROUTES, add_routes
 from store.core import Store
-from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge
+from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge, TooLong
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, NoAudio):
         return ApiError(404, "bad_identifier", {"message": "no audio has been uploaded yet; upload it with PUT …/raw",
                                                 "cause": exc.ident})
-    if isinstance(exc, TooLarge):
+    if isinstance(exc, (TooLarge, TooLong)):
         return ApiError(413, "request_entity_too_large", {"message": str(exc)})
     if isinstance(exc, web.HTTPException):
         return _http_error(exc)
