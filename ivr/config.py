@@ -94,7 +94,9 @@ class AriSettings:
     password: str = ""
     app: str = "vmbox"  # the Stasis application name
     media: str = "http"  # how Asterisk gets vmbox's audio: http (sound:http://… URLs) | shared (a shared directory)
-    media_url: str = ""  # vmbox's HTTP server as Asterisk reaches it (default http://<api host>:<api port>)
+    media_host: str = "127.0.0.1"  # media http: where vmbox serves audio to Asterisk
+    media_port: int = 8001
+    media_url: str = ""  # that server as Asterisk reaches it (default http://<media_host>:<media_port>)
     media_ttl_s: int = 3600  # a call's audio URLs stop working this long after they are made, or when it ends
     callbacks: bool = False  # place callback calls over ARI (POST /channels) instead of AMI Originate
     callback_endpoint: str = "Local/{number}@vmbox-dial"  # what a callback call dials; {number}: who to call

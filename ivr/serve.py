@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +74,8 @@ class Running:
     store: Store
     api_address: tuple[str, int]
     agi_address: tuple[str, int]
-    account_id: str  # the account FastAGI calls belong to by default
+    account_id: str  # the account FastAGI and ARI calls belong to by default
+    ari: object = None  # the Stasis application (ivr.ari.app.StasisApp) when [ari] url is set
 
 
 @asynccontextmanager
@@ -92,14 +93,21 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         site = web.TCPSite(runner, settings.api.host, settings.api.port)
         await site.start()
         prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
-        handler = call_handler(CallServices(store, service_options(settings)), PromptCatalogue(prompts_dir),
-                               FlowSettings(keys=settings.keys, limits=settings.limits), settings.recordings_dir,
-                               account)
+        services, prompts = CallServices(store, service_options(settings)), PromptCatalogue(prompts_dir)
+        flow_settings = FlowSettings(keys=settings.keys, limits=settings.limits)
+        handler = call_handler(services, prompts, flow_settings, settings.recordings_dir, account)
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
         agi_address = await agi.start(settings.agi.host, settings.agi.port)
         expiry = asyncio.create_task(_expire_periodically(store))
-        async with notifications(store, settings):
-            yield Running(store, runner.addresses[0][:2], agi_address, account)
+        async with AsyncExitStack() as stack:
+            ari = None
+            if settings.ari.url:
+                from ivr.ari.setup import stasis_application
+
+                ari = await stack.enter_async_context(stasis_application(
+                    settings, services, prompts, flow_settings, settings.recordings_dir, account))
+            await stack.enter_async_context(notifications(store, settings, ari=ari))
+            yield Running(store, runner.addresses[0][:2], agi_address, account, ari)
     finally:
         if expiry:
             expiry.cancel()

@@ -4,13 +4,18 @@ import wave
 
 import pytest
 
-from tests.callkit import settings_for, start
+from tests.callkit import DRIVERS, is_recorded_audio, said, settings_for, start
 
 
-@pytest.fixture
-async def system(tmp_path):
-    async with await start(settings_for(tmp_path)) as running:
+@pytest.fixture(params=DRIVERS)
+async def system(request, tmp_path):
+    async with await start(settings_for(tmp_path), request.param) as running:
         yield running
+
+
+def fastagi_only(system, why: str) -> None:
+    if system.driver != "agi":
+        pytest.skip(why)
 
 
 @pytest.fixture
@@ -22,7 +27,7 @@ async def test_a_caller_leaves_a_message(system, box):
     call = await system.call("say tone 4s then press #; press 1", leave="3000", caller_number="5551234",
                              caller_name="Bob Builder")
     assert call.ok, call.errors
-    assert [h.prompt for h in call.heard][:4] == ["vm-theperson", "SAY DIGITS 3000", "vm-isunavail", "vm-intro"]
+    assert said(call)[:4] == ["vm-theperson", "say 3 0 0 0", "vm-isunavail", "vm-intro"]
     assert call.variables["VMBOX_RESULT"] == "done" and call.server_hung_up
     [message] = await system.messages(box["id"])
     assert message["folder"] == "new"
@@ -46,7 +51,7 @@ async def test_the_recording_leaves_the_shared_directory(system, box):
 async def test_an_unknown_mailbox_is_told_and_nothing_kept(system, box):
     call = await system.call("", leave="4999")
     assert call.ok, call.errors
-    assert [h.prompt for h in call.heard] == ["vm-nobodyavail", "vm-goodbye"]
+    assert said(call) == ["vm-nobodyavail", "vm-goodbye"]
     assert await system.messages(box["id"]) == []
 
 
@@ -70,7 +75,7 @@ async def test_hanging_up_at_each_step_of_a_deposit(system, box, script, kept):
 async def test_a_too_short_message_is_dropped_and_the_caller_told(system, box):
     call = await system.call("say tone 300ms then press #", leave="3000")
     assert call.ok, call.errors
-    assert [h.prompt for h in call.heard][-2:] == ["vm-tooshort", "vm-goodbye"]
+    assert said(call)[-2:] == ["vm-tooshort", "vm-goodbye"]
     assert await system.messages(box["id"]) == []
 
 
@@ -92,6 +97,7 @@ async def test_quotes_and_backslashes_in_caller_id_are_kept_as_text(system, box)
 
 
 async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(system, box):
+    fastagi_only(system, "over ARI caller ID travels as a JSON string: a newline cannot inject anything")
     hostile = "Eve\nagi_network_script: check\nagi_arg_1: 3000"
     call = await system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile)
     assert call.closed and call.commands == 0 and call.variables == {}
@@ -104,7 +110,7 @@ async def test_a_full_box_records_nothing(system, box):
     await system.call("say tone 2s then press #; press 1", leave="3000")
     call = await system.call("", leave="3000")
     assert call.ok, call.errors
-    assert [h.prompt for h in call.heard][-2:] == ["vm-mailboxfull", "vm-goodbye"]
+    assert said(call)[-2:] == ["vm-mailboxfull", "vm-goodbye"]
     assert not call.recordings
     assert len(await system.messages(box["id"])) == 1
 
@@ -122,7 +128,7 @@ async def test_a_relative_data_dir_still_gives_asterisk_absolute_paths(tmp_path,
 
     monkeypatch.chdir(tmp_path)
     settings = Settings(store=StoreSettings(data_dir="relative-data"), api=ApiSettings(port=0), agi=AgiSettings(port=0))
-    async with await start(settings) as system:
+    async with await start(settings, "agi") as system:
         await system.api.create_box("3000")
         call = await system.call("say tone 2s then press #; press 1", leave="3000")
         assert call.ok, call.errors  # the simulator refuses relative RECORD FILE and STREAM FILE paths
@@ -142,6 +148,7 @@ async def vmbox_call(system, *arguments: str) -> tuple[int, str]:
 
 
 async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(system, box):
+    fastagi_only(system, "vmbox call speaks FastAGI")
     code, output = await vmbox_call(system, "--leave", "3000", "--caller-id", '"Bob" <5551234>',
                                     "--script", "say tone 2s then press #; press 1")
     assert code == 0, output
@@ -151,6 +158,7 @@ async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(syst
 
 
 async def test_vmbox_call_login_asks_the_mailbox(system, box):
+    fastagi_only(system, "vmbox call speaks FastAGI")
     code, output = await vmbox_call(system, "--login", "--script", "press 3000#; press 1234#; press #")
     assert code == 0, output
     assert output.index("enter_mailbox") < output.index("vm-password") < output.index("vm-goodbye")
@@ -158,7 +166,9 @@ async def test_vmbox_call_login_asks_the_mailbox(system, box):
 
 async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(system, box):
     """A hand-played Asterisk: answers everything until RECORD FILE, writes 3 s of audio where it was
-    told, then the connection drops without a reply (Asterisk restarted, a network cut)."""
+    told, then the connection drops without a reply (Asterisk restarted, a network cut). Over ARI: see
+    test_the_events_websocket_dropping_mid_recording_keeps_the_message."""
+    fastagi_only(system, "a hand-played FastAGI session")
     import asyncio
 
     from ivr.agi.protocol import header_block, split_command

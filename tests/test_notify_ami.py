@@ -261,7 +261,7 @@ async def test_a_dropped_ami_connection_postpones_the_attempt_without_using_it_u
     assert [call.at for call in calls] == [start, start + 30]
     outcomes = await vmbox.outcomes(job)
     assert [outcome for outcome, _ in outcomes] == ["rescheduled", "done"]
-    assert "attempt 1 of 2 to 2001 waits for AMI" in outcomes[0][1]
+    assert "attempt 1 of 2 to 2001 waits for Asterisk" in outcomes[0][1]
     assert outcomes[1] == ("done", "attempt 1 of 2 to 2001: answered")
 
 

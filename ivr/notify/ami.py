@@ -25,6 +25,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from ivr import channel_vars
 from ivr.config import AmiSettings, ConfigError
+from ivr.notify.originate import CallNotPlaced, LinkDown
 from ivr.notify.worker import IDLE_POLL_S, Backoff, Failure, Retry, SystemClock
 from store.core import Store
 from store.errors import NotFound
@@ -51,11 +52,11 @@ def reason_text(reason: int) -> str:
     return f"{_REASONS.get(reason, 'failed')} (reason {reason})"
 
 
-class AmiError(Exception):
+class AmiError(CallNotPlaced):
     """Asterisk refused an action, or answered it in a way vmbox cannot use."""
 
 
-class AmiDown(AmiError):
+class AmiDown(AmiError, LinkDown):
     """No AMI connection now, or it dropped while an action waited for its answer: try again later."""
 
 
@@ -274,7 +275,8 @@ def dialable(number: str) -> str:
 
 
 class CallbackNotifier:
-    """The `callback` job: one attempt of a box's callback series per run (KAZOO's notify.callback).
+    """The `callback` job: one attempt of a box's callback series per run (KAZOO's notify.callback),
+    placed by `link` (AmiLink, or ARI's AriOriginator: see ivr/notify/originate.py).
 
     Payload: account_id, box_id, number, attempt (0-based, the next one to make) and, once the series
     has started, due (when that attempt was scheduled). Each attempt waits its delay first: attempt 0
@@ -321,10 +323,10 @@ class CallbackNotifier:
                 self.settings.callback_channel.format(number=dialable(series["number"])),
                 self.settings.callback_context, box.mailbox, plan.timeout_s * 1000, f'"Voicemail" <{box.mailbox}>',
                 {channel_vars.ACCOUNT: box.account_id})
-        except AmiDown as exc:
+        except LinkDown as exc:
             run_at = self.clock.now() + AMI_WAIT_S
-            return Outcome("rescheduled", f"{label} waits for AMI ({exc})", run_at=run_at, payload=series)
-        except AmiError as exc:
+            return Outcome("rescheduled", f"{label} waits for Asterisk ({exc})", run_at=run_at, payload=series)
+        except CallNotPlaced as exc:
             raise Retry(f"{label}: {exc}") from None
         except ValueError as exc:  # a line break in the mailbox: retrying cannot help
             raise Failure(f"{label}: {exc}") from None

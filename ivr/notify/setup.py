@@ -2,12 +2,14 @@
 worker, and the long-running tasks (the AMI link, the lamp refresher).
 
 Only configured parts are built (and imported): no SMTP host, no email; no AMI host, no callback calls
-nor lamps; transcription engine "null", no transcription.
+nor lamps (unless `[ari] callbacks` places the calls over ARI); transcription engine "null", no
+transcription.
 """
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from ivr.config import Settings
 from ivr.notify.dispatch import Dispatcher
@@ -17,10 +19,12 @@ from store.core import Store
 logger = logging.getLogger(__name__)
 
 
-def _handlers(store: Store, settings: Settings, clock, tasks: list) -> tuple[dict, list]:
+def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) -> tuple[dict, list]:
     """(handlers by job kind, closers) for what `settings` configures."""
+    callbacks_over_ari = settings.ari.callbacks and ari is not None
     dispatcher = Dispatcher(store, email=bool(settings.smtp.host),
-                            transcription=settings.transcription.engine != "null", callbacks=bool(settings.ami.host))
+                            transcription=settings.transcription.engine != "null",
+                            callbacks=bool(settings.ami.host) or callbacks_over_ari)
     handlers = {"message.new": dispatcher.message_new, "message.after_notify": dispatcher.after_notify}
     closers: list = []
     if settings.smtp.host:
@@ -41,15 +45,22 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list) -> tuple[dic
         handlers["callback"] = CallbackNotifier(store, link, settings.ami, clock).attempt
         tasks += [link.run, LampRefresher(store, link, settings.ami, clock).run]
         closers.append(link.close)
+    if callbacks_over_ari:
+        from ivr.ari.callbacks import AriOriginator
+        from ivr.notify.ami import CallbackNotifier
+
+        over_ari = replace(settings.ami, callback_channel=settings.ari.callback_endpoint)
+        handlers["callback"] = CallbackNotifier(store, AriOriginator(ari), over_ari, clock).attempt
     return handlers, closers
 
 
 @contextlib.asynccontextmanager
-async def notifications(store: Store, settings: Settings, clock=None) -> AsyncIterator[Worker]:
-    """The worker and the configured notifiers, running around the block."""
+async def notifications(store: Store, settings: Settings, clock=None, ari=None) -> AsyncIterator[Worker]:
+    """The worker and the configured notifiers, running around the block. `ari`: the Stasis application,
+    which places callback calls when `[ari] callbacks` is set."""
     clock = clock or SystemClock()
     tasks: list = []
-    handlers, closers = _handlers(store, settings, clock, tasks)
+    handlers, closers = _handlers(store, settings, clock, tasks, ari)
     jobs = settings.jobs
     worker = Worker(store, handlers, clock, Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
                     jobs.concurrency)

@@ -187,8 +187,8 @@ class Asterisk:
         start = self.clock
         event = self._window(length - begin, words[3])
         key = event.key if isinstance(event, KeyPressed) else None
-        self._heard(Heard(words[2], (self.clock - start) / RATE, cut_by=key, hung_up=isinstance(event, HangingUp)),
-                    event)
+        self._heard(Heard(words[2], (self.clock - start) / RATE, cut_by=key, hung_up=isinstance(event, HangingUp),
+                          offset_s=begin / RATE), event)
         if event is None:
             return [f"200 result=0 endpos={length}\n"]
         return self._after(event, f"200 result={ord(key) if key else -1} endpos={begin + self.clock - start}\n")

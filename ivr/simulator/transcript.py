@@ -15,6 +15,7 @@ class Heard:
     cut_by: str | None = None  # the key that stopped it
     missing: bool = False  # could not be played (the reply was result=-1)
     hung_up: bool = False  # the caller hung up while it played
+    offset_s: float = 0.0  # where in the sound it started (a message resumed after fast-forward or rewind)
 
 
 @dataclass(frozen=True)

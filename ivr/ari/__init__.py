@@ -1,0 +1,1 @@
+"""The ARI driver: vmbox as a Stasis application (client, media server, calls)."""
