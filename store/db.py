@@ -91,15 +91,26 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while awaiting BEGIN leaves it queued on aiosqlite's
+                # thread, which still runs it; without the ROLLBACK the connection would stay inside that
+                # transaction and every later write of the process would fail.
+                await self._writer.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._writer)
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._rollback()
                 raise
             await self._writer.execute("COMMIT")
         for listener in self._commit_listeners:
             listener()
+
+    async def _rollback(self) -> None:
+        """End the writer's transaction, if one was started (BEGIN itself may have failed)."""
+        try:
+            await self._writer.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            if self._writer.in_transaction:
+                raise
 
     async def close(self) -> None:
         """Close every connection."""
