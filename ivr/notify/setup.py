@@ -33,9 +33,11 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) ->
         email = EmailNotifier(store, settings.smtp, clock)
         handlers |= {"email.new_message": email.new_message, "email.box_full": email.box_full}
     if settings.transcription.engine != "null":
-        from ivr.notify.transcribe import Transcription, make_engine
+        from ivr.notify.transcribe import ATTEMPTS, Transcription, make_engine
 
-        transcription = Transcription(store, make_engine(settings.transcription), dispatcher.after_transcription)
+        # Never more attempts than the worker allows: it would fail the job first, and the email would never go.
+        transcription = Transcription(store, make_engine(settings.transcription), dispatcher.after_transcription,
+                                      attempts=min(ATTEMPTS, settings.jobs.max_attempts))
         handlers["transcribe"] = transcription.transcribe
         closers.append(transcription.close)
     if settings.ami.host:

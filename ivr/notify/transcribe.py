@@ -39,6 +39,7 @@ from store.messages import get_message, set_transcription
 logger = logging.getLogger(__name__)
 
 ENGINES = ("null", "pocketsphinx", "http")
+ATTEMPTS = 3  # runs of a job that meets temporary failures before "failure" is stored (capped by the worker's)
 MODEL_RATE = 16000  # the sample rate pocketsphinx's en-us model was trained on
 
 
@@ -198,7 +199,7 @@ class Transcription:
     """The `transcribe` job: transcribe a new message, store the result, then queue `after(payload)`."""
 
     def __init__(self, store: Store, engine: Engine, after: Callable[[dict], tuple[NewJob, ...]],
-                 attempts: int = 3):
+                 attempts: int = ATTEMPTS):
         self.store = store
         self.engine = engine
         self.after = after
