@@ -1,17 +1,20 @@
 """The durable job queue and its worker, on a real store, with a clock the tests move."""
+import asyncio
 import dataclasses
 import json
 
 import pytest
 
 from ivr.notify.dispatch import Dispatcher
-from ivr.notify.worker import Backoff, Failure, Retry, Worker
+from ivr.notify.setup import _report_death
+from ivr.notify.worker import IDLE_POLL_S, STORE_RETRY_S, Backoff, Failure, Retry, Worker
 from store.core import open_store
 from store.jobs import (NewJob, Outcome, attempts_of, claim_due, enqueue_job, lamp_updated, lamps_to_update,
                         list_jobs, recover_interrupted, retry_failed)
 from store.message_changes import change_folder
 from store.messages import attach_audio, create_message
 from store.vmboxes import create_vmbox, patch_vmbox
+from tests.amikit import TestClock
 from tests.mailkit import write_tone
 
 
@@ -270,3 +273,32 @@ async def test_vmbox_jobs_lists_and_retries(tmp_path, store):
     [job] = await jobs_of(store)
     assert job.state == "pending"
     assert json.loads(json.dumps(job.payload)) == {"x": 1}
+
+
+async def test_a_failing_store_pauses_the_worker_instead_of_ending_it(tmp_path, caplog):
+    store = await open_store(tmp_path / "data", retention_days=93)
+    clock = TestClock()
+    running = asyncio.create_task(Worker(store, {}, clock).run())
+    try:
+        await clock.sleeping(IDLE_POLL_S)  # idle, nothing to do
+        await store.db.close()  # the store fails from now on
+        clock.advance(IDLE_POLL_S)
+        await clock.sleeping(STORE_RETRY_S)
+        assert not running.done()
+        assert "the job worker could not use the store; trying again in 30 s" in caplog.text
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_notification_task_that_dies_says_so_at_once(caplog):
+    async def lamps():
+        raise RuntimeError("lost the plot")
+
+    task = asyncio.create_task(lamps(), name="LampRefresher.run")
+    task.add_done_callback(_report_death)
+    with pytest.raises(RuntimeError):
+        await task  # resumed after the callback: the report is already out
+    [record] = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert record.getMessage() == "LampRefresher.run stopped: no more notifications until vmbox restarts"
+    assert "lost the plot" in caplog.text

@@ -56,6 +56,14 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) ->
     return handlers, closers
 
 
+def _report_death(task: asyncio.Task) -> None:
+    """These tasks run as long as vmbox does: one that ends on its own has failed, and says so at once
+    (not at shutdown, when nobody is reading)."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.critical("%s stopped: no more notifications until vmbox restarts", task.get_name(),
+                        exc_info=task.exception())
+
+
 @contextlib.asynccontextmanager
 async def notifications(store: Store, settings: Settings, clock=None, ari=None) -> AsyncIterator[Worker]:
     """The worker and the configured notifiers, running around the block. `ari`: the Stasis application,
@@ -66,7 +74,9 @@ async def notifications(store: Store, settings: Settings, clock=None, ari=None) 
     jobs = settings.jobs
     worker = Worker(store, handlers, clock, Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
                     jobs.concurrency)
-    running = [asyncio.create_task(task()) for task in (worker.run, *tasks)]
+    running = [asyncio.create_task(task(), name=task.__qualname__) for task in (worker.run, *tasks)]
+    for task in running:
+        task.add_done_callback(_report_death)
     try:
         yield worker
     finally:

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Job], Awaitable[Outcome]]
 IDLE_POLL_S = 5.0  # jobs queued by another process (the CLI, a second node) are seen within this
+STORE_RETRY_S = 30.0  # after the store failed (disk full, I/O error), the worker tries again this much later
 
 
 class Retry(Exception):
@@ -75,8 +76,12 @@ class Worker:
         if interrupted:
             logger.warning("%d jobs were interrupted by the last stop; running them again", interrupted)
         while True:
-            if not await self.run_due():
-                await self._idle()
+            try:
+                if not await self.run_due():
+                    await self._idle()
+            except Exception:  # the store failing must not end notifications for the life of the process
+                logger.exception("the job worker could not use the store; trying again in %.0f s", STORE_RETRY_S)
+                await self.clock.sleep(STORE_RETRY_S, asyncio.Event())
 
     async def run_due(self) -> int:
         """Run the jobs due now (a batch at a time, concurrently); how many ran."""
