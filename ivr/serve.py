@@ -128,6 +128,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     async with running(settings) as services:
         api_host, api_port = services.api_address
         agi_host, agi_port = services.agi_address
-        print(f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}"
+        ari = f", ARI application {settings.ari.app!r} at {settings.ari.url}" if services.ari else ""
+        print(f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
               f" (data in {settings.data_dir.resolve()}); Ctrl-C stops", file=sys.stderr, flush=True)
         await stop.wait()

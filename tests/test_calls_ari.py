@@ -28,7 +28,7 @@ async def box(system):
 
 async def test_the_events_websocket_dropping_mid_recording_keeps_the_message(system, box):
     fake = system.fake_ari
-    fake.drop_in_recording = True
+    fake.drop_on = "recording"
     call = await system.call("say tone 3s", leave="3000", caller_number="5550000")
     assert call.ok, call.errors
     # vmbox stopped the live recording, fetched it, then sent the channel back to the dialplan.
@@ -43,6 +43,15 @@ async def test_the_events_websocket_dropping_mid_recording_keeps_the_message(sys
     assert len(await system.messages(box["id"])) == 2
 
 
+async def test_the_events_websocket_dropping_during_a_prompt_sends_the_call_back_to_the_dialplan(system, box):
+    system.fake_ari.drop_on = "vm-intro"
+    call = await system.call("", leave="3000")
+    assert call.ok, call.errors
+    assert call.closed and call.variables == {"VMBOX_RESULT": "failed"} and not call.recordings
+    assert await system.messages(box["id"]) == []
+    await system.fake_ari.wait_connected(2)
+
+
 async def test_recordings_are_fetched_then_deleted_from_asterisk(system, box):
     call = await system.call(LEAVE, leave="3000")
     assert call.ok, call.errors
@@ -55,9 +64,9 @@ async def test_message_urls_work_during_the_call_only(system, box):
     await system.call("say tone 3s then press #; press 1", leave="3000")
     call = await system.call("press 1234#; press 1; wait; wait; press 1; wait; press #", check="3000")
     assert call.ok, call.errors
-    urls = [url for url in system.fake_ari._media_cache if "/ari-media/calls/" in url]
+    urls = [url for url in system.fake_ari.media.fetched if "/ari-media/calls/" in url]
     assert len(urls) == 1  # fetched by the fake while the call played it
-    shipped = [url for url in system.fake_ari._media_cache if "/ari-media/prompts/" in url]
+    shipped = [url for url in system.fake_ari.media.fetched if "/ari-media/prompts/" in url]
     async with aiohttp.ClientSession() as http:
         async with http.get(urls[0]) as reply:
             assert reply.status == 404  # revoked when the call ended
@@ -77,7 +86,7 @@ async def test_shared_media_plays_messages_by_path(tmp_path):
         assert call.ok, call.errors
         played = [heard.prompt for heard in call.heard if "/media/" in heard.prompt]
         assert len(played) == 1 and played[0].startswith(str(system.settings.data_dir))
-        assert not system.fake_ari._media_cache  # nothing fetched over HTTP
+        assert not system.fake_ari.media.fetched  # nothing fetched over HTTP
         assert (await system.messages(box["id"]))[0]["folder"] == "saved"
 
 
@@ -109,7 +118,8 @@ def test_say_media_composes_what_say_would_play():
 
 
 @pytest.mark.parametrize("ms, media", [
-    (5000, ["silence/5"]), (3001, ["silence/4"]), (0, ["silence/1"]), (25000, ["silence/10", "silence/10", "silence/5"]),
+    (5000, ["silence/5"]), (3001, ["silence/4"]), (0, ["silence/1"]),
+    (25000, ["silence/10", "silence/10", "silence/5"]),
 ])
 def test_digit_waits_are_silences_of_whole_seconds(ms, media):
     assert silence(ms) == [f"sound:{name}" for name in media]
@@ -147,3 +157,31 @@ async def test_callback_calls_over_ari(tmp_path, answered):
         else:
             assert callee is None
         assert (await system.messages(box["id"]))[0]["folder"] == "new"
+
+
+def test_media_urls_expire_after_their_time_to_live(tmp_path):
+    from ivr.ari.media import MediaGrants
+    from prompts.catalogue import PromptCatalogue
+
+    now = [100.0]
+    grants = MediaGrants(60, PromptCatalogue(), clock=lambda: now[0])
+    grants.serve_at("http://10.0.0.5:8001/")
+    token, url = grants.grant(tmp_path / "message.wav")
+    assert url == f"http://10.0.0.5:8001/ari-media/calls/{token}.wav" and len(token) >= 32
+    assert grants.file_for(token) == tmp_path / "message.wav"
+    now[0] += 60
+    assert grants.file_for(token) is None
+    other, _ = grants.grant(tmp_path / "other.wav")
+    grants.revoke([other])
+    assert grants.file_for(other) is None and grants.prompt_url("main_menu").endswith("/ari-media/prompts/main_menu.wav")
+
+
+async def test_calls_in_progress_when_vmbox_stops_go_back_to_the_dialplan(tmp_path):
+    async with await start(settings_for(tmp_path), "ari") as system:
+        await system.api.create_box("3000")
+        system.fake_ari.hold_on = "vm-intro"
+        call = asyncio.create_task(system.call("", leave="3000"))
+        await system.fake_ari.holding.wait()
+    transcript = await call  # vmbox has stopped
+    assert transcript.ok, transcript.errors
+    assert transcript.closed and transcript.variables == {"VMBOX_RESULT": "failed"}

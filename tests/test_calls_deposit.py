@@ -4,7 +4,7 @@ import wave
 
 import pytest
 
-from tests.callkit import DRIVERS, is_recorded_audio, said, settings_for, start
+from tests.callkit import DRIVERS, said, settings_for, start
 
 
 @pytest.fixture(params=DRIVERS)

@@ -61,6 +61,8 @@ class AriClient:
         self._socket: aiohttp.ClientWebSocketResponse | None = None
 
     def _http(self) -> aiohttp.ClientSession:
+        if self._closing.is_set():
+            raise AriDown("the ARI client is closed")
         if self._session is None:  # made inside the running loop
             self._session = aiohttp.ClientSession(headers=self._auth,
                                                   timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
@@ -132,7 +134,10 @@ class AriClient:
 
     def _report(self, exc: Exception, last: str | None, failures: int) -> str:
         problem = f"{type(exc).__name__}: {exc}"
-        level = logging.DEBUG if problem == last else logging.WARNING
+        refused = isinstance(exc, aiohttp.WSServerHandshakeError) and exc.status in (401, 403)
+        if refused:
+            problem = f"Asterisk refused the login as this user (check [ari] username and password): {problem}"
+        level = logging.DEBUG if problem == last else logging.ERROR if refused else logging.WARNING
         logger.log(level, "ARI %s: %s; trying again in %.0f s", self.base, problem, RECONNECT.delay(failures))
         return problem
 

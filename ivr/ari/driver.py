@@ -15,6 +15,9 @@ Rules:
   (DELETE /playbacks/{id}); other keys are ignored, as STREAM FILE ignores keys that are not escape
   digits. The offset reached is the time between the PlaybackStarted and ChannelDtmfReceived events,
   both stamped by Asterisk's clock.
+  Keys that come after the one that stopped a playback (a caller typing a PIN fast) or between two
+  playbacks are kept for the next action: unlike FastAGI (reference/asterisk-agi.md §6), no key is lost
+  between actions.
 - Fast-forward and rewind restart the message at an exact `offsetms` chosen by the flow instead of
   using playback `control` with `skipms`: the Playback object reports no position, so after a control
   seek vmbox could not know where the message is, and a skip past the end would simply end it. With
@@ -22,10 +25,12 @@ Rules:
 - A hang-up (ChannelHangupRequest, StasisEnd) ends the channel actions; a recording in progress still
   ends with its RecordingFinished and is fetched, so the message is kept. When the events websocket
   drops, vmbox cannot follow the call: a live recording is stopped and fetched, the flow does its
-  bookkeeping, and the channel is sent on to the dialplan with VMBOX_RESULT=failed (which hangs up).
+  bookkeeping, and the channel is sent on to the dialplan with VMBOX_RESULT=failed (which hangs up);
+  so are calls in progress when vmbox stops.
 """
 import asyncio
 import logging
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -73,6 +78,7 @@ class AriCall:
         self._playbacks = 0
         self._recordings = 0
         self._tokens: list[str] = []
+        self._typed_ahead: deque[dict] = deque()  # DTMF events that came after a playback's stop key
 
     @property
     def _channel(self) -> str:
@@ -82,6 +88,13 @@ class AriCall:
         """Drive the flow to its end; after a hang-up or a lost websocket finish the bookkeeping."""
         try:
             await self._finish(await drive(self.flow, self.info, self.app.services, self.execute))
+        except asyncio.CancelledError:
+            # vmbox is stopping: unlike a FastAGI channel, a Stasis channel would stay in the application
+            # with nobody to drive it; send it back to the dialplan.
+            if not (self.hung_up or self.lost):
+                self.lost = True
+                await asyncio.shield(self._finish(None))
+            raise
         finally:
             if self.app.media is not None:
                 self.app.media.revoke(self._tokens)
@@ -108,7 +121,7 @@ class AriCall:
             raise CallGone(str(exc)) from None
 
     async def _event(self, stop_on_hangup: bool = True) -> dict:
-        event = await self.events.get()
+        event = self._typed_ahead.popleft() if self._typed_ahead else await self.events.get()
         if event is LOST:
             self.lost = True
             raise CallGone("the ARI events websocket dropped")
@@ -150,6 +163,7 @@ class AriCall:
         await self._rest("POST", f"{self._channel}/play", media=media, playbackId=playback,
                          offsetms=offset_ms or None)
         started = key = pressed = None
+        later: list[dict] = []
         while True:
             event = await self._event()
             if _is(event, "PlaybackStarted", "playback", playback):
@@ -157,10 +171,13 @@ class AriCall:
             elif event["type"] == "ChannelDtmfReceived" and key is None and event.get("digit", "") in escape:
                 key, pressed = event["digit"], stamp(event)
                 await self._stop(playback)
+            elif event["type"] == "ChannelDtmfReceived" and key is not None:
+                later.append(event)
             elif _is(event, "PlaybackFinished", "playback", playback):
                 if event["playback"].get("state") == "failed":
                     logger.warning("call %s: Asterisk could not play %s", self.info.call_id, media)
                 break
+        self._typed_ahead.extend(later)
         elapsed = round((pressed - started).total_seconds() * 1000) if key and started else 0
         return key, max(0, elapsed)
 

@@ -6,8 +6,8 @@ It fails loudly: a request it does not expect (an unknown path or method, a miss
 for a channel that never existed, a second playback while one runs) is recorded in `errors` (or in the
 call's transcript) as well as refused. HTTP Basic auth is checked on every request and on the websocket.
 
-`sound:http(s)://…` media are fetched from vmbox's HTTP server as Asterisk's media cache does, so a
-test proves the per-call URLs work; stored recordings live in a spool directory of the fake's own.
+Media are found as Asterisk finds them (ari_media.py), `sound:http://…` fetched from vmbox's media
+server; stored recordings live in a spool directory of the fake's own.
 """
 import asyncio
 import base64
@@ -17,13 +17,12 @@ import logging
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
-from ivr.simulator.ari_channel import FakeChannel, Refused, now_utc, window_length
-from ivr.simulator.audio import SoundError, speech, wav_path
+from ivr.simulator.ari_channel import FakeChannel, Refused, now_utc
+from ivr.simulator.ari_media import SoundFiles
+from ivr.simulator.audio import SoundError, speech
 from ivr.simulator.caller import Caller
 from ivr.simulator.channel import Channel
 from ivr.simulator.script import Say, ScriptError, parse_script
@@ -32,19 +31,6 @@ from ivr.simulator.transcript import Transcript
 logger = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
-
-
-def _group(media: list[str]) -> list[tuple[str, list[str]]]:
-    """Consecutive media as the caller's windows: (label, names); runs of digits/* and silence/* merge."""
-    windows: list[tuple[str, list[str]]] = []
-    for uri in media:
-        name = uri.removeprefix("sound:")
-        kind = "SAY" if name.startswith("digits/") else "wait" if name.startswith("silence/") else name
-        if windows and kind in ("SAY", "wait") and windows[-1][0] == kind:
-            windows[-1][1].append(name)
-        else:
-            windows.append((kind, [name]))
-    return windows
 
 
 class FakeAri:
@@ -63,15 +49,20 @@ class FakeAri:
         self.live: dict[str, tuple[Path, dict]] = {}  # recordings still running (the app lost its events)
         self.errors: list[str] = []
         self.connections = 0  # websocket connections so far
-        self.drop_in_recording = False  # the next recording drops the websocket instead of finishing
+        # Drop the application's websocket when a playback reaches this sound, or (`"recording"`) instead
+        # of finishing the next recording; once.
+        self.drop_on: str | None = None
+        # Hold a playback when it reaches this sound, as a long prompt would (`holding` is set), until the
+        # application stops it or the channel leaves the application.
+        self.hold_on: str | None = None
+        self.holding = asyncio.Event()
         self.callees: dict[str, str] = {}  # endpoint -> the script of whoever answers calls to it (else no answer)
         self.originated: asyncio.Queue[Transcript | None] = asyncio.Queue()  # each originated call, None: unanswered
         self.requests = 0
         self._socket: web.WebSocketResponse | None = None
         self._connected = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._media_cache: dict[str, Path] = {}
+        self.media: SoundFiles | None = None  # made in start(): it needs the running loop
 
     # Server.
 
@@ -84,15 +75,15 @@ class FakeAri:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        self._http = aiohttp.ClientSession()
+        self.media = SoundFiles(self.sounds_dir, self.spool, self.strict)
         bound = self._runner.addresses[0]
         return f"http://{bound[0]}:{bound[1]}"
 
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close()
-        if self._http is not None:
-            await self._http.close()
+        if self.media is not None:
+            await self.media.close()
         if self._runner is not None:
             await self._runner.cleanup()
         self._spool.cleanup()
@@ -148,56 +139,6 @@ class FakeAri:
             socket, self._socket = self._socket, None
             await socket.close()
 
-    # Media.
-
-    async def windows(self, channel: FakeChannel, media: list[str]) -> list[tuple[str, list[tuple[str, int]]]]:
-        """The playlist as the caller's windows: (label, [(sound, samples)]); media Asterisk cannot open
-        are reported and skipped, as a playlist skips them."""
-        windows = []
-        for label, names in _group(media):
-            files = []
-            for name in names:
-                length = await self._length(channel, name)
-                if length is not None:
-                    files.append((name, length))
-            if files:
-                windows.append((label, files))
-        return windows
-
-    async def _length(self, channel: FakeChannel, name: str) -> int | None:
-        if name.startswith(("http://", "https://")):
-            path = await self._fetch(channel, name)
-        elif name.startswith(("/", "digits/", "silence/")) or re.fullmatch(r"[\w-]+", name):
-            path = wav_path(name, self.sounds_dir)
-        else:
-            channel.error(f"media sound:{name}: not a sound name Asterisk would find")
-            return None
-        length = window_length(path) if path else None
-        if length is None:
-            (channel.transcript.errors if self.strict else channel.transcript.warnings).append(
-                f"sound {name!r} cannot be played ({path})")
-        return length
-
-    async def _fetch(self, channel: FakeChannel, url: str) -> Path | None:
-        """Asterisk's media cache: GET the URL once, keep the file by its URL."""
-        if url in self._media_cache:
-            return self._media_cache[url]
-        if not urlsplit(url).path.endswith(".wav"):
-            channel.error(f"media {url}: Asterisk picks the format from the URL's extension; this has none")
-        try:
-            async with self._http.get(url) as reply:
-                body = await reply.read()
-        except aiohttp.ClientError as exc:
-            channel.error(f"media {url}: cannot fetch ({exc})")
-            return None
-        if reply.status != 200:
-            channel.error(f"media {url}: vmbox answered {reply.status}")
-            return None
-        path = self.spool / f"media-{len(self._media_cache)}.wav"
-        path.write_bytes(body)
-        self._media_cache[url] = path
-        return path
-
     # Calls.
 
     async def call(self, script: str = "", *, args: list[str], caller_number: str = "", caller_name: str = "",
@@ -252,6 +193,7 @@ class FakeAri:
         if channel is None:
             self.errors.append(f"a request for channel {channel_id}, which never existed")
             raise Refused(404, "Channel not found")
+        channel.transcript.commands += 1
         channel.check_hangup()
         return channel
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ivr.ari.playlist import keys_of
 from ivr.simulator import recording
-from ivr.simulator.audio import SoundError, sound_length, wav_path, write_wav
+from ivr.simulator.audio import write_wav
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
 from ivr.simulator.channel import Channel
 from ivr.simulator.script import HangUp, describe
@@ -120,6 +120,7 @@ class FakeChannel:
         self.transcript.call_seconds = self.clock / RATE
         self.alive = False
         self.ended.set()
+        self._stop.set()  # leaving the application stops what it was playing
 
     def finish(self) -> Transcript:
         unused = [describe(step) for step in self.caller.left() if not isinstance(step, HangUp)]
@@ -140,7 +141,7 @@ class FakeChannel:
     async def _play(self, playback: dict, media: list[str], offset_ms: int) -> None:
         keys = keys_of(playback["id"])
         self.emit("PlaybackStarted", playback={**playback, "state": "playing"})
-        windows = await self.server.windows(self, media)
+        windows = await self.server.media.windows(self, media)
         skip = offset_ms * RATE // 1000
         for label, files in windows:
             begin = min(skip, sum(length for _, length in files))
@@ -153,6 +154,16 @@ class FakeChannel:
 
     async def _window(self, playback: dict, label: str, files: list, begin: int, keys: str) -> bool:
         """Play one window; True when it ended the playback (a key or a hang-up)."""
+        if self.server.drop_on in (name for name, _ in files):
+            self.server.drop_on = None
+            await self.server.drop_events()
+        if self.server.hold_on in (name for name, _ in files):
+            self.server.hold_on = None
+            self._stop.clear()
+            self._stopping = playback["id"]
+            self.server.holding.set()
+            await self._stop.wait()
+            return True
         length = sum(length for _, length in files) - begin
         event = self.caller.listen(self.clock, length, keys) if length > 0 else None
         elapsed = event.at if event else length
@@ -204,7 +215,7 @@ class FakeChannel:
 
     async def _record(self, live: dict, request: recording.RecordRequest) -> None:
         if request.beep:
-            beep = (await self.server.windows(self, ["sound:beep"]))[0][1][0][1]
+            beep = (await self.server.media.windows(self, ["sound:beep"]))[0][1][0][1]
             self.transcript.events.append(Heard("beep", beep / RATE))
             self.clock += beep
         self.emit("RecordingStarted", recording={**live, "state": "recording"})
@@ -218,8 +229,8 @@ class FakeChannel:
         ended_by = {"dtmf": f"key {take.key}", "endless": "hangup"}.get(take.ended_by, take.ended_by)
         self.transcript.events.append(Recorded(str(path), len(samples) / RATE, ended_by))
         done = {**live, "state": "done", "duration": len(samples) // RATE}
-        if self.server.drop_in_recording:
-            self.server.drop_in_recording = False
+        if self.server.drop_on == "recording":
+            self.server.drop_on = None
             self.server.live[live["name"]] = (path, done)
             await self.server.drop_events()
             self.busy = None
@@ -239,12 +250,3 @@ class FakeChannel:
 def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
-
-def window_length(path: Path) -> int | None:
-    try:
-        return sound_length(path)
-    except (FileNotFoundError, SoundError, OSError, ValueError):
-        return None
-
-
-__all__ = ["FakeChannel", "Refused", "now_utc", "window_length", "wav_path"]
