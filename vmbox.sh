@@ -5,7 +5,7 @@
 #   ./vmbox.sh test [PYTEST ARGS] install what the tests need too, then run the whole suite
 #
 # Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
-# for the tests sox, Asterisk's English sound files and their transcripts) come from apt when missing. The
+# for the tests sox, openssl, Asterisk's English sound files and their transcripts) come from apt when missing. The
 # tests also install the optional `transcribe` extra (pocketsphinx), to test the offline transcription engine.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,6 +29,7 @@ system_packages() {  # $1 = serve | test
     python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
     if [ "$1" = test ]; then
         command -v sox >/dev/null || missing+=(sox)
+        command -v openssl >/dev/null || missing+=(openssl)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
         [ -e /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || missing+=(asterisk-core-sounds-en)
     fi
