@@ -5,14 +5,6 @@ import asyncio
 import pytest
 
 from store.accounts import create_account, list_accounts
-from store.core import open_store
-
-
-@pytest.fixture
-async def store(tmp_path):
-    store = await open_store(tmp_path / "data", retention_days=93)
-    yield store
-    await store.db.close()
 
 
 async def cancelled(write) -> None:
