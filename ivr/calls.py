@@ -17,6 +17,8 @@ from store.errors import NotAudio
 
 logger = logging.getLogger(__name__)
 
+ALL_KEYS = "0123456789*#"  # the keys a caller's phone sends
+DATE_FORMAT = "ABdY 'digits/at' IMp"  # how dates are said (SAY DATETIME's format, composed the same over ARI)
 # Entry names (the AGI script, the first Stasis argument): leave a message; check messages (the
 # caller's own box first); log in to any box (always asks the mailbox number); a callback call
 # answered by a box's owner.

@@ -185,3 +185,30 @@ async def test_calls_in_progress_when_vmbox_stops_go_back_to_the_dialplan(tmp_pa
     transcript = await call  # vmbox has stopped
     assert transcript.ok, transcript.errors
     assert transcript.closed and transcript.variables == {"VMBOX_RESULT": "failed"}
+
+
+async def test_vmbox_serve_switches_to_ari_by_configuration(tmp_path):
+    """The newcomer's path: an [ari] section in vmbox.toml, `vmbox serve`, and calls come in over ARI."""
+    import os
+
+    from ivr.simulator.ari import FakeAri
+    from ivr.simulator.client import DEFAULT_SOUNDS
+    from tests.test_cli import serving
+
+    fake = FakeAri(DEFAULT_SOUNDS, password="s3cret")
+    url = await fake.start()
+    (tmp_path / "vmbox.toml").write_text(f'[ari]\nurl = "{url}"\npassword = "s3cret"\nmedia_port = 0\n')
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
+    environ |= {"VMBOX_STORE_DATA_DIR": str(tmp_path / "data"), "VMBOX_AGI_PORT": "0"}
+    try:
+        async with serving(tmp_path, environ) as server:
+            assert f"ARI application 'vmbox' at {url}" in "".join(server.stderr_lines)
+            await asyncio.wait_for(fake.wait_connected(), 30)
+            call = await fake.call("", args=["leave", "4999"])  # no such box: told so, then goodbye
+            assert call.ok, call.errors
+            assert said(call) == ["vm-nobodyavail", "vm-goodbye"] and call.server_hung_up
+            status, _, _ = await server.stop()
+        assert status == 0
+    finally:
+        await fake.stop()
+    assert not fake.errors

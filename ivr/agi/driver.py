@@ -19,7 +19,7 @@ from pathlib import Path
 from ivr import channel_vars
 from ivr.agi.connection import AgiConnection, AgiRequest, CallGone
 from ivr.agi.protocol import command
-from ivr.calls import describe_call, drive, recorded, recording_stem
+from ivr.calls import ALL_KEYS, DATE_FORMAT, describe_call, drive, recorded, recording_stem
 from ivr.flow.actions import (Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio, Prompt, Record,
                               Sound, Transfer)
 from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
@@ -29,8 +29,6 @@ from store.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
 
-ALL_KEYS = "0123456789*#"
-DATE_FORMAT = "ABdY 'digits/at' IMp"
 SAMPLES_PER_MS = SAMPLE_RATE // 1000
 
 

@@ -38,7 +38,7 @@ from urllib.parse import quote
 from ivr import channel_vars
 from ivr.ari.client import AriDown, AriError
 from ivr.ari.playlist import media_for, playback_id, silence
-from ivr.calls import drive, recorded, recording_stem
+from ivr.calls import ALL_KEYS, drive, recorded, recording_stem
 from ivr.flow.actions import Answer, Collect, End, HangUp, Play, PlayAudio, Record, Transfer
 from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
@@ -46,7 +46,6 @@ from ivr.flow.model import CallInfo
 
 logger = logging.getLogger(__name__)
 
-ALL_KEYS = "0123456789*#"
 LOST = {"type": "vmbox.EventsLost"}  # queued to every call when the events websocket drops
 GONE = ("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")
 
@@ -55,9 +54,12 @@ class CallGone(Exception):
     """The caller hung up, or vmbox lost the call's events: no channel action can go on."""
 
 
-def stamp(event: dict) -> datetime:
-    """An event's `timestamp` (Asterisk's clock, e.g. 2026-11-27T07:49:23.123+0000)."""
-    return datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%S.%f%z")
+def stamp(event: dict) -> datetime | None:
+    """An event's `timestamp` (Asterisk's clock, e.g. 2026-11-27T07:49:23.123+0000); None if unreadable."""
+    try:
+        return datetime.strptime(event.get("timestamp", ""), "%Y-%m-%dT%H:%M:%S.%f%z")
+    except ValueError:
+        return None
 
 
 def _is(event: dict, kind: str, key: str, name: str) -> bool:
@@ -178,7 +180,7 @@ class AriCall:
                     logger.warning("call %s: Asterisk could not play %s", self.info.call_id, media)
                 break
         self._typed_ahead.extend(later)
-        elapsed = round((pressed - started).total_seconds() * 1000) if key and started else 0
+        elapsed = round((pressed - started).total_seconds() * 1000) if key and started and pressed else 0
         return key, max(0, elapsed)
 
     async def _stop(self, playback: str) -> None:

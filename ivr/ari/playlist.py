@@ -15,10 +15,9 @@ from collections.abc import Callable
 from datetime import timezone
 
 from ivr import say
+from ivr.calls import ALL_KEYS, DATE_FORMAT
 from ivr.flow.actions import DateTime, Digits, Number, Prompt, Sound
 
-DATE_FORMAT = "ABdY 'digits/at' IMp"  # what the FastAGI driver asks SAY DATETIME for
-SAY_KEYS = "0123456789*#"
 LONGEST_SILENCE_S = 10
 
 
@@ -31,7 +30,7 @@ def say_media(item, now: Callable[[], float] = time.time) -> list[str]:
     if isinstance(item, Number):
         parts = say.number(item.value)
     elif isinstance(item, Digits):
-        parts = say.digits("".join(c for c in item.value if c in SAY_KEYS) or "0")
+        parts = say.digits("".join(c for c in item.value if c in ALL_KEYS) or "0")
     elif isinstance(item, DateTime):
         try:
             zone = say.zone(item.timezone)
