@@ -13,14 +13,25 @@ async def system(request, tmp_path):
         yield running
 
 
-def fastagi_only(system, why: str) -> None:
-    if system.driver != "agi":
-        pytest.skip(why)
+@pytest.fixture
+async def agi_system(tmp_path):
+    """For what only FastAGI has (its header block, `vmbox call`, a connection played by hand)."""
+    async with await start(settings_for(tmp_path), "agi") as running:
+        yield running
+
+
+async def a_box(system):
+    return await system.api.create_box("3000", pin="1234", timezone="Europe/Paris")
 
 
 @pytest.fixture
 async def box(system):
-    return await system.api.create_box("3000", pin="1234", timezone="Europe/Paris")
+    return await a_box(system)
+
+
+@pytest.fixture
+async def agi_box(agi_system):
+    return await a_box(agi_system)
 
 
 async def test_a_caller_leaves_a_message(system, box):
@@ -96,13 +107,13 @@ async def test_quotes_and_backslashes_in_caller_id_are_kept_as_text(system, box)
     assert message["caller_id_name"] == hostile[:35] and message["caller_id_number"] == '1"23'
 
 
-async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(system, box):
-    fastagi_only(system, "over ARI caller ID travels as a JSON string: a newline cannot inject anything")
+async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(agi_system, agi_box):
+    # FastAGI only: over ARI caller ID travels as a JSON string: a newline cannot inject anything.
     hostile = "Eve\nagi_network_script: check\nagi_arg_1: 3000"
-    call = await system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile)
+    call = await agi_system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile)
     assert call.closed and call.commands == 0 and call.variables == {}
-    assert await system.messages(box["id"]) == []
-    assert (await system.call("say tone 2s then press #; press 1", leave="3000")).ok  # others still served
+    assert await agi_system.messages(agi_box["id"]) == []
+    assert (await agi_system.call("say tone 2s then press #; press 1", leave="3000")).ok  # others still served
 
 
 async def test_a_full_box_records_nothing(system, box):
@@ -147,33 +158,33 @@ async def vmbox_call(system, *arguments: str) -> tuple[int, str]:
     return process.returncode, out.decode() + err.decode()
 
 
-async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(system, box):
-    fastagi_only(system, "vmbox call speaks FastAGI")
-    code, output = await vmbox_call(system, "--leave", "3000", "--caller-id", '"Bob" <5551234>',
+async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(agi_system, agi_box):
+    # FastAGI only: vmbox call speaks FastAGI.
+    code, output = await vmbox_call(agi_system, "--leave", "3000", "--caller-id", '"Bob" <5551234>',
                                     "--script", "say tone 2s then press #; press 1")
     assert code == 0, output
     assert "hears    vm-msgsaved" in output and "call ok" in output
-    [message] = await system.messages(box["id"])
+    [message] = await agi_system.messages(agi_box["id"])
     assert message["caller_id_name"] == "Bob"
 
 
-async def test_vmbox_call_login_asks_the_mailbox(system, box):
-    fastagi_only(system, "vmbox call speaks FastAGI")
-    code, output = await vmbox_call(system, "--login", "--script", "press 3000#; press 1234#; press #")
+async def test_vmbox_call_login_asks_the_mailbox(agi_system, agi_box):
+    # FastAGI only: vmbox call speaks FastAGI.
+    code, output = await vmbox_call(agi_system, "--login", "--script", "press 3000#; press 1234#; press #")
     assert code == 0, output
     assert output.index("enter_mailbox") < output.index("vm-password") < output.index("vm-goodbye")
 
 
-async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(system, box):
+async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(agi_system, agi_box):
     """A hand-played Asterisk: answers everything until RECORD FILE, writes 3 s of audio where it was
     told, then the connection drops without a reply (Asterisk restarted, a network cut). Over ARI: see
     test_the_events_websocket_dropping_mid_recording_keeps_the_message."""
-    fastagi_only(system, "a hand-played FastAGI session")
+    # FastAGI only: a hand-played FastAGI session.
     import asyncio
 
     from ivr.agi.protocol import header_block, split_command
 
-    host, port = system.running.agi_address
+    host, port = agi_system.running.agi_address
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(header_block({"agi_network": "yes", "agi_network_script": "leave", "agi_uniqueid": "9.9",
                                "agi_callerid": "5550000", "agi_channel": "PJSIP/x-1"}, ["3000"]))
@@ -190,5 +201,5 @@ async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(
         writer.write(b"200 result=0 endpos=100\n" if words[0] == "STREAM" else b"200 result=0\n")
     assert await reader.read() == b""  # the server closes its side once it has finished with the call
     writer.close()
-    [message] = await system.messages(box["id"])
+    [message] = await agi_system.messages(agi_box["id"])
     assert message["caller_id_number"] == "5550000" and 2900 <= message["length"] <= 3000
