@@ -8,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
-from ivr.flow.actions import FINAL_ACTIONS
-from ivr.flow.events import CallerHungUp
+from ivr.flow.actions import FINAL_ACTIONS, Collect
+from ivr.flow.events import CallerHungUp, DigitsEntered
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo, Purpose, Recording
 from store.audio import wav_info
@@ -91,3 +91,20 @@ async def drive(flow: Flow, info: CallInfo, services, execute: Callable[[object]
     finally:
         for problem in flow.problems:
             logger.warning("call %s: %s", info.call_id, problem)
+
+
+async def collect_digits(action: Collect, key: str | None,
+                         next_key: Callable[[int], Awaitable[str | None]]) -> DigitsEntered:
+    """The digits of a Collect whose prompts were stopped by `key` (None: they played out):
+    `next_key(timeout_ms)` waits for one more key (None when none came in time). `#` ends the entry."""
+    digits = ""
+    while True:
+        if key == "#":
+            return DigitsEntered(digits)
+        if key is not None:
+            digits += key
+            if len(digits) >= action.max_digits:
+                return DigitsEntered(digits)
+        key = await next_key(action.next_timeout_ms if digits else action.first_timeout_ms)
+        if key is None:
+            return DigitsEntered(digits, timed_out=True)

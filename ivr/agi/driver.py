@@ -19,10 +19,10 @@ from pathlib import Path
 from ivr import channel_vars
 from ivr.agi.connection import AgiConnection, AgiRequest, CallGone
 from ivr.agi.protocol import command
-from ivr.calls import ALL_KEYS, DATE_FORMAT, describe_call, drive, recorded, recording_stem
+from ivr.calls import ALL_KEYS, DATE_FORMAT, collect_digits, describe_call, drive, recorded, recording_stem
 from ivr.flow.actions import (Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio, Prompt, Record,
                               Sound, Transfer)
-from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+from ivr.flow.events import CallerHungUp, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo, Recording, Settings
 from store.audio import SAMPLE_RATE
@@ -113,22 +113,13 @@ class AgiCall:
         return PlaybackStopped(await self._play_items(action.items, action.escape))
 
     async def _collect(self, action: Collect):
-        digits = ""
-        key = await self._play_items(action.items, ALL_KEYS)
-        while True:
-            if key == "#":
-                return DigitsEntered(digits)
-            if key is not None:
-                digits += key
-                if len(digits) >= action.max_digits:
-                    return DigitsEntered(digits)
-            timeout = action.next_timeout_ms if digits else action.first_timeout_ms
-            reply = await self._send("WAIT FOR DIGIT", timeout)
-            if reply.number == -1:
-                raise CallGone("hung up while collecting digits")
-            if not reply.number:
-                return DigitsEntered(digits, timed_out=True)
-            key = chr(reply.number)
+        return await collect_digits(action, await self._play_items(action.items, ALL_KEYS), self._wait_for_digit)
+
+    async def _wait_for_digit(self, timeout_ms: int) -> str | None:
+        reply = await self._send("WAIT FOR DIGIT", timeout_ms)
+        if reply.number == -1:
+            raise CallGone("hung up while collecting digits")
+        return chr(reply.number) if reply.number else None
 
     async def _play_audio(self, action: PlayAudio):
         audio = action.audio

@@ -38,9 +38,9 @@ from urllib.parse import quote
 from ivr import channel_vars
 from ivr.ari.client import AriDown, AriError
 from ivr.ari.playlist import media_for, playback_id, silence
-from ivr.calls import ALL_KEYS, drive, recorded, recording_stem
+from ivr.calls import ALL_KEYS, collect_digits, drive, recorded, recording_stem
 from ivr.flow.actions import Answer, Collect, End, HangUp, Play, PlayAudio, Record, Transfer
-from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+from ivr.flow.events import CallerHungUp, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo
 
@@ -195,19 +195,12 @@ class AriCall:
         return PlaybackStopped(key)
 
     async def _collect(self, action: Collect):
-        digits = ""
         key, _ = await self._playback(self._media(action.items), ALL_KEYS)
-        while True:
-            if key == "#":
-                return DigitsEntered(digits)
-            if key is not None:
-                digits += key
-                if len(digits) >= action.max_digits:
-                    return DigitsEntered(digits)
-            timeout = action.next_timeout_ms if digits else action.first_timeout_ms
-            key, _ = await self._playback(silence(timeout), ALL_KEYS)
-            if key is None:
-                return DigitsEntered(digits, timed_out=True)
+        return await collect_digits(action, key, self._wait_for_digit)
+
+    async def _wait_for_digit(self, timeout_ms: int) -> str | None:
+        key, _ = await self._playback(silence(timeout_ms), ALL_KEYS)
+        return key
 
     async def _play_audio(self, action: PlayAudio):
         audio = action.audio
