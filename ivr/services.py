@@ -46,7 +46,7 @@ class CallServices:
     def __init__(self, store: Store, options: ServiceOptions | None = None):
         self.store = store
         self.options = options or ServiceOptions()
-        # A PIN check is ~50 ms of scrypt on a worker thread. One at a time: a burst of logins then
+        # A PIN check is tens of ms of scrypt on a worker thread. One at a time: a burst of logins then
         # queues for its turn instead of taking every core from the event loop, whose quick turnaround
         # is what keeps callers' key presses from being lost on every other call.
         self._pin_checks = asyncio.Semaphore(1)

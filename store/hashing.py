@@ -7,7 +7,8 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt cost: about 15 ms and 16 MiB per hash; callers run it off the event loop.
+# scrypt cost: 16 MiB and some tens of ms per hash (15-50 ms measured on small servers); callers run it
+# off the event loop.
 _N, _R, _P = 2**14, 8, 1
 
 
