@@ -76,13 +76,13 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class AmiSettings:
-    host: str = ""  # empty: no callback calls and no message-waiting lamps
+    host: str = ""  # empty: no callback calls and no message-waiting lamps (unless over ARI: [ari])
     port: int = 5038
     username: str = "vmbox"
     secret: str = ""
     callback_channel: str = "Local/{number}@vmbox-dial"  # what Originate dials; {number} is the callback number
     callback_context: str = "vmbox-callback"  # answered calls go here, extension = the mailbox
-    mwi_context: str = "vmbox"  # lamps are <mailbox>@<mwi_context>
+    mwi_context: str = "vmbox"  # lamps are <mailbox>@<mwi_context> (over AMI or ARI)
 
 
 @dataclass(frozen=True)

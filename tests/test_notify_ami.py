@@ -12,8 +12,9 @@ from ivr import channel_vars
 from ivr.agi.connection import parse_request
 from ivr.agi.driver import call_info
 from ivr.config import AmiSettings, ConfigError, Settings, StoreSettings
-from ivr.notify.ami import ANSWERED, BUSY, CONGESTION, NO_ANSWER, AmiDown, AmiLink, CallbackNotifier, LampRefresher
+from ivr.notify.ami import ANSWERED, BUSY, CONGESTION, NO_ANSWER, AmiDown, AmiLamps, AmiLink, CallbackNotifier
 from ivr.notify.dispatch import Dispatcher
+from ivr.notify.lamps import LampRefresher
 from ivr.notify.setup import notifications
 from ivr.notify.worker import Worker
 from store.accounts import create_account
@@ -49,7 +50,7 @@ class Vmbox:
         dispatcher = Dispatcher(self.store, email=False, transcription=False, callbacks=True)
         notifier = CallbackNotifier(self.store, self.link, self.settings, self.clock)
         worker = Worker(self.store, {"message.new": dispatcher.message_new, "callback": notifier.attempt}, self.clock)
-        lamps = LampRefresher(self.store, self.link, self.settings, self.clock)
+        lamps = LampRefresher(self.store, AmiLamps(self.link), self.settings.mwi_context, self.clock)
         self.tasks = [asyncio.create_task(self.link.run())]
         await asyncio.wait_for(self.link.wait_up(), 10)
         self.tasks += [asyncio.create_task(worker.run()), asyncio.create_task(lamps.run())]

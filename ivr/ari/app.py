@@ -54,11 +54,21 @@ class StasisApp:
         self.calls: dict[str, AriCall] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._dialling: dict[str, asyncio.Future] = {}
-        self.up = asyncio.Event()
+        self.up = asyncio.Event()  # set while the events websocket is connected (the application registered)
+        self._up_listeners: list = []
+
+    def on_up(self, listener) -> None:
+        """Call `listener()` after every registration: at start and after every reconnection."""
+        self._up_listeners.append(listener)
 
     async def run(self) -> None:
         """Receive events until cancelled (reconnecting as the client does)."""
-        await self.client.run(self.on_event, self.up.set, self._down)
+        await self.client.run(self.on_event, self._up, self._down)
+
+    def _up(self) -> None:
+        self.up.set()
+        for listener in self._up_listeners:
+            listener()
 
     def _down(self) -> None:
         self.up.clear()

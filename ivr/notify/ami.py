@@ -11,8 +11,8 @@ The only module that imports panoramisk's AMI side. AmiLink fences it in:
 
 CallbackNotifier runs one attempt of a box's callback series per job run. The series' state (which
 attempt is next, when it is due) is the job's payload, so it survives restarts by construction; the
-job key (dispatch.callback_key) keeps one series per box and number. LampRefresher drains the store's
-mwi_pending table, one row per box (so bursts coalesce), into MWIUpdate and MWIDelete.
+job key (dispatch.callback_key) keeps one series per box and number. AmiLamps carries the lamps of
+ivr/notify/lamps.py LampRefresher as MWIUpdate and MWIDelete.
 """
 import asyncio
 import logging
@@ -25,12 +25,13 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from ivr import channel_vars
 from ivr.config import AmiSettings, ConfigError
+from ivr.notify.lamps import LampRefused
 from ivr.notify.originate import CallNotPlaced, LinkDown
-from ivr.notify.worker import IDLE_POLL_S, Backoff, Failure, Retry, SystemClock
+from ivr.notify.worker import Backoff, Failure, Retry, SystemClock
 from store.core import Store
 from store.errors import NotFound
-from store.jobs import Job, LampChange, Outcome, lamp_updated, lamps_to_update, refresh_every_lamp
-from store.vmboxes import find_vmbox, folder_counts, get_vmbox
+from store.jobs import Job, Outcome
+from store.vmboxes import folder_counts, get_vmbox
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ ORIGINATE_GRACE_S = 30.0  # how long past the ring timeout the OriginateResponse
 RECONNECT = Backoff(base_s=1, max_s=60)
 EVENTS = "call"  # the event classes vmbox logs in for: OriginateResponse is a `call` event
 AMI_WAIT_S = 30.0  # a callback due while AMI is down is tried again this much later
-LAMP_RETRY_S = 60.0  # lamps Asterisk refused are tried again this much later
 
 # OriginateResponse reasons: the last control frame of the dialled channel (AST_CONTROL_*).
 ANSWERED, NO_ANSWER, BUSY, CONGESTION = 4, 3, 5, 8
@@ -342,77 +342,36 @@ class CallbackNotifier:
                        payload={**series, "attempt": attempt, "due": due})
 
 
-class LampRefresher:
-    """Keeps phones' message-waiting lamps (`<mailbox>@<mwi_context>`) in step with the boxes' counts."""
+class AmiLamps:
+    """Lamps over AMI (res_mwi_external's MWIUpdate and MWIDelete): the LampLink of ivr/notify/lamps.py."""
 
-    def __init__(self, store: Store, link: AmiLink, settings: AmiSettings, clock):
-        self.store, self.link, self.settings, self.clock = store, link, settings, clock
-        self.wake = asyncio.Event()  # set by every commit of this process and every login
-        self.reconnected = asyncio.Event()
-        store.db.on_commit(self.wake.set)
-        link.on_up(self.wake.set)
-        link.on_up(self.reconnected.set)
+    def __init__(self, link: AmiLink):
+        self.link = link
 
-    async def run(self) -> None:
-        """Refresh every lamp after each login, then each box whose counts changed, until cancelled."""
-        refreshed = 0  # the link generation whose lamps were all marked for refreshing
-        while True:
-            await self.link.wait_up()
-            if self.link.generation != refreshed:
-                refreshed = self.link.generation
-                logger.info("refreshing the lamps of %d boxes", await refresh_every_lamp(self.store.db))
-            self.wake.clear()
-            self.reconnected.clear()
-            changes = await lamps_to_update(self.store.db)
-            if not changes:
-                await self.clock.sleep(IDLE_POLL_S, self.wake)
-                continue
-            try:
-                refused = await self._refresh_all(changes)
-            except AmiDown:
-                continue  # wait for the link; every lamp is refreshed after the next login
-            if refused:
-                await self.clock.sleep(LAMP_RETRY_S, self.reconnected)
+    @property
+    def generation(self) -> int:
+        return self.link.generation
 
-    async def _refresh_all(self, changes: list[LampChange]) -> int:
-        """Send each lamp, deletions first; how many Asterisk refused. Raises AmiDown."""
-        refused = 0
-        for change in sorted(changes, key=lambda change: not change.deleted):
-            try:
-                await self._refresh(change)
-            except AmiDown:
-                raise
-            except AmiError as exc:
-                logger.warning("lamp %s not refreshed: %s; trying again in %.0f s", self._lamp(change), exc,
-                               LAMP_RETRY_S)
-                refused += 1
-            except ValueError as exc:  # a mailbox AMI cannot carry: retrying cannot help
-                logger.warning("lamp %s dropped: %s", self._lamp(change), exc)
-                await lamp_updated(self.store.db, change)
-        return refused
+    async def wait_up(self) -> None:
+        await self.link.wait_up()
 
-    async def _refresh(self, change: LampChange) -> None:
-        lamp = self._lamp(change)
-        counts = await self._counts(change)
-        if counts is None:
-            await self.link.mwi_delete(lamp)
-            logger.debug("lamp %s deleted with its box", lamp)
-        else:
-            await self.link.mwi_update(lamp, counts["new"], counts["saved"])
-            logger.debug("lamp %s: %d new, %d saved", lamp, counts["new"], counts["saved"])
-        await lamp_updated(self.store.db, change)
+    def on_up(self, listener) -> None:
+        self.link.on_up(listener)
 
-    async def _counts(self, change: LampChange) -> dict | None:
-        """What the lamp must show: its box's counts or, the box being gone, those of the box of the same
-        account that has its mailbox now; None when there is none."""
-        box_id = None if change.deleted else change.box_id
-        if box_id is None:
-            box = await find_vmbox(self.store.db, change.account_id, change.mailbox)
-            box_id = box.id if box else None
-        try:
-            return None if box_id is None else await folder_counts(self.store.db, box_id, self.store.cutoff())
-        except NotFound:  # deleted since the row was read; its row is marked deleted now
-            return None
+    async def update(self, lamp: str, new: int, old: int) -> None:
+        """Raises AmiDown (a LinkDown), LampRefused, ValueError."""
+        await _refusable(self.link.mwi_update(lamp, new, old))
 
-    def _lamp(self, change: LampChange) -> str:
-        return f"{change.mailbox}@{self.settings.mwi_context}"
+    async def delete(self, lamp: str) -> None:
+        """Raises AmiDown (a LinkDown), LampRefused, ValueError."""
+        await _refusable(self.link.mwi_delete(lamp))
+
+
+async def _refusable(action) -> None:
+    """Await an MWI action; Asterisk refusing it (AmiError, but not AmiDown) becomes LampRefused."""
+    try:
+        await action
+    except AmiDown:
+        raise
+    except AmiError as exc:
+        raise LampRefused(str(exc)) from None

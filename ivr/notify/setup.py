@@ -2,8 +2,8 @@
 worker, and the long-running tasks (the AMI link, the lamp refresher).
 
 Only configured parts are built (and imported): no SMTP host, no email; no AMI host, no callback calls
-nor lamps (unless `[ari] callbacks` places the calls over ARI); transcription engine "null", no
-transcription.
+(unless `[ari] callbacks` places them over ARI) and lamps over ARI when `[ari] url` is set, else none;
+transcription engine "null", no transcription.
 """
 import asyncio
 import contextlib
@@ -41,12 +41,18 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) ->
         handlers["transcribe"] = transcription.transcribe
         closers.append(transcription.close)
     if settings.ami.host:
-        from ivr.notify.ami import AmiLink, CallbackNotifier, LampRefresher
+        from ivr.notify.ami import AmiLamps, AmiLink, CallbackNotifier
+        from ivr.notify.lamps import LampRefresher
 
         link = AmiLink(settings.ami)
         handlers["callback"] = CallbackNotifier(store, link, settings.ami, clock).attempt
-        tasks += [link.run, LampRefresher(store, link, settings.ami, clock).run]
+        tasks += [link.run, LampRefresher(store, AmiLamps(link), settings.ami.mwi_context, clock).run]
         closers.append(link.close)
+    elif ari is not None:
+        from ivr.ari.lamps import AriLamps
+        from ivr.notify.lamps import LampRefresher
+
+        tasks.append(LampRefresher(store, AriLamps(ari), settings.ami.mwi_context, clock).run)
     if callbacks_over_ari:
         from ivr.ari.callbacks import AriOriginator
         from ivr.notify.ami import CallbackNotifier
@@ -67,7 +73,8 @@ def _report_death(task: asyncio.Task) -> None:
 @contextlib.asynccontextmanager
 async def notifications(store: Store, settings: Settings, clock=None, ari=None) -> AsyncIterator[Worker]:
     """The worker and the configured notifiers, running around the block. `ari`: the Stasis application,
-    which places callback calls when `[ari] callbacks` is set."""
+    which places callback calls when `[ari] callbacks` is set, and carries the lamps when `[ami] host`
+    is not."""
     clock = clock or SystemClock()
     tasks: list = []
     handlers, closers = _handlers(store, settings, clock, tasks, ari)

@@ -41,10 +41,12 @@ class SystemClock:
         return time.time()
 
     async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
-        """Wait `seconds`, or less if `wake` is set."""
+        """Wait `seconds`, or less if `wake` is set. Not asyncio.wait_for: on Python 3.11 it swallows a
+        cancellation that comes as `wake` is set, and the task sleeps again, never to end."""
         try:
-            await asyncio.wait_for(wake.wait(), max(0.0, seconds))
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(max(0.0, seconds)):
+                await wake.wait()
+        except TimeoutError:
             pass
 
 

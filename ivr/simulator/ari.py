@@ -7,7 +7,8 @@ for a channel that never existed, a second playback while one runs) is recorded 
 call's transcript) as well as refused. HTTP Basic auth is checked on every request and on the websocket.
 
 Media are found as Asterisk finds them (ari_media.py), `sound:http://…` fetched from vmbox's media
-server; stored recordings live in a spool directory of the fake's own.
+server; stored recordings live in a spool directory of the fake's own. Message-waiting lamps
+(res_ari_mailboxes: PUT and DELETE /mailboxes/{name}) are kept in `mailboxes` and recorded in `lamps`.
 """
 import asyncio
 import base64
@@ -59,6 +60,9 @@ class FakeAri:
         self.callees: dict[str, str] = {}  # endpoint -> the script of whoever answers calls to it (else no answer)
         self.originated: asyncio.Queue[Transcript | None] = asyncio.Queue()  # each originated call, None: unanswered
         self.requests = 0
+        self.mailboxes: dict[str, tuple[int, int]] = {}  # res_mwi_external's mailboxes: name -> (new, old)
+        self.lamps: list[tuple] = []  # each lamp request: ("PUT", name, new, old) or ("DELETE", name)
+        self._lamps_changed = asyncio.Condition()
         self._socket: web.WebSocketResponse | None = None
         self._connected = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -138,6 +142,12 @@ class FakeAri:
         if self._socket is not None:
             socket, self._socket = self._socket, None
             await socket.close()
+
+    async def wait_lamps(self, count: int) -> list[tuple]:
+        """The first `count` lamp requests (PUT and DELETE /mailboxes/…), once that many have come."""
+        async with self._lamps_changed:
+            await self._lamps_changed.wait_for(lambda: len(self.lamps) >= count)
+        return self.lamps[:count]
 
     # Calls.
 
@@ -287,6 +297,32 @@ class FakeAri:
         fake.emit("ChannelDestroyed", cause=19, cause_txt="No user responding", channel=fake.snapshot())
         self.originated.put_nowait(None)
 
+    def _count(self, request: web.Request, name: str) -> int:
+        value = self._param(request, name)
+        if not value.isdigit():  # ARI's own check: an int, 0 or more
+            self.errors.append(f"{request.method} {request.path} with {name}={value!r}")
+            raise Refused(400, f"{name}: Invalid integer value")
+        return int(value)
+
+    async def _put_mailbox(self, request, name):
+        """PUT /mailboxes/{name} (res_ari_mailboxes): set a lamp, creating the mailbox if need be."""
+        counts = self._count(request, "newMessages"), self._count(request, "oldMessages")
+        self.mailboxes[name] = counts
+        await self._lamp_requested(("PUT", name, *counts))
+        return web.Response(status=204)
+
+    async def _delete_mailbox(self, request, name):
+        known = self.mailboxes.pop(name, None) is not None
+        await self._lamp_requested(("DELETE", name))
+        if not known:
+            raise Refused(404, "Mailbox does not exist")
+        return web.Response(status=204)
+
+    async def _lamp_requested(self, lamp: tuple) -> None:
+        async with self._lamps_changed:
+            self.lamps.append(lamp)
+            self._lamps_changed.notify_all()
+
     async def _hang_up(self, request, channel_id):
         self._channel(channel_id).hang_up()
         return web.Response(status=204)
@@ -305,4 +341,6 @@ _ROUTES = [
     (rf"POST /ari/channels/{_NAME}/continue", FakeAri._continue),
     (rf"DELETE /ari/channels/{_NAME}", FakeAri._hang_up),
     (r"POST /ari/channels", FakeAri._originate),
+    (rf"PUT /ari/mailboxes/{_NAME}", FakeAri._put_mailbox),
+    (rf"DELETE /ari/mailboxes/{_NAME}", FakeAri._delete_mailbox),
 ]
