@@ -8,7 +8,7 @@ call's transcript) as well as refused. HTTP Basic auth is checked on every reque
 
 Media are found as Asterisk finds them (ari_media.py), `sound:http://…` fetched from vmbox's media
 server; stored recordings live in a spool directory of the fake's own. Message-waiting lamps
-(res_ari_mailboxes: PUT and DELETE /mailboxes/{name}) are kept in `mailboxes` and recorded in `lamps`.
+(res_ari_mailboxes) are ari_mailboxes.py's: their counts in `mailboxes`, every request in `lamps`.
 """
 import asyncio
 import base64
@@ -22,6 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ivr.simulator.ari_channel import FakeChannel, Refused, now_utc
+from ivr.simulator.ari_mailboxes import FakeMailboxes
 from ivr.simulator.ari_media import SoundFiles
 from ivr.simulator.audio import SoundError, speech
 from ivr.simulator.caller import Caller
@@ -60,9 +61,9 @@ class FakeAri:
         self.callees: dict[str, str] = {}  # endpoint -> the script of whoever answers calls to it (else no answer)
         self.originated: asyncio.Queue[Transcript | None] = asyncio.Queue()  # each originated call, None: unanswered
         self.requests = 0
-        self.mailboxes: dict[str, tuple[int, int]] = {}  # res_mwi_external's mailboxes: name -> (new, old)
-        self.lamps: list[tuple] = []  # each lamp request: ("PUT", name, new, old) or ("DELETE", name)
-        self._lamps_changed = asyncio.Condition()
+        self.lamp_server = FakeMailboxes(self.errors)
+        self.mailboxes = self.lamp_server.state  # res_mwi_external's mailboxes: name -> (new, old)
+        self.lamps = self.lamp_server.requests  # each lamp request: ("PUT", name, new, old) or ("DELETE", name)
         self._socket: web.WebSocketResponse | None = None
         self._connected = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -145,9 +146,7 @@ class FakeAri:
 
     async def wait_lamps(self, count: int) -> list[tuple]:
         """The first `count` lamp requests (PUT and DELETE /mailboxes/…), once that many have come."""
-        async with self._lamps_changed:
-            await self._lamps_changed.wait_for(lambda: len(self.lamps) >= count)
-        return self.lamps[:count]
+        return await self.lamp_server.wait(count)
 
     # Calls.
 
@@ -297,31 +296,11 @@ class FakeAri:
         fake.emit("ChannelDestroyed", cause=19, cause_txt="No user responding", channel=fake.snapshot())
         self.originated.put_nowait(None)
 
-    def _count(self, request: web.Request, name: str) -> int:
-        value = self._param(request, name)
-        if not value.isdigit():  # ARI's own check: an int, 0 or more
-            self.errors.append(f"{request.method} {request.path} with {name}={value!r}")
-            raise Refused(400, f"{name}: Invalid integer value")
-        return int(value)
-
     async def _put_mailbox(self, request, name):
-        """PUT /mailboxes/{name} (res_ari_mailboxes): set a lamp, creating the mailbox if need be."""
-        counts = self._count(request, "newMessages"), self._count(request, "oldMessages")
-        self.mailboxes[name] = counts
-        await self._lamp_requested(("PUT", name, *counts))
-        return web.Response(status=204)
+        return await self.lamp_server.put(request, name)
 
     async def _delete_mailbox(self, request, name):
-        known = self.mailboxes.pop(name, None) is not None
-        await self._lamp_requested(("DELETE", name))
-        if not known:
-            raise Refused(404, "Mailbox does not exist")
-        return web.Response(status=204)
-
-    async def _lamp_requested(self, lamp: tuple) -> None:
-        async with self._lamps_changed:
-            self.lamps.append(lamp)
-            self._lamps_changed.notify_all()
+        return await self.lamp_server.delete(request, name)
 
     async def _hang_up(self, request, channel_id):
         self._channel(channel_id).hang_up()
