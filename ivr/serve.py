@@ -41,12 +41,13 @@ def service_options(settings: Settings) -> ServiceOptions:
                           full_notices=bool(settings.smtp.host))
 
 
-async def ensure_default_account(store: Store, settings: Settings) -> None:
-    """On an empty database, create the account `default` and show its API key once."""
+async def ensure_default_account(store: Store, api_address: tuple[str, int]) -> None:
+    """On an empty database, create the account `default` and show its API key once, with a curl
+    command for the API listening at `api_address`."""
     if await list_accounts(store.db):
         return
     account, api_key = await create_account(store.db, "default")
-    base = f"http://{settings.api.host}:{settings.api.port}"
+    base = f"http://{api_address[0]}:{api_address[1]}"
     print(
         "vmbox: first start, created the account 'default'.\n"
         f"  account id: {account.id}\n"
@@ -86,12 +87,12 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     agi = None
     expiry = None
     try:
-        await ensure_default_account(store, settings)
-        account = settings.agi.account or (await list_accounts(store.db))[0].id
-        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         await runner.setup()
         site = web.TCPSite(runner, settings.api.host, settings.api.port)
         await site.start()
+        await ensure_default_account(store, runner.addresses[0][:2])  # the real port, when 0 picked one
+        account = settings.agi.account or (await list_accounts(store.db))[0].id
+        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
         services, prompts = CallServices(store, service_options(settings)), PromptCatalogue(prompts_dir)
         flow_settings = FlowSettings(keys=settings.keys, limits=settings.limits)

@@ -190,3 +190,10 @@ async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_acros
                                                                                           "3000")
     assert [(lamp["Mailbox"], lamp["NewMessages"]) for lamp in lamps[-1:]] == [("3000@vmbox", "1")]
     assert not asterisk.unexpected, asterisk.unexpected
+
+
+async def test_the_first_start_s_curl_example_names_the_port_really_used(serve, changes):
+    await serve.start()  # on VMBOX_API_PORT=0: the system picks the port
+    curl = await changes.until(lambda: next((line for line in serve.lines if line.lstrip().startswith("curl ")), None))
+    assert curl.endswith(f" {serve.api_base}/v2/api_auth")
+    assert await serve.stop() == 0
