@@ -3,6 +3,7 @@ the flow, the bookkeeping after a hang-up, and how a recorded file becomes the f
 
 A driver only translates channel actions into its protocol; everything here is protocol-free.
 """
+
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -18,15 +19,29 @@ from store.errors import NotAudio
 logger = logging.getLogger(__name__)
 
 ALL_KEYS = "0123456789*#"  # the keys a caller's phone sends
-DATE_FORMAT = "ABdY 'digits/at' IMp"  # how dates are said (SAY DATETIME's format, composed the same over ARI)
+DATE_FORMAT = (
+    "ABdY 'digits/at' IMp"  # how dates are said (SAY DATETIME's format, composed the same over ARI)
+)
 # Entry names (the AGI script, the first Stasis argument): leave a message; check messages (the
 # caller's own box first); log in to any box (always asks the mailbox number); a callback call
 # answered by a box's owner.
-PURPOSES = {"leave": Purpose.LEAVE, "check": Purpose.CHECK, "login": Purpose.CHECK, "callback": Purpose.CALLBACK}
+PURPOSES = {
+    "leave": Purpose.LEAVE,
+    "check": Purpose.CHECK,
+    "login": Purpose.CHECK,
+    "callback": Purpose.CALLBACK,
+}
 
 
-def describe_call(call_id: str, entry: str, arguments: Sequence[str], parameters: Mapping[str, str],
-                  caller_number: str, caller_name: str, channel: str) -> CallInfo:
+def describe_call(
+    call_id: str,
+    entry: str,
+    arguments: Sequence[str],
+    parameters: Mapping[str, str],
+    caller_number: str,
+    caller_name: str,
+    channel: str,
+) -> CallInfo:
     """The call as the flow sees it, from what the dialplan passed. `caller_number`/`caller_name`
     "unknown" (Asterisk's word for none) become "". Raises ValueError for an unknown entry name."""
     purpose = PURPOSES.get(entry)
@@ -34,10 +49,14 @@ def describe_call(call_id: str, entry: str, arguments: Sequence[str], parameters
         raise ValueError(f"unknown vmbox entry {entry!r}; use leave, check, login or callback")
     mailbox = parameters.get("mailbox") or (arguments[0] if arguments else None)
     return CallInfo(
-        call_id=call_id, purpose=purpose, mailbox=mailbox or None,
+        call_id=call_id,
+        purpose=purpose,
+        mailbox=mailbox or None,
         caller_number="" if caller_number == "unknown" else caller_number,
         caller_name="" if caller_name == "unknown" else caller_name,
-        channel=channel, operator=parameters.get("operator") or None, find_own_box=entry != "login",
+        channel=channel,
+        operator=parameters.get("operator") or None,
+        find_own_box=entry != "login",
         account_id=parameters.get("account", ""),
     )
 
@@ -76,7 +95,9 @@ async def after_hangup(flow: Flow, services, info: CallInfo) -> None:
         action = flow.handle(await services.run(info, action))
 
 
-async def drive(flow: Flow, info: CallInfo, services, execute: Callable[[object], Awaitable[object]]):
+async def drive(
+    flow: Flow, info: CallInfo, services, execute: Callable[[object], Awaitable[object]]
+):
     """Run the flow to its final action, each action carried out by `execute`; return that action.
     Cancelled (vmbox stopping), the flow still gets its hang-up so a message being left is kept."""
     action = flow.start()
@@ -93,8 +114,9 @@ async def drive(flow: Flow, info: CallInfo, services, execute: Callable[[object]
             logger.warning("call %s: %s", info.call_id, problem)
 
 
-async def collect_digits(action: Collect, key: str | None,
-                         next_key: Callable[[int], Awaitable[str | None]]) -> DigitsEntered:
+async def collect_digits(
+    action: Collect, key: str | None, next_key: Callable[[int], Awaitable[str | None]]
+) -> DigitsEntered:
     """The digits of a Collect whose prompts were stopped by `key` (None: they played out):
     `next_key(timeout_ms)` waits for one more key (None when none came in time). `#` ends the entry."""
     digits = ""

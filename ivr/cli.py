@@ -1,4 +1,5 @@
 """The `vmbox` command."""
+
 import argparse
 import asyncio
 import logging
@@ -9,7 +10,14 @@ from pathlib import Path
 from ivr import jobs_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.serve import serve
-from ivr.simulator import DEFAULT_PORT, DEFAULT_SOUNDS, ScriptError, parse_caller_id, parse_script, run_call
+from ivr.simulator import (
+    DEFAULT_PORT,
+    DEFAULT_SOUNDS,
+    ScriptError,
+    parse_caller_id,
+    parse_script,
+    run_call,
+)
 from store.accounts import create_account, list_accounts
 from store.core import open_store
 from store.ids import to_unix
@@ -45,16 +53,24 @@ examples:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vmbox", description=_DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file (default: ./vmbox.toml)")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="log verbosity (default INFO)")
+    parser = argparse.ArgumentParser(
+        prog="vmbox", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="TOML settings file (default: ./vmbox.toml)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity (default INFO)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="run the REST API (creates a default account on first start)")
     commands.add_parser("config", help="print the effective settings as TOML")
     account = commands.add_parser("account", help="manage accounts").add_subparsers(
-        dest="action", required=True, metavar="ACTION")
+        dest="action", required=True, metavar="ACTION"
+    )
     create = account.add_parser("create", help="create an account and print its id and API key")
     create.add_argument("--name", required=True, help="a name for the account")
     account.add_parser("list", help="list accounts")
@@ -64,40 +80,87 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _call_parser(commands) -> None:
-    call = commands.add_parser("call", help="simulate a phone call to vmbox (Asterisk's side of FastAGI)",
-                               description=_CALL_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    call.add_argument("--host", default="127.0.0.1", help="FastAGI server address (default 127.0.0.1)")
-    call.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"FastAGI port (default {DEFAULT_PORT})")
+    call = commands.add_parser(
+        "call",
+        help="simulate a phone call to vmbox (Asterisk's side of FastAGI)",
+        description=_CALL_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    call.add_argument(
+        "--host", default="127.0.0.1", help="FastAGI server address (default 127.0.0.1)"
+    )
+    call.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"FastAGI port (default {DEFAULT_PORT})"
+    )
     purpose = call.add_mutually_exclusive_group(required=True)
-    purpose.add_argument("--leave", metavar="MAILBOX", help="leave a message in MAILBOX (AGI script 'leave')")
-    purpose.add_argument("--check", metavar="MAILBOX", nargs="?", const="",
-                         help="check messages, of MAILBOX or asked by vmbox (AGI script 'check')")
-    purpose.add_argument("--login", action="store_const", const="",
-                         help="log in to any box: vmbox asks for the mailbox number (AGI script 'login')")
-    purpose.add_argument("--callback", metavar="MAILBOX", help="the call-back leg for MAILBOX (AGI script 'callback')")
-    call.add_argument("--account", metavar="ID", help="the account, passed as the AGI argument account=ID")
-    call.add_argument("--caller-id", default="", metavar="CALLERID", help="e.g. '\"Alice\" <1002>' or 1002")
-    call.add_argument("--channel", help="the channel name (default PJSIP/<caller number>-<sequence>)")
+    purpose.add_argument(
+        "--leave", metavar="MAILBOX", help="leave a message in MAILBOX (AGI script 'leave')"
+    )
+    purpose.add_argument(
+        "--check",
+        metavar="MAILBOX",
+        nargs="?",
+        const="",
+        help="check messages, of MAILBOX or asked by vmbox (AGI script 'check')",
+    )
+    purpose.add_argument(
+        "--login",
+        action="store_const",
+        const="",
+        help="log in to any box: vmbox asks for the mailbox number (AGI script 'login')",
+    )
+    purpose.add_argument(
+        "--callback",
+        metavar="MAILBOX",
+        help="the call-back leg for MAILBOX (AGI script 'callback')",
+    )
+    call.add_argument(
+        "--account", metavar="ID", help="the account, passed as the AGI argument account=ID"
+    )
+    call.add_argument(
+        "--caller-id", default="", metavar="CALLERID", help="e.g. '\"Alice\" <1002>' or 1002"
+    )
+    call.add_argument(
+        "--channel", help="the channel name (default PJSIP/<caller number>-<sequence>)"
+    )
     steps = call.add_mutually_exclusive_group()
-    steps.add_argument("--script", "--keys", default="", metavar="STEPS", help="the caller's script (see above)")
-    steps.add_argument("--script-file", type=Path, metavar="FILE", help="the caller's script from a file")
-    call.add_argument("--sounds-dir", type=Path, default=DEFAULT_SOUNDS,
-                      help=f"Asterisk's sounds for the call's language (default {DEFAULT_SOUNDS})")
-    call.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                      help="fail if the server has not ended the call after this much real time (default 30)")
+    steps.add_argument(
+        "--script", "--keys", default="", metavar="STEPS", help="the caller's script (see above)"
+    )
+    steps.add_argument(
+        "--script-file", type=Path, metavar="FILE", help="the caller's script from a file"
+    )
+    call.add_argument(
+        "--sounds-dir",
+        type=Path,
+        default=DEFAULT_SOUNDS,
+        help=f"Asterisk's sounds for the call's language (default {DEFAULT_SOUNDS})",
+    )
+    call.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="fail if the server has not ended the call after this much real time (default 30)",
+    )
     call.add_argument("--verbose", action="store_true", help="also print every command and reply")
 
 
 async def _account(store, args: argparse.Namespace) -> int:
     if args.action == "create":
         account, api_key = await create_account(store.db, args.name)
-        print(f"account id: {account.id}\nAPI key:    {api_key}\n(the key is shown only this once; keep it)")
+        print(
+            f"account id: {account.id}\nAPI key:    {api_key}\n(the key is shown only this once; keep it)"
+        )
         return 0
     accounts = await list_accounts(store.db)
     for account in accounts:
         print(f"{account.id}  {_date(account.created)}  {account.name}")
     if not accounts:
-        print("no accounts yet: `vmbox account create --name NAME` or start `vmbox serve`", file=sys.stderr)
+        print(
+            "no accounts yet: `vmbox account create --name NAME` or start `vmbox serve`",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -119,19 +182,36 @@ def _call(args: argparse.Namespace) -> int:
     except (ScriptError, OSError) as exc:
         print(f"vmbox call: {exc}", file=sys.stderr)
         return 2
-    script, mailbox = next((name, getattr(args, name)) for name in ("leave", "check", "login", "callback")
-                           if getattr(args, name) is not None)
+    script, mailbox = next(
+        (name, getattr(args, name))
+        for name in ("leave", "check", "login", "callback")
+        if getattr(args, name) is not None
+    )
     arguments = [mailbox] * bool(mailbox) + [f"account={args.account}"] * bool(args.account)
     name, number = parse_caller_id(args.caller_id)
     try:
-        transcript = asyncio.run(run_call(
-            args.host, args.port, steps, script_name=script, arguments=arguments, caller_number=number,
-            caller_name=name, channel=args.channel, sounds_dir=args.sounds_dir, timeout=args.timeout))
+        transcript = asyncio.run(
+            run_call(
+                args.host,
+                args.port,
+                steps,
+                script_name=script,
+                arguments=arguments,
+                caller_number=number,
+                caller_name=name,
+                channel=args.channel,
+                sounds_dir=args.sounds_dir,
+                timeout=args.timeout,
+            )
+        )
     except ScriptError as exc:
         print(f"vmbox call: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"vmbox call: cannot reach a FastAGI server at {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"vmbox call: cannot reach a FastAGI server at {args.host}:{args.port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     print("\n".join(transcript.report(args.verbose)))
     return 0 if transcript.ok else 1
@@ -144,7 +224,9 @@ def _date(gregorian: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `vmbox` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.command == "call":  # a client of a running vmbox: needs no settings of its own
         return _call(args)
     try:
@@ -162,8 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             command = jobs_cli.run if args.command == "jobs" else _account
             return asyncio.run(_with_store(settings, lambda store: command(store, args)))
     except OSError as exc:
-        print(f"vmbox: {exc}. Check [api] host/port (VMBOX_API_HOST, VMBOX_API_PORT) and [store] data_dir.",
-              file=sys.stderr)
+        print(
+            f"vmbox: {exc}. Check [api] host/port (VMBOX_API_HOST, VMBOX_API_PORT) and [store] data_dir.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -3,6 +3,7 @@
 Every key of every section below can be set either way, e.g. `[api] port = 8080` in vmbox.toml or
 `VMBOX_API_PORT=8080`. Unknown keys are refused, so a typo cannot silently keep a default.
 """
+
 import dataclasses
 import json
 import os
@@ -80,7 +81,9 @@ class AmiSettings:
     port: int = 5038
     username: str = "vmbox"
     secret: str = ""
-    callback_channel: str = "Local/{number}@vmbox-dial"  # what Originate dials; {number} is the callback number
+    callback_channel: str = (
+        "Local/{number}@vmbox-dial"  # what Originate dials; {number} is the callback number
+    )
     callback_context: str = "vmbox-callback"  # answered calls go here, extension = the mailbox
     mwi_context: str = "vmbox"  # lamps are <mailbox>@<mwi_context> (over AMI or ARI)
 
@@ -96,10 +99,18 @@ class AriSettings:
     media: str = "http"  # how Asterisk gets vmbox's audio: http (sound:http://… URLs) | shared (a shared directory)
     media_host: str = "127.0.0.1"  # media http: where vmbox serves audio to Asterisk
     media_port: int = 8001
-    media_url: str = ""  # that server as Asterisk reaches it (default http://<media_host>:<media_port>)
-    media_ttl_s: int = 3600  # a call's audio URLs stop working this long after they are made, or when it ends
-    callbacks: bool = False  # place callback calls over ARI (POST /channels) instead of AMI Originate
-    callback_endpoint: str = "Local/{number}@vmbox-dial"  # what a callback call dials; {number}: who to call
+    media_url: str = (
+        ""  # that server as Asterisk reaches it (default http://<media_host>:<media_port>)
+    )
+    media_ttl_s: int = (
+        3600  # a call's audio URLs stop working this long after they are made, or when it ends
+    )
+    callbacks: bool = (
+        False  # place callback calls over ARI (POST /channels) instead of AMI Originate
+    )
+    callback_endpoint: str = (
+        "Local/{number}@vmbox-dial"  # what a callback call dials; {number}: who to call
+    )
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,11 @@ class Settings:
 
     @property
     def recordings_dir(self) -> Path:
-        return Path(self.agi.recordings_dir).absolute() if self.agi.recordings_dir else self.data_dir / "recordings"
+        return (
+            Path(self.agi.recordings_dir).absolute()
+            if self.agi.recordings_dir
+            else self.data_dir / "recordings"
+        )
 
     @property
     def data_dir(self) -> Path:
@@ -153,14 +168,18 @@ def _section(cls: type, name: str, table: dict, environ: dict) -> object:
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(table) - set(known)
     if unknown:
-        raise ConfigError(f"unknown setting(s) {', '.join(f'{name}.{key}' for key in sorted(unknown))};"
-                          f" [{name}] takes: {', '.join(known)}")
+        raise ConfigError(
+            f"unknown setting(s) {', '.join(f'{name}.{key}' for key in sorted(unknown))};"
+            f" [{name}] takes: {', '.join(known)}"
+        )
     prefix = f"VMBOX_{name}_".upper()
     env_names = [prefix + key.upper() for key in known]
     unknown_env = sorted(key for key in environ if key.startswith(prefix) and key not in env_names)
     if unknown_env:
-        raise ConfigError(f"unknown environment variable(s) {', '.join(unknown_env)};"
-                          f" [{name}] takes: {', '.join(env_names)}")
+        raise ConfigError(
+            f"unknown environment variable(s) {', '.join(unknown_env)};"
+            f" [{name}] takes: {', '.join(env_names)}"
+        )
     values = {}
     for key, spec in known.items():
         env_name = f"VMBOX_{name}_{key}".upper()
@@ -189,10 +208,15 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
     sections = {f.name: f.default_factory for f in dataclasses.fields(Settings)}
     unknown = set(document) - set(sections)
     if unknown:
-        raise ConfigError(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(sections)}")
-    return Settings(**{
-        name: _section(cls, name, document.get(name, {}), environ) for name, cls in sections.items()
-    })
+        raise ConfigError(
+            f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(sections)}"
+        )
+    return Settings(
+        **{
+            name: _section(cls, name, document.get(name, {}), environ)
+            for name, cls in sections.items()
+        }
+    )
 
 
 _SECRETS = {"password", "secret", "api_key"}

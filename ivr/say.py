@@ -10,6 +10,7 @@ plays the other parts of a date (weekday, month, 'literal' files, hours, "oh", "
 with wait_file(), where a missing file ends the SAY with result -1. Parts of that second kind are
 `required`.
 """
+
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,7 +61,11 @@ def number(num: int) -> list[Part]:
 def digits(text: str) -> list[Part]:
     """SAY DIGITS: each digit, `*` star, `#` pound, `-` minus; other characters are skipped."""
     names = {"*": "digits/star", "#": "digits/pound", "-": "digits/minus"}
-    return [Part(names.get(char) or f"digits/{char}") for char in text if char in names or char in "0123456789"]
+    return [
+        Part(names.get(char) or f"digits/{char}")
+        for char in text
+        if char in names or char in "0123456789"
+    ]
 
 
 def ordinal(num: int) -> list[Part]:
@@ -98,7 +103,11 @@ def _year(year: int) -> list[Part]:
         return number(year)
     if year <= 1900:
         return []  # say.c stays silent
-    return [Part("digits/19", True)] + ([Part("digits/oh", True)] if year <= 1909 else []) + number(year - 1900)
+    return (
+        [Part("digits/19", True)]
+        + ([Part("digits/oh", True)] if year <= 1909 else [])
+        + number(year - 1900)
+    )
 
 
 def _recent(when: datetime, now: datetime, today: bool) -> str:
@@ -107,7 +116,12 @@ def _recent(when: datetime, now: datetime, today: bool) -> str:
     age = start_of_today - when.timestamp()
     if age < 0:
         return "'digits/today'" if today else ""
-    for limit, fmt in ((86400, "'digits/yesterday'"), (86400 * 6, "A"), (2628000, "ABd"), (15768000, "Bd")):
+    for limit, fmt in (
+        (86400, "'digits/yesterday'"),
+        (86400 * 6, "A"),
+        (2628000, "ABd"),
+        (15768000, "Bd"),
+    ):
         if age < limit:
             return fmt
     return "BdY"
@@ -119,20 +133,28 @@ def _code(code: str, when: datetime, now: datetime) -> list[Part] | str:
     table = {
         "A": lambda: [Part(f"digits/day-{(when.weekday() + 1) % 7}", True)],
         "B": lambda: [Part(f"digits/mon-{when.month - 1}", True)],
-        "m": lambda: ordinal(when.month), "d": lambda: ordinal(when.day), "Y": lambda: _year(when.year),
+        "m": lambda: ordinal(when.month),
+        "d": lambda: ordinal(when.day),
+        "Y": lambda: _year(when.year),
         "I": lambda: [Part(f"digits/{hour12}", True)],
-        "H": lambda: _hour24(when.hour, oh=True), "k": lambda: _hour24(when.hour, oh=False),
-        "M": lambda: _minute(when.minute, "digits/oclock"), "N": lambda: _minute(when.minute, "digits/hundred"),
+        "H": lambda: _hour24(when.hour, oh=True),
+        "k": lambda: _hour24(when.hour, oh=False),
+        "M": lambda: _minute(when.minute, "digits/oclock"),
+        "N": lambda: _minute(when.minute, "digits/hundred"),
         "S": lambda: _minute(when.second, "digits/0"),
         "P": lambda: [Part("digits/p-m" if when.hour > 11 else "digits/a-m", True)],
-        "Q": lambda: _recent(when, now, today=True), "q": lambda: _recent(when, now, today=False),
-        "R": lambda: "HM", "T": lambda: "HMS",
+        "Q": lambda: _recent(when, now, today=True),
+        "q": lambda: _recent(when, now, today=False),
+        "R": lambda: "HM",
+        "T": lambda: "HMS",
     }
     aliases = {"a": "A", "b": "B", "h": "B", "e": "d", "l": "I", "p": "P"}
     return table[aliases.get(code, code)]()
 
 
-def datetime_parts(unix: int, fmt: str, zone: tzinfo | None, now: float) -> tuple[list[Part], list[str]]:
+def datetime_parts(
+    unix: int, fmt: str, zone: tzinfo | None, now: float
+) -> tuple[list[Part], list[str]]:
     """SAY DATETIME in English: the parts, and the format letters say.c does not know (it skips them
     with a warning). `zone` None is the machine's local time; `now` (unix time) matters only for Q, q."""
     when = datetime.fromtimestamp(unix, zone)
@@ -144,7 +166,7 @@ def datetime_parts(unix: int, fmt: str, zone: tzinfo | None, now: float) -> tupl
         if code == "'":
             end = fmt.find("'", index + 1)
             end = len(fmt) if end < 0 else end
-            parts.append(Part(fmt[index + 1:end], True))
+            parts.append(Part(fmt[index + 1 : end], True))
             index = end
         elif code not in " \t":
             try:
@@ -152,7 +174,11 @@ def datetime_parts(unix: int, fmt: str, zone: tzinfo | None, now: float) -> tupl
             except KeyError:
                 unknown.append(code)
             else:
-                more, missing = (datetime_parts(unix, found, zone, now) if isinstance(found, str) else (found, []))
+                more, missing = (
+                    datetime_parts(unix, found, zone, now)
+                    if isinstance(found, str)
+                    else (found, [])
+                )
                 parts += more
                 unknown += missing
         index += 1

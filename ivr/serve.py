@@ -1,6 +1,7 @@
 """`vmbox serve`: wires the long-lived objects together and runs them in one event loop: the REST
 API, the FastAGI server, the notification worker (and AMI link), and the periodic retention expiry.
 """
+
 import asyncio
 import logging
 import signal
@@ -31,14 +32,21 @@ EXPIRY_INTERVAL_S = 3600
 
 
 def api_options(settings: Settings) -> ApiOptions:
-    return ApiOptions(max_upload_bytes=settings.api.max_upload_mb * 1024 * 1024, token_ttl_s=settings.api.token_ttl_s)
+    return ApiOptions(
+        max_upload_bytes=settings.api.max_upload_mb * 1024 * 1024,
+        token_ttl_s=settings.api.token_ttl_s,
+    )
 
 
 def service_options(settings: Settings) -> ServiceOptions:
     ivr = settings.ivr
-    return ServiceOptions(max_message_count=ivr.max_message_count, lockout_failures=ivr.lockout_failures,
-                          lockout_window_s=ivr.lockout_window_s, lockout_s=ivr.lockout_s,
-                          full_notices=bool(settings.smtp.host))
+    return ServiceOptions(
+        max_message_count=ivr.max_message_count,
+        lockout_failures=ivr.lockout_failures,
+        lockout_window_s=ivr.lockout_window_s,
+        lockout_s=ivr.lockout_s,
+        full_notices=bool(settings.smtp.host),
+    )
 
 
 async def ensure_default_account(store: Store, api_address: tuple[str, int]) -> None:
@@ -53,7 +61,7 @@ async def ensure_default_account(store: Store, api_address: tuple[str, int]) -> 
         f"  account id: {account.id}\n"
         f"  API key:    {api_key}\n"
         "  The key is shown only this once; keep it. Get an auth token with:\n"
-        f"  curl -s -X PUT -H 'Content-Type: application/json' -d '{{\"data\":{{\"api_key\":\"{api_key}\"}}}}'"
+        f'  curl -s -X PUT -H \'Content-Type: application/json\' -d \'{{"data":{{"api_key":"{api_key}"}}}}\''
         f" {base}/v2/api_auth",
         flush=True,
     )
@@ -90,11 +98,16 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         await runner.setup()
         site = web.TCPSite(runner, settings.api.host, settings.api.port)
         await site.start()
-        await ensure_default_account(store, runner.addresses[0][:2])  # the real port, when 0 picked one
+        await ensure_default_account(
+            store, runner.addresses[0][:2]
+        )  # the real port, when 0 picked one
         account = settings.agi.account or (await list_accounts(store.db))[0].id
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
-        services, prompts = CallServices(store, service_options(settings)), PromptCatalogue(prompts_dir)
+        services, prompts = (
+            CallServices(store, service_options(settings)),
+            PromptCatalogue(prompts_dir),
+        )
         flow_settings = FlowSettings(keys=settings.keys, limits=settings.limits)
         handler = call_handler(services, prompts, flow_settings, settings.recordings_dir, account)
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
@@ -105,8 +118,11 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             if settings.ari.url:
                 from ivr.ari.setup import stasis_application
 
-                ari = await stack.enter_async_context(stasis_application(
-                    settings, services, prompts, flow_settings, settings.recordings_dir, account))
+                ari = await stack.enter_async_context(
+                    stasis_application(
+                        settings, services, prompts, flow_settings, settings.recordings_dir, account
+                    )
+                )
             await stack.enter_async_context(notifications(store, settings, ari=ari))
             yield Running(store, runner.addresses[0][:2], agi_address, account, ari)
     finally:
@@ -129,7 +145,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     async with running(settings) as services:
         api_host, api_port = services.api_address
         agi_host, agi_port = services.agi_address
-        ari = f", ARI application {settings.ari.app!r} at {settings.ari.url}" if services.ari else ""
-        print(f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
-              f" (data in {settings.data_dir.resolve()}); Ctrl-C stops", file=sys.stderr, flush=True)
+        ari = (
+            f", ARI application {settings.ari.app!r} at {settings.ari.url}" if services.ari else ""
+        )
+        print(
+            f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
+            f" (data in {settings.data_dir.resolve()}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         await stop.wait()

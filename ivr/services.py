@@ -4,6 +4,7 @@ them, so the phone and the REST API always make the same changes.
 Failures never reach the caller as silence: a store error is logged with the call id and answered
 with the safest event (no box, wrong PIN, no messages, not forwarded, done).
 """
+
 import asyncio
 import logging
 import time
@@ -26,7 +27,9 @@ from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox
 logger = logging.getLogger(__name__)
 
 GREETING_KEYS = {"unavailable": "unavailable", "temporary": "temporary_unavailable", "name": "name"}
-_CALLER_FIELD = 35  # KAZOO's caller_id_* limit: longer values are cut, never refused (the message must be kept)
+_CALLER_FIELD = (
+    35  # KAZOO's caller_id_* limit: longer values are cut, never refused (the message must be kept)
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,9 @@ class ServiceOptions:
     lockout_failures: int = 10  # PIN failures across calls within lockout_window_s ...
     lockout_window_s: int = 900
     lockout_s: int = 900  # ... lock the box this long
-    full_notices: bool = False  # email the owner when a caller finds the box full (email is configured)
+    full_notices: bool = (
+        False  # email the owner when a caller finds the box full (email is configured)
+    )
 
 
 def _caller_text(value: str) -> str:
@@ -61,8 +66,9 @@ class CallServices:
             return fallback
 
     async def _owners(self, call: CallInfo) -> set[str]:
-        return await users.owner_ids_for_caller(self.store.db, call.account_id, users.endpoint_of(call.channel),
-                                                call.caller_number)
+        return await users.owner_ids_for_caller(
+            self.store.db, call.account_id, users.endpoint_of(call.channel), call.caller_number
+        )
 
     def _audio(self, file: str | None) -> Audio | None:
         if not file:
@@ -83,15 +89,27 @@ class CallServices:
         counts = await folder_counts(self.store.db, box.id, self.store.cutoff())
         operator = doc.get("operator_number")
         return Box(
-            id=box.id, mailbox=box.mailbox, is_owner=doc.get("owner_id") in await self._owners(call),
-            has_pin=box.has_pin, require_pin=doc["require_pin"], check_if_owner=doc["check_if_owner"],
-            is_setup=doc["is_setup"], announcement_only=doc["announcement_only"], skip_greeting=doc["skip_greeting"],
-            skip_instructions=doc["skip_instructions"], skip_envelope=doc["skip_envelope"],
-            not_configurable=doc["not_configurable"], oldest_message_first=doc["oldest_message_first"],
-            ff_rw_enabled=doc["is_voicemail_ff_rw_enabled"], seek_ms=doc["seek_duration_ms"],
-            timezone=doc.get("timezone") or "UTC", operator_number=str(operator) if operator else None,
+            id=box.id,
+            mailbox=box.mailbox,
+            is_owner=doc.get("owner_id") in await self._owners(call),
+            has_pin=box.has_pin,
+            require_pin=doc["require_pin"],
+            check_if_owner=doc["check_if_owner"],
+            is_setup=doc["is_setup"],
+            announcement_only=doc["announcement_only"],
+            skip_greeting=doc["skip_greeting"],
+            skip_instructions=doc["skip_instructions"],
+            skip_envelope=doc["skip_envelope"],
+            not_configurable=doc["not_configurable"],
+            oldest_message_first=doc["oldest_message_first"],
+            ff_rw_enabled=doc["is_voicemail_ff_rw_enabled"],
+            seek_ms=doc["seek_duration_ms"],
+            timezone=doc.get("timezone") or "UTC",
+            operator_number=str(operator) if operator else None,
             unavailable_greeting=await self._greeting(box.account_id, media.get("unavailable")),
-            temporary_greeting=await self._greeting(box.account_id, media.get("temporary_unavailable")),
+            temporary_greeting=await self._greeting(
+                box.account_id, media.get("temporary_unavailable")
+            ),
             message_count=counts["new"] + counts["saved"],
             max_message_count=int(doc.get("max_message_count", self.options.max_message_count)),
         )
@@ -102,10 +120,14 @@ class CallServices:
             box = await find_vmbox(db, call.account_id, action.mailbox)
             return BoxFound(await self._view(call, box) if box else None)
         owners = await self._owners(call)
-        rows = await db.fetch_all(
-            f"SELECT id FROM vmboxes WHERE account_id = ? AND owner_id IN ({','.join('?' * len(owners))})",
-            (call.account_id, *owners),
-        ) if owners else []
+        rows = (
+            await db.fetch_all(
+                f"SELECT id FROM vmboxes WHERE account_id = ? AND owner_id IN ({','.join('?' * len(owners))})",
+                (call.account_id, *owners),
+            )
+            if owners
+            else []
+        )
         if len(rows) != 1:  # none, or several: the caller must say which
             return BoxFound(None)
         return BoxFound(await self._view(call, await get_vmbox(db, call.account_id, rows[0][0])))
@@ -113,41 +135,74 @@ class CallServices:
     async def check_pin(self, call: CallInfo, action: act.CheckPin) -> PinChecked:
         db, now, options = self.store.db, int(time.time()), self.options
         if await lockout.is_locked(db, action.box_id, now):
-            logger.warning("call %s: PIN refused, box %s is locked after repeated failures", call.call_id,
-                           action.box_id)
+            logger.warning(
+                "call %s: PIN refused, box %s is locked after repeated failures",
+                call.call_id,
+                action.box_id,
+            )
             return PinChecked(False)
         async with self._pin_checks:
             correct = await check_pin(db, action.box_id, action.pin)
         if correct:
             await lockout.clear_failures(db, action.box_id)
             return PinChecked(True)
-        if await lockout.record_failure(db, action.box_id, now, options.lockout_window_s,
-                                        options.lockout_failures, options.lockout_s):
-            logger.warning("call %s: box %s locked for %d s after %d PIN failures", call.call_id, action.box_id,
-                           options.lockout_s, options.lockout_failures)
+        if await lockout.record_failure(
+            db,
+            action.box_id,
+            now,
+            options.lockout_window_s,
+            options.lockout_failures,
+            options.lockout_s,
+        ):
+            logger.warning(
+                "call %s: box %s locked for %d s after %d PIN failures",
+                call.call_id,
+                action.box_id,
+                options.lockout_s,
+                options.lockout_failures,
+            )
         return PinChecked(False)
 
     async def load_messages(self, call: CallInfo, action: act.LoadMessages) -> MessagesLoaded:
-        found = await playable_messages(self.store.db, call.account_id, action.box_id, self.store.cutoff(),
-                                        action.oldest_first)
+        found = await playable_messages(
+            self.store.db, call.account_id, action.box_id, self.store.cutoff(), action.oldest_first
+        )
         messages = [
-            Message(doc["media_id"], doc["folder"], to_unix(doc["timestamp"]), doc.get("caller_id_number", ""),
-                    doc.get("caller_id_name", ""), audio)
-            for doc, file in found if (audio := self._audio(file)) is not None
+            Message(
+                doc["media_id"],
+                doc["folder"],
+                to_unix(doc["timestamp"]),
+                doc.get("caller_id_number", ""),
+                doc.get("caller_id_name", ""),
+                audio,
+            )
+            for doc, file in found
+            if (audio := self._audio(file)) is not None
         ]
-        return MessagesLoaded(tuple(m for m in messages if m.folder == "new"),
-                              tuple(m for m in messages if m.folder == "saved"))
+        return MessagesLoaded(
+            tuple(m for m in messages if m.folder == "new"),
+            tuple(m for m in messages if m.folder == "saved"),
+        )
 
     async def save_message(self, call: CallInfo, action: act.SaveMessage) -> Done:
         stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
         box = await get_vmbox(self.store.db, call.account_id, action.box_id)
         number = _caller_text(call.caller_number)
-        metadata = {"caller_id_number": number or "anonymous", "caller_id_name": _caller_text(call.caller_name),
-                    "call_id": call.call_id[:256], "from": number or "anonymous",
-                    "to": box.mailbox if box else ""}
+        metadata = {
+            "caller_id_number": number or "anonymous",
+            "caller_id_name": _caller_text(call.caller_name),
+            "call_id": call.call_id[:256],
+            "from": number or "anonymous",
+            "to": box.mailbox if box else "",
+        }
         message = await create_message(self.store, call.account_id, action.box_id, metadata, stored)
-        logger.info("call %s: message %s left in box %s (%d ms)", call.call_id, message.id, action.box_id,
-                    stored.length_ms)
+        logger.info(
+            "call %s: message %s left in box %s (%d ms)",
+            call.call_id,
+            message.id,
+            action.box_id,
+            stored.length_ms,
+        )
         return Done()
 
     async def discard(self, call: CallInfo, action: act.DiscardRecording) -> Done:
@@ -155,14 +210,18 @@ class CallServices:
         return Done()
 
     async def set_folder(self, call: CallInfo, action: act.SetFolder) -> Done:
-        await change_folder(self.store, call.account_id, action.box_id, [action.message_id], action.folder)
+        await change_folder(
+            self.store, call.account_id, action.box_id, [action.message_id], action.folder
+        )
         return Done()
 
     async def forward(self, call: CallInfo, action: act.ForwardMessage) -> Forwarded:
         target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
         if target is None or target.id == action.box_id:
             return Forwarded(False)
-        outcome = await copy_messages(self.store, call.account_id, action.box_id, [action.message_id], [target.id])
+        outcome = await copy_messages(
+            self.store, call.account_id, action.box_id, [action.message_id], [target.id]
+        )
         return Forwarded(bool(outcome.succeeded))
 
     async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
@@ -199,9 +258,16 @@ class CallServices:
         """Queue the "mailbox full" email; the email job sends at most one per box an hour."""
         if not self.options.full_notices:
             return Done()
-        payload = {"account_id": call.account_id, "box_id": action.box_id, "caller_id_number": call.caller_number,
-                   "caller_id_name": call.caller_name, "unix": int(time.time())}
-        await enqueue_job(self.store.db, NewJob("email.box_full", payload, key=f"box_full:{action.box_id}"))
+        payload = {
+            "account_id": call.account_id,
+            "box_id": action.box_id,
+            "caller_id_number": call.caller_number,
+            "caller_id_name": call.caller_name,
+            "unix": int(time.time()),
+        }
+        await enqueue_job(
+            self.store.db, NewJob("email.box_full", payload, key=f"box_full:{action.box_id}")
+        )
         logger.info("call %s: box %s is full; its owner will be told", call.call_id, action.box_id)
         return Done()
 

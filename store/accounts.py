@@ -1,4 +1,5 @@
 """Accounts, their API keys and the auth tokens exchanged for them."""
+
 import time
 from dataclasses import dataclass
 

@@ -7,6 +7,7 @@ box's `media_extension` on the way out.
 ffmpeg runs as an asyncio subprocess, so a conversion never blocks the event loop; a semaphore keeps
 the number of concurrent encoders near the number of cores.
 """
+
 import asyncio
 import os
 import wave
@@ -49,7 +50,13 @@ class FFmpeg:
     async def _run(self, *args: str) -> tuple[int, str]:
         async with self._slots:
             process = await asyncio.create_subprocess_exec(
-                self._binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args,
+                self._binary,
+                "-nostdin",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                *args,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
@@ -66,8 +73,22 @@ class FFmpeg:
         # Decoding stops just past the limit: a small, highly compressed upload cannot make ffmpeg
         # write gigabytes of WAV (or run for hours) before we find out it is too long.
         code, errors = await self._run(
-            "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-            "-c:a", "pcm_s16le", "-t", str(max_s + 1), "-f", "wav", str(target),
+            "-i",
+            str(source),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "pcm_s16le",
+            "-t",
+            str(max_s + 1),
+            "-f",
+            "wav",
+            str(target),
         )
         if code != 0:
             target.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
 """The store as one object: database, media files and the retention rule, opened and closed together."""
+
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None 
     Media files that no message or media row refers to (a crash between writing a file and committing
     its row) are removed.
     """
-    data_dir = data_dir.absolute()  # file names go to Asterisk, which would resolve relative ones elsewhere
+    data_dir = (
+        data_dir.absolute()
+    )  # file names go to Asterisk, which would resolve relative ones elsewhere
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
     db = await open_database(data_dir / "vmbox.sqlite3")

@@ -11,6 +11,7 @@ Rules:
   asyncio lock: coroutines sharing one connection would otherwise interleave their statements).
 - The schema version lives in `PRAGMA user_version`; `open_database` applies missing migrations.
 """
+
 import asyncio
 import logging
 import sqlite3
@@ -64,7 +65,9 @@ class Transaction:
 class Database:
     """Connections to one SQLite file: a writer, a reader thread for scans, and a quick reader."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, quick: sqlite3.Connection):
+    def __init__(
+        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, quick: sqlite3.Connection
+    ):
         self._writer = writer
         self._reader = reader
         self._quick = quick
@@ -138,7 +141,9 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
         logger.info("applying schema migration %d", number)
         # The migration and its version bump form one transaction: all of it lands or none.
         try:
-            await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+            await conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
         except sqlite3.Error:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")

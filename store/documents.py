@@ -1,4 +1,5 @@
 """Helpers shared by the stored KAZOO documents: revisions and JSON (de)serialisation."""
+
 import hashlib
 import json
 
@@ -34,7 +35,9 @@ def deep_merge(base: dict, patch: dict) -> dict:
     return merged
 
 
-async def list_by_id(db, table: str, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
+async def list_by_id(
+    db, table: str, account_id: str, after: str | None, limit: int | None
+) -> list[tuple[str, str]]:
     """Rows of `table` (users, media: a constant, never client text) of `account_id` ordered by id,
     starting after id `after`, at most `limit` (None: all): (id, document with its id as JSON text)
     each, built by SQLite."""

@@ -10,6 +10,7 @@ Boxes refer to media objects by id (`media.unavailable`, `media.temporary_unavai
 Deleting a media object that a box still names is allowed and leaves the box as it is: the box then falls
 back to the default greeting (a missing media object, or one without audio, is no greeting at all).
 """
+
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,13 +53,19 @@ def _validated(document: object, length_ms: int | None) -> dict:
     errors = validate("media", document)
     if errors:
         raise Invalid(errors)
-    doc = {key: value for key, value in with_defaults("media", document).items() if key not in _SERVER_KEYS}
+    doc = {
+        key: value
+        for key, value in with_defaults("media", document).items()
+        if key not in _SERVER_KEYS
+    }
     if length_ms is not None:
         doc["length"] = length_ms
     return doc
 
 
-async def create_media(store: Store, account_id: str, document: object, audio: StoredAudio | None = None) -> Media:
+async def create_media(
+    store: Store, account_id: str, document: object, audio: StoredAudio | None = None
+) -> Media:
     """Create a media object, with its audio when given. Raises Invalid; on any failure `audio` is
     discarded, so no file outlives it."""
     try:
@@ -91,14 +98,18 @@ _COLUMNS = "id, doc, media_file, rev"
 
 async def get_media(db: Database, account_id: str, media_id: str) -> Media | None:
     """The media object `media_id` of `account_id`, or None."""
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM media WHERE id = ? AND account_id = ?", (media_id, account_id))
+    row = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM media WHERE id = ? AND account_id = ?", (media_id, account_id)
+    )
     return _media(account_id, row) if row else None
 
 
 async def media_audio_file(db: Database, account_id: str, media_id: str) -> str | None:
     """The stored audio file (relative to the media root) of a media object; None when the object does
     not exist in `account_id` or has no audio: the caller then plays its default."""
-    row = await db.fetch_one("SELECT media_file FROM media WHERE id = ? AND account_id = ?", (media_id, account_id))
+    row = await db.fetch_one(
+        "SELECT media_file FROM media WHERE id = ? AND account_id = ?", (media_id, account_id)
+    )
     return row[0] if row else None
 
 
@@ -111,7 +122,9 @@ async def _with_audio(store: Store, account_id: str, media_id: str) -> Media:
     return media
 
 
-async def media_audio(store: Store, account_id: str, media_id: str, extension: str) -> tuple[Media, bytes]:
+async def media_audio(
+    store: Store, account_id: str, media_id: str, extension: str
+) -> tuple[Media, bytes]:
     """A media object and its audio encoded as `extension` (mp3, mp4 or wav). Raises NotFound or NoAudio."""
     media = await _with_audio(store, account_id, media_id)
     try:
@@ -122,13 +135,17 @@ async def media_audio(store: Store, account_id: str, media_id: str, extension: s
         return media, await store.media.encoded(media.media_file, extension)
 
 
-async def list_media(db: Database, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
+async def list_media(
+    db: Database, account_id: str, after: str | None, limit: int | None
+) -> list[tuple[str, str]]:
     """Media objects of `account_id` ordered by id, after id `after`, at most `limit`: (id, JSON text) each."""
     return await list_by_id(db, "media", account_id, after, limit)
 
 
 async def _locked_media(tx: Transaction, account_id: str, media_id: str) -> Media:
-    row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM media WHERE id = ? AND account_id = ?", (media_id, account_id))
+    row = await tx.fetch_one(
+        f"SELECT {_COLUMNS} FROM media WHERE id = ? AND account_id = ?", (media_id, account_id)
+    )
     if row is None:
         raise NotFound(media_id)
     return _media(account_id, row)
@@ -140,14 +157,20 @@ def _check_rev(media: Media, expected_rev: int | None) -> None:
 
 
 async def _update(
-    db: Database, account_id: str, media_id: str, change: Callable[[dict], object], expected_rev: int | None
+    db: Database,
+    account_id: str,
+    media_id: str,
+    change: Callable[[dict], object],
+    expected_rev: int | None,
 ) -> Media:
     """Read, change, validate and write a media object's document in one write transaction."""
     async with db.transaction() as tx:
         media = await _locked_media(tx, account_id, media_id)
         doc = _validated(change(media.doc), media.doc.get("length"))
         _check_rev(media, expected_rev)
-        await tx.execute("UPDATE media SET doc = ?, rev = rev + 1 WHERE id = ?", (dumps(doc), media_id))
+        await tx.execute(
+            "UPDATE media SET doc = ?, rev = rev + 1 WHERE id = ?", (dumps(doc), media_id)
+        )
     return Media(media_id, account_id, doc, media.media_file, media.rev + 1)
 
 
@@ -166,7 +189,9 @@ async def patch_media(
     return await _update(db, account_id, media_id, lambda doc: deep_merge(doc, patch), expected_rev)
 
 
-async def delete_media(store: Store, account_id: str, media_id: str, expected_rev: int | None = None) -> Media:
+async def delete_media(
+    store: Store, account_id: str, media_id: str, expected_rev: int | None = None
+) -> Media:
     """Delete a media object; its audio file is removed after the commit. Returns it as it was.
 
     Raises NotFound or RevisionConflict. Boxes that name it are left alone (see the module docstring).
@@ -179,7 +204,9 @@ async def delete_media(store: Store, account_id: str, media_id: str, expected_re
     return media
 
 
-async def attach_media_audio(store: Store, account_id: str, media_id: str, audio: StoredAudio) -> Media:
+async def attach_media_audio(
+    store: Store, account_id: str, media_id: str, audio: StoredAudio
+) -> Media:
     """Replace a media object's audio (and length); the old file goes once the new one is committed.
 
     Raises NotFound; on any failure the new file is discarded and the old audio stays.

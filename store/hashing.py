@@ -3,6 +3,7 @@
 PINs are short (4-6 digits), so they need a slow salted hash; keys and tokens are 256 random bits, for
 which a plain SHA-256 is already unguessable and keeps the per-request token check cheap.
 """
+
 import hashlib
 import hmac
 import secrets

@@ -4,10 +4,11 @@ Box, account and media ids are 32 lowercase hex digits; message ids are `YYYYMM-
 the month taken from the message's own timestamp. Times are Gregorian seconds (seconds since
 0000-01-01 UTC), which is what KAZOO stores and returns.
 """
+
 import re
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GREGORIAN_OFFSET = 62167219200  # seconds from 0000-01-01 to 1970-01-01
 
@@ -22,7 +23,7 @@ def new_id() -> str:
 
 def new_message_id(gregorian: int) -> str:
     """A fresh message id whose month prefix is that of `gregorian`."""
-    month = datetime.fromtimestamp(to_unix(gregorian), timezone.utc).strftime("%Y%m")
+    month = datetime.fromtimestamp(to_unix(gregorian), UTC).strftime("%Y%m")
     return f"{month}-{secrets.token_hex(16)}"
 
 

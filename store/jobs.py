@@ -10,6 +10,7 @@ Rules:
 - A job found running at start-up was interrupted (the process died): `recover_interrupted` puts it
   back to pending, to run again.
 """
+
 import json
 import time
 from dataclasses import dataclass, field
@@ -91,18 +92,30 @@ async def claim_due(db: Database, now: float, limit: int) -> list[Job]:
             "INSERT INTO job_attempts (job_id, attempt, started) VALUES (?, ?, ?)",
             [(job.id, job.attempts + 1, now) for job in jobs],
         )
-    return [Job(j.id, j.kind, j.key, j.payload, "running", j.run_at, j.attempts + 1, j.last_error) for j in jobs]
+    return [
+        Job(j.id, j.kind, j.key, j.payload, "running", j.run_at, j.attempts + 1, j.last_error)
+        for j in jobs
+    ]
 
 
 async def finish(db: Database, job: Job, outcome: Outcome, now: float) -> None:
     """Record how `job`'s current attempt ended, and enqueue its follow-ups, in one transaction."""
-    state = {"done": "done", "failed": "failed", "retry": "pending", "rescheduled": "pending"}[outcome.state]
+    state = {"done": "done", "failed": "failed", "retry": "pending", "rescheduled": "pending"}[
+        outcome.state
+    ]
     error = outcome.detail if outcome.state in ("retry", "failed") else None
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE jobs SET state = ?, run_at = COALESCE(?, run_at), payload = COALESCE(?, payload),"
             " last_error = COALESCE(?, last_error), updated = ? WHERE id = ?",
-            (state, outcome.run_at, None if outcome.payload is None else dumps(outcome.payload), error, now, job.id),
+            (
+                state,
+                outcome.run_at,
+                None if outcome.payload is None else dumps(outcome.payload),
+                error,
+                now,
+                job.id,
+            ),
         )
         await tx.execute(
             "UPDATE job_attempts SET finished = ?, outcome = ?, detail = ? WHERE job_id = ? AND attempt = ?",
@@ -117,9 +130,12 @@ async def recover_interrupted(db: Database, now: float) -> int:
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE job_attempts SET finished = ?, outcome = 'interrupted' WHERE finished IS NULL"
-            " AND job_id IN (SELECT id FROM jobs WHERE state = 'running')", (now,),
+            " AND job_id IN (SELECT id FROM jobs WHERE state = 'running')",
+            (now,),
         )
-        return await tx.execute("UPDATE jobs SET state = 'pending', updated = ? WHERE state = 'running'", (now,))
+        return await tx.execute(
+            "UPDATE jobs SET state = 'pending', updated = ? WHERE state = 'running'", (now,)
+        )
 
 
 async def next_due(db: Database) -> float | None:
@@ -128,8 +144,9 @@ async def next_due(db: Database) -> float | None:
     return row[0] if row else None
 
 
-async def list_jobs(db: Database, states: tuple[str, ...] = ("pending", "running", "failed"),
-                    limit: int = 200) -> list[Job]:
+async def list_jobs(
+    db: Database, states: tuple[str, ...] = ("pending", "running", "failed"), limit: int = 200
+) -> list[Job]:
     """Jobs in `states`, most recently updated first."""
     marks = ",".join("?" * len(states))
     rows = await db.scan(
@@ -161,7 +178,8 @@ async def retry_failed(db: Database, job_id: int | None, now: float) -> int:
 async def last_done(db: Database, kind: str, key: str) -> float | None:
     """When the last job of `kind` with `key` finished successfully (Unix seconds), or None."""
     row = await db.fetch_one(
-        "SELECT max(updated) FROM jobs WHERE kind = ? AND key = ? AND state = 'done'", (kind, key))
+        "SELECT max(updated) FROM jobs WHERE kind = ? AND key = ? AND state = 'done'", (kind, key)
+    )
     return row[0] if row else None
 
 
@@ -177,14 +195,18 @@ class LampChange:
 async def lamps_to_update(db: Database, limit: int = 500) -> list[LampChange]:
     """Boxes whose message-waiting lamp must be refreshed."""
     rows = await db.fetch_all(
-        "SELECT box_id, account_id, mailbox, changes, deleted FROM mwi_pending LIMIT ?", (limit,))
+        "SELECT box_id, account_id, mailbox, changes, deleted FROM mwi_pending LIMIT ?", (limit,)
+    )
     return [LampChange(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
 
 
 async def lamp_updated(db: Database, change: LampChange) -> None:
     """Forget a refreshed lamp, unless its box changed again meanwhile (then it is refreshed again)."""
     async with db.transaction() as tx:
-        await tx.execute("DELETE FROM mwi_pending WHERE box_id = ? AND changes = ?", (change.box_id, change.changes))
+        await tx.execute(
+            "DELETE FROM mwi_pending WHERE box_id = ? AND changes = ?",
+            (change.box_id, change.changes),
+        )
 
 
 async def refresh_every_lamp(db: Database) -> int:
@@ -192,4 +214,5 @@ async def refresh_every_lamp(db: Database) -> int:
     async with db.transaction() as tx:
         return await tx.execute(
             "INSERT INTO mwi_pending (box_id, account_id, mailbox) SELECT id, account_id, mailbox FROM vmboxes"
-            " WHERE true ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1")
+            " WHERE true ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1"
+        )

@@ -11,6 +11,7 @@ Rules:
 - Failures and locks go with their box (ON DELETE CASCADE); failures to a box that does not exist are
   not recorded.
 """
+
 import logging
 
 from store.db import Database
@@ -23,7 +24,9 @@ DEFAULT_THRESHOLD = 10
 DEFAULT_LOCK_S = 900
 
 
-async def record_failure(db: Database, box_id: str, now: int, window_s: int, threshold: int, lock_s: int) -> bool:
+async def record_failure(
+    db: Database, box_id: str, now: int, window_s: int, threshold: int, lock_s: int
+) -> bool:
     """Record a failed login to `box_id` at `now`; True when this failure locks the box (it is the
     `threshold`-th within the last `window_s` seconds). False, recording nothing, for an unknown box."""
     async with db.transaction() as tx:
@@ -33,8 +36,12 @@ async def record_failure(db: Database, box_id: str, now: int, window_s: int, thr
         )
         if not added:
             return False
-        await tx.execute("DELETE FROM login_failures WHERE box_id = ? AND at <= ?", (box_id, now - window_s))
-        (count,) = await tx.fetch_one("SELECT count(*) FROM login_failures WHERE box_id = ?", (box_id,))
+        await tx.execute(
+            "DELETE FROM login_failures WHERE box_id = ? AND at <= ?", (box_id, now - window_s)
+        )
+        (count,) = await tx.fetch_one(
+            "SELECT count(*) FROM login_failures WHERE box_id = ?", (box_id,)
+        )
         if count < threshold:
             return False
         await tx.execute(
@@ -43,13 +50,21 @@ async def record_failure(db: Database, box_id: str, now: int, window_s: int, thr
             (box_id, now + lock_s),
         )
         await tx.execute("DELETE FROM login_failures WHERE box_id = ?", (box_id,))
-    logger.warning("box %s locked until %d after %d failed logins within %d s", box_id, now + lock_s, count, window_s)
+    logger.warning(
+        "box %s locked until %d after %d failed logins within %d s",
+        box_id,
+        now + lock_s,
+        count,
+        window_s,
+    )
     return True
 
 
 async def is_locked(db: Database, box_id: str, now: int) -> bool:
     """True while a lock of `box_id` runs at `now`."""
-    row = await db.fetch_one("SELECT 1 FROM box_lockouts WHERE box_id = ? AND locked_until > ?", (box_id, now))
+    row = await db.fetch_one(
+        "SELECT 1 FROM box_lockouts WHERE box_id = ? AND locked_until > ?", (box_id, now)
+    )
     return row is not None
 
 

@@ -4,6 +4,7 @@ Each operation takes a list of ids and reports per id, as KAZOO does: `succeeded
 the new ids) and `failed` ({id: reason}, reasons `not_found` and `prior_to_retention_duration`). The
 phone menus and the REST API both come through here, so both always agree.
 """
+
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,12 @@ class Outcome:
 
 
 async def _select(
-    tx: Transaction, account_id: str, box_id: str, ids: Sequence[str] | None, folder: str | None, cutoff: int
+    tx: Transaction,
+    account_id: str,
+    box_id: str,
+    ids: Sequence[str] | None,
+    folder: str | None,
+    cutoff: int,
 ) -> tuple[list, Outcome]:
     """Rows (id, doc, media_file) of the visible messages named by `ids` (None: all, optionally of one
     folder), and an Outcome whose `failed` already names the ids that are missing or past retention."""
@@ -54,7 +60,9 @@ async def _select(
     return rows, outcome
 
 
-async def change_folder(store: Store, account_id: str, box_id: str, ids: Sequence[str], folder: str) -> Outcome:
+async def change_folder(
+    store: Store, account_id: str, box_id: str, ids: Sequence[str], folder: str
+) -> Outcome:
     """Put messages in `folder` (new, saved or deleted; deleted stays recoverable).
 
     Raises NotFound when the box does not exist.
@@ -79,26 +87,36 @@ async def remove_messages(
         await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, folder, store.cutoff())
         await tx.execute_many(
-            "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?", [(row[0],) for row in rows]
+            "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?",
+            [(row[0],) for row in rows],
         )
     outcome.succeeded = [row[0] for row in rows]
     return outcome
 
 
 async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:
-    if await tx.fetch_one("SELECT 1 FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)) is None:
+    if (
+        await tx.fetch_one(
+            "SELECT 1 FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+        )
+        is None
+    ):
         raise NotFound(box_id)
 
 
 def _arrived(doc: dict, source_box: str, action: str, now: int) -> dict:
     """Metadata of a message moved or copied out of `source_box`: new id, folder new, time now, history kept."""
-    history = [*doc.get("history", []), {"box_id": source_box, "message_id": doc["media_id"],
-                                         "action": action, "timestamp": now}]
+    history = [
+        *doc.get("history", []),
+        {"box_id": source_box, "message_id": doc["media_id"], "action": action, "timestamp": now},
+    ]
     new_id = new_message_id(now)
     return {**doc, "media_id": new_id, "folder": "new", "timestamp": now, "history": history}
 
 
-async def _insert_arrival(tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None) -> None:
+async def _insert_arrival(
+    tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None
+) -> None:
     """A moved or copied message arrives new in `box_id`: its owner is notified as for any new message."""
     await tx.execute(
         "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
@@ -145,7 +163,9 @@ async def copy_messages(
             rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
             for _, doc_text, media_file in (tuple(row)[:3] for row in rows):
                 for target in dict.fromkeys(target_boxes):
-                    copy = await store.media.duplicate(media_file, account_id) if media_file else None
+                    copy = (
+                        await store.media.duplicate(media_file, account_id) if media_file else None
+                    )
                     copies.append(copy)
                     doc = _arrived(json.loads(doc_text), box_id, "copied", now)
                     await _insert_arrival(tx, account_id, target, doc, copy)
@@ -160,7 +180,8 @@ async def expire_messages(store: Store) -> int:
     """Mark messages past retention as expired (they already are hidden; this keeps counting cheap)."""
     async with store.db.transaction() as tx:
         return await tx.execute(
-            "UPDATE messages SET state = 'expired' WHERE state = 'active' AND timestamp < ?", (store.cutoff(),)
+            "UPDATE messages SET state = 'expired' WHERE state = 'active' AND timestamp < ?",
+            (store.cutoff(),),
         )
 
 
@@ -174,8 +195,11 @@ async def purge_messages(store: Store) -> int:
     """
     async with store.db.transaction() as tx:
         rows = await tx.fetch_all(
-            "SELECT media_file FROM messages WHERE state != 'active' AND media_file IS NOT NULL")
+            "SELECT media_file FROM messages WHERE state != 'active' AND media_file IS NOT NULL"
+        )
         await tx.execute("DELETE FROM messages WHERE state = 'removed'")
-        await tx.execute("UPDATE messages SET media_file = NULL WHERE state = 'expired' AND media_file IS NOT NULL")
+        await tx.execute(
+            "UPDATE messages SET media_file = NULL WHERE state = 'expired' AND media_file IS NOT NULL"
+        )
     store.media.discard(row[0] for row in rows)
     return len(rows)

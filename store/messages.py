@@ -5,6 +5,7 @@ included), so listings can hand the stored JSON out as it is; `folder` and `time
 columns for indexing, and every write updates both. Visible means state `active` and not older than the
 retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
 """
+
 import json
 import secrets
 from dataclasses import dataclass
@@ -97,19 +98,35 @@ async def _insert_message(
     if errors:
         raise Invalid(errors)
     async with store.db.transaction() as tx:
-        row = await tx.fetch_one("SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+        row = await tx.fetch_one(
+            "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+        )
         if row is None:
             raise NotFound(box_id)
         doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
         if doc["timestamp"] < store.cutoff():
-            raise Invalid(error("timestamp", "date_range", "timestamp is older than the retention period",
-                                target=store.cutoff(), value=doc["timestamp"]))
+            raise Invalid(
+                error(
+                    "timestamp",
+                    "date_range",
+                    "timestamp is older than the retention period",
+                    target=store.cutoff(),
+                    value=doc["timestamp"],
+                )
+            )
         message_id = doc["media_id"] = new_message_id(doc["timestamp"])
         await tx.execute(
             "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-            (message_id, account_id, box_id, doc["folder"], doc["timestamp"], dumps(doc),
-             audio.file if audio else None),
+            (
+                message_id,
+                account_id,
+                box_id,
+                doc["folder"],
+                doc["timestamp"],
+                dumps(doc),
+                audio.file if audio else None,
+            ),
         )
         if audio is not None:
             await announce(tx, account_id, box_id, message_id)
@@ -118,10 +135,17 @@ async def _insert_message(
 
 async def announce(tx: Transaction, account_id: str, box_id: str, message_id: str) -> None:
     """Queue the notifications about a message that just became playable (in the same transaction)."""
-    await enqueue(tx, NewJob("message.new", {"account_id": account_id, "box_id": box_id, "message_id": message_id}))
+    await enqueue(
+        tx,
+        NewJob(
+            "message.new", {"account_id": account_id, "box_id": box_id, "message_id": message_id}
+        ),
+    )
 
 
-async def get_message(db: Database, account_id: str, box_id: str, message_id: str, cutoff: int) -> Message | None:
+async def get_message(
+    db: Database, account_id: str, box_id: str, message_id: str, cutoff: int
+) -> Message | None:
     """A visible message of a box, or None."""
     row = await db.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ? AND account_id = ?"
@@ -131,7 +155,9 @@ async def get_message(db: Database, account_id: str, box_id: str, message_id: st
     return _message(row) if row else None
 
 
-async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[tuple[str, int, str, str]]:
+async def list_messages(
+    db: Database, query: MessageQuery, cutoff: int
+) -> list[tuple[str, int, str, str]]:
     """Visible messages matching `query`, newest first unless `ascending`.
 
     Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
@@ -152,7 +178,9 @@ async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[
         where.append("folder = ?")
         params.append(query.folder)
     for field, value in query.fields:
-        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")  # query values are text; so are numbers here
+        where.append(
+            "CAST(json_extract(doc, ?) AS TEXT) = ?"
+        )  # query values are text; so are numbers here
         params += [f"$.{field}", value]
     if query.created_from is not None:
         where.append("timestamp >= ?")
@@ -175,7 +203,9 @@ async def list_messages(db: Database, query: MessageQuery, cutoff: int) -> list[
     return [tuple(row) for row in rows]
 
 
-async def attach_audio(store: Store, account_id: str, box_id: str, message_id: str, audio: StoredAudio) -> Message:
+async def attach_audio(
+    store: Store, account_id: str, box_id: str, message_id: str, audio: StoredAudio
+) -> Message:
     """Replace a message's audio (and length); the old file goes once the new one is committed.
 
     Raises NotFound; on any failure the new file is discarded and the old audio stays.
@@ -204,8 +234,9 @@ async def attach_audio(store: Store, account_id: str, box_id: str, message_id: s
     return Message(message_id, box_id, doc, audio.file, old.rev + 1)
 
 
-async def playable_messages(db: Database, account_id: str, box_id: str, cutoff: int,
-                            oldest_first: bool) -> list[tuple[dict, str]]:
+async def playable_messages(
+    db: Database, account_id: str, box_id: str, cutoff: int, oldest_first: bool
+) -> list[tuple[dict, str]]:
     """(metadata, audio file) of the box's visible new and saved messages that have audio, newest
     first unless `oldest_first`: what a phone plays."""
     order = "ASC" if oldest_first else "DESC"
@@ -217,8 +248,9 @@ async def playable_messages(db: Database, account_id: str, box_id: str, cutoff: 
     return [(json.loads(doc), media_file) for doc, media_file in rows]
 
 
-async def set_transcription(store: Store, account_id: str, box_id: str, message_id: str, result: str,
-                            text: str) -> bool:
+async def set_transcription(
+    store: Store, account_id: str, box_id: str, message_id: str, result: str, text: str
+) -> bool:
     """Store `transcription: {"result": result, "text": text}` in a message's metadata, as a new revision
     (past retention too: the job may run late). False when the message is gone."""
     async with store.db.transaction() as tx:

@@ -5,8 +5,9 @@ notification email: `<caller number>_<YYYY-MM-DD_HH-MM-SS in the box's zone>.<ex
 characters that are safe both in a file name and in a header (`Content-Disposition`), never hidden (no
 leading dot) and never empty.
 """
+
 import re
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from store.ids import to_unix
@@ -23,7 +24,7 @@ def zone_of(*names: object) -> tzinfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             continue
-    return timezone.utc
+    return UTC
 
 
 def safe_file_name(text: str, fallback: str, limit: int) -> str:

@@ -17,6 +17,7 @@ choose, so endpoints are the trustworthy form: listing one closes the number pat
 lookup uses only the channel and the number of the call, within one account, never an id the call
 carries (such as the box a call was forwarded from), so forwarding a call to oneself grants nothing.
 """
+
 import json
 import re
 from collections.abc import Callable
@@ -87,7 +88,8 @@ async def create_user(db: Database, account_id: str, document: object) -> User:
     user_id = new_id()
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO users (id, account_id, doc, rev) VALUES (?, ?, ?, 1)", (user_id, account_id, dumps(doc))
+            "INSERT INTO users (id, account_id, doc, rev) VALUES (?, ?, ?, 1)",
+            (user_id, account_id, dumps(doc)),
         )
         await _write_phones(tx, user_id, account_id, doc)
     return User(user_id, account_id, doc, 1)
@@ -95,24 +97,34 @@ async def create_user(db: Database, account_id: str, document: object) -> User:
 
 async def get_user(db: Database, account_id: str, user_id: str) -> User | None:
     """The user `user_id` of `account_id`, or None."""
-    row = await db.fetch_one("SELECT doc, rev FROM users WHERE id = ? AND account_id = ?", (user_id, account_id))
+    row = await db.fetch_one(
+        "SELECT doc, rev FROM users WHERE id = ? AND account_id = ?", (user_id, account_id)
+    )
     return User(user_id, account_id, json.loads(row[0]), row[1]) if row else None
 
 
-async def list_users(db: Database, account_id: str, after: str | None, limit: int | None) -> list[tuple[str, str]]:
+async def list_users(
+    db: Database, account_id: str, after: str | None, limit: int | None
+) -> list[tuple[str, str]]:
     """Users of `account_id` ordered by id, after id `after`, at most `limit`: (id, JSON text) each."""
     return await list_by_id(db, "users", account_id, after, limit)
 
 
 async def _locked_user(tx: Transaction, account_id: str, user_id: str) -> User:
-    row = await tx.fetch_one("SELECT doc, rev FROM users WHERE id = ? AND account_id = ?", (user_id, account_id))
+    row = await tx.fetch_one(
+        "SELECT doc, rev FROM users WHERE id = ? AND account_id = ?", (user_id, account_id)
+    )
     if row is None:
         raise NotFound(user_id)
     return User(user_id, account_id, json.loads(row[0]), row[1])
 
 
 async def _update(
-    db: Database, account_id: str, user_id: str, change: Callable[[dict], object], expected_rev: int | None
+    db: Database,
+    account_id: str,
+    user_id: str,
+    change: Callable[[dict], object],
+    expected_rev: int | None,
 ) -> User:
     """Read, change, validate and write a user in one write transaction."""
     async with db.transaction() as tx:
@@ -120,7 +132,9 @@ async def _update(
         doc = _validated(change(user.doc))
         if expected_rev is not None and expected_rev != user.rev:
             raise RevisionConflict(user_id)
-        await tx.execute("UPDATE users SET doc = ?, rev = rev + 1 WHERE id = ?", (dumps(doc), user_id))
+        await tx.execute(
+            "UPDATE users SET doc = ?, rev = rev + 1 WHERE id = ?", (dumps(doc), user_id)
+        )
         await _write_phones(tx, user_id, account_id, doc)
     return User(user_id, account_id, doc, user.rev + 1)
 
@@ -133,13 +147,17 @@ async def replace_user(
     return await _update(db, account_id, user_id, lambda _: document, expected_rev)
 
 
-async def patch_user(db: Database, account_id: str, user_id: str, patch: dict, expected_rev: int | None = None) -> User:
+async def patch_user(
+    db: Database, account_id: str, user_id: str, patch: dict, expected_rev: int | None = None
+) -> User:
     """Deep-merge `patch` into a user (PATCH; a null removes a key), then validate the result as a whole.
     Raises as replace_user does."""
     return await _update(db, account_id, user_id, lambda doc: deep_merge(doc, patch), expected_rev)
 
 
-async def delete_user(db: Database, account_id: str, user_id: str, expected_rev: int | None = None) -> User:
+async def delete_user(
+    db: Database, account_id: str, user_id: str, expected_rev: int | None = None
+) -> User:
     """Delete a user (its phones go with it); return it as it was. Raises NotFound or RevisionConflict.
 
     Boxes whose `owner_id` names the user keep that id; with the user gone, nobody matches it.
@@ -160,7 +178,9 @@ _OWNERS_SQL = (
 )
 
 
-async def owner_ids_for_caller(db: Database, account_id: str, endpoint: str, number: str) -> set[str]:
+async def owner_ids_for_caller(
+    db: Database, account_id: str, endpoint: str, number: str
+) -> set[str]:
     """Ids of the users of `account_id` whose phone this call comes from, by the rule in this module's
     docstring: `endpoint` (already passed through `endpoint_of`) for users who list endpoints, the caller
     ID `number` for users who list none. Empty when either is unknown to every user."""

@@ -4,6 +4,7 @@ Errors come out in KAZOO's shape: `{"<field>": {"<rule>": {"message", "target", 
 dotted path (`notify.callback.attempts`) and the rule the JSON Schema keyword (`required`, `minLength`,
 `type`, `enum`, ...), which is what KAZOO's own validator reports.
 """
+
 import copy
 import json
 from functools import cache
@@ -45,7 +46,9 @@ def error(field: str, rule: str, message: str, **detail) -> Errors:
 def validate(name: str, document: object) -> Errors:
     """Every violation of schema `name` by `document`; empty when it is valid."""
     if not isinstance(document, dict):
-        return error("data", "type", "Value did not match type(s): object", target="object", value=document)
+        return error(
+            "data", "type", "Value did not match type(s): object", target="object", value=document
+        )
     errors: Errors = {}
     for failure in _validator(name).iter_errors(document):
         path = [str(part) for part in failure.absolute_path]
@@ -53,10 +56,16 @@ def validate(name: str, document: object) -> Errors:
             for missing in failure.validator_value:
                 if missing not in failure.instance:
                     field = ".".join([*path, missing])
-                    errors.setdefault(field, {})["required"] = {"message": "Field is required but missing"}
+                    errors.setdefault(field, {})["required"] = {
+                        "message": "Field is required but missing"
+                    }
             continue
         target = failure.validator_value
-        shown = ", ".join(target) if failure.validator == "type" and isinstance(target, list) else target
+        shown = (
+            ", ".join(target)
+            if failure.validator == "type" and isinstance(target, list)
+            else target
+        )
         message = _MESSAGES.get(failure.validator, failure.message).format(target=shown)
         detail = {"message": message, "target": target, "value": failure.instance}
         errors.setdefault(".".join(path) or "data", {})[failure.validator] = detail

@@ -3,6 +3,7 @@
 Invariants: `doc` never holds `id` or `pin`; `mailbox` is unique per account (a UNIQUE index, so two
 concurrent creates cannot both win); `rev` grows by one on every write.
 """
+
 import asyncio
 import json
 from collections import Counter
@@ -75,7 +76,9 @@ def _indexed(doc: dict) -> tuple:
 
 
 def _mailbox_taken(doc: dict) -> Invalid:
-    return Invalid(error("mailbox", "unique", "Invalid mailbox number or already exists", value=doc["mailbox"]))
+    return Invalid(
+        error("mailbox", "unique", "Invalid mailbox number or already exists", value=doc["mailbox"])
+    )
 
 
 async def create_vmbox(db: Database, account_id: str, document: object) -> VMBox:
@@ -87,7 +90,13 @@ async def create_vmbox(db: Database, account_id: str, document: object) -> VMBox
             await tx.execute(
                 "INSERT INTO vmboxes (id, account_id, mailbox, name, owner_id, flags, doc, pin_hash, rev)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                (box_id, account_id, *_indexed(doc), dumps(doc), None if pin_hash is _KEEP_PIN else pin_hash),
+                (
+                    box_id,
+                    account_id,
+                    *_indexed(doc),
+                    dumps(doc),
+                    None if pin_hash is _KEEP_PIN else pin_hash,
+                ),
             )
     except IntegrityError:
         raise _mailbox_taken(doc) from None
@@ -96,7 +105,9 @@ async def create_vmbox(db: Database, account_id: str, document: object) -> VMBox
 
 async def get_vmbox(db: Database, account_id: str, box_id: str) -> VMBox | None:
     """The box `box_id` of `account_id`, or None."""
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+    row = await db.fetch_one(
+        f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+    )
     return _box(row) if row else None
 
 
@@ -105,7 +116,9 @@ async def vmbox_json(db: Database, account_id: str, box_id: str) -> tuple[str, s
 
     The stored JSON is passed through with the id spliced in: no parse, no re-serialisation.
     """
-    row = await db.fetch_one("SELECT doc, rev FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+    row = await db.fetch_one(
+        "SELECT doc, rev FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+    )
     if row is None:
         return None
     return f'{row[0][:-1]},"id":"{box_id}"}}', revision(box_id, row[1])
@@ -114,7 +127,8 @@ async def vmbox_json(db: Database, account_id: str, box_id: str) -> tuple[str, s
 async def find_vmbox(db: Database, account_id: str, mailbox: str) -> VMBox | None:
     """The box of `account_id` with mailbox number `mailbox`, or None."""
     row = await db.fetch_one(
-        f"SELECT {_COLUMNS} FROM vmboxes WHERE account_id = ? AND mailbox = ?", (account_id, mailbox)
+        f"SELECT {_COLUMNS} FROM vmboxes WHERE account_id = ? AND mailbox = ?",
+        (account_id, mailbox),
     )
     return _box(row) if row else None
 
@@ -127,18 +141,30 @@ def _summary_sql() -> str:
     Counts subtract messages past `:cutoff` that the periodic expiry has not marked yet: an index seek
     per box that finds nothing almost always.
     """
-    def shape(owner: bool, flags: bool) -> str:
-        optional = (", 'owner_id', owner_id" if owner else "") + (", 'flags', json(flags)" if flags else "")
-        return (f"json_object('id', id, 'name', name, 'mailbox', mailbox{optional}, 'messages', new + saved,"
-                " 'folders', json_object('new', new, 'saved', saved))")
 
-    unswept = ("(SELECT count(*) FROM messages m WHERE m.box_id = b.id AND m.state = 'active'"
-               " AND m.timestamp < :cutoff AND m.folder = '{}')")
+    def shape(owner: bool, flags: bool) -> str:
+        optional = (", 'owner_id', owner_id" if owner else "") + (
+            ", 'flags', json(flags)" if flags else ""
+        )
+        return (
+            f"json_object('id', id, 'name', name, 'mailbox', mailbox{optional}, 'messages', new + saved,"
+            " 'folders', json_object('new', new, 'saved', saved))"
+        )
+
+    unswept = (
+        "(SELECT count(*) FROM messages m WHERE m.box_id = b.id AND m.state = 'active'"
+        " AND m.timestamp < :cutoff AND m.folder = '{}')"
+    )
     return (
-        "SELECT mailbox, CASE WHEN owner_id IS NULL AND flags IS NULL THEN " + shape(False, False)
-        + " WHEN owner_id IS NULL THEN " + shape(False, True)
-        + " WHEN flags IS NULL THEN " + shape(True, False)
-        + " ELSE " + shape(True, True) + " END"
+        "SELECT mailbox, CASE WHEN owner_id IS NULL AND flags IS NULL THEN "
+        + shape(False, False)
+        + " WHEN owner_id IS NULL THEN "
+        + shape(False, True)
+        + " WHEN flags IS NULL THEN "
+        + shape(True, False)
+        + " ELSE "
+        + shape(True, True)
+        + " END"
         + " FROM (SELECT id, name, mailbox, owner_id, flags,"
         + f" new_count - {unswept.format('new')} AS new, saved_count - {unswept.format('saved')} AS saved"
         + " FROM vmboxes b WHERE account_id = :account AND mailbox > :after ORDER BY mailbox LIMIT :limit)"
@@ -155,12 +181,21 @@ async def list_vmboxes(
     (mailbox, KAZOO listing entry as JSON text) each, the entry with `messages` (new + saved) and
     `folders` counts of messages newer than `cutoff` (Gregorian seconds)."""
     read = db.fetch_all if limit is not None else db.scan
-    rows = await read(_SUMMARY_SQL, {"account": account_id, "after": after or "", "cutoff": cutoff,
-                                     "limit": -1 if limit is None else limit})
+    rows = await read(
+        _SUMMARY_SQL,
+        {
+            "account": account_id,
+            "after": after or "",
+            "cutoff": cutoff,
+            "limit": -1 if limit is None else limit,
+        },
+    )
     return [(row[0], row[1]) for row in rows]
 
 
-async def _unswept_expired_counts(db: Database, box_ids: list[str], cutoff: int) -> dict[tuple[str, str], int]:
+async def _unswept_expired_counts(
+    db: Database, box_ids: list[str], cutoff: int
+) -> dict[tuple[str, str], int]:
     """Per (box, folder): messages still counted although older than `cutoff` (not yet marked expired)."""
     rows = await db.fetch_all(
         f"SELECT box_id, folder FROM messages WHERE box_id IN ({','.join('?' * len(box_ids))})"
@@ -176,10 +211,15 @@ async def folder_counts(db: Database, box_id: str, cutoff: int) -> dict[str, int
     if row is None:
         raise NotFound(box_id)
     expired = await _unswept_expired_counts(db, [box_id], cutoff)
-    return {"new": row[0] - expired.get((box_id, "new"), 0), "saved": row[1] - expired.get((box_id, "saved"), 0)}
+    return {
+        "new": row[0] - expired.get((box_id, "new"), 0),
+        "saved": row[1] - expired.get((box_id, "saved"), 0),
+    }
 
 
-async def _write(tx: Transaction, box: VMBox, doc: dict, pin_hash: object, expected_rev: int | None) -> VMBox:
+async def _write(
+    tx: Transaction, box: VMBox, doc: dict, pin_hash: object, expected_rev: int | None
+) -> VMBox:
     if expected_rev is not None and expected_rev != box.rev:
         raise RevisionConflict(box.id)
     pin_sql = "" if pin_hash is _KEEP_PIN else ", pin_hash = ?"
@@ -226,13 +266,17 @@ async def patch_vmbox(
 
 
 async def _locked_box(tx: Transaction, account_id: str, box_id: str) -> VMBox:
-    row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id))
+    row = await tx.fetch_one(
+        f"SELECT {_COLUMNS} FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+    )
     if row is None:
         raise NotFound(box_id)
     return _box(row)
 
 
-async def delete_vmbox(store: Store, account_id: str, box_id: str, expected_rev: int | None = None) -> VMBox:
+async def delete_vmbox(
+    store: Store, account_id: str, box_id: str, expected_rev: int | None = None
+) -> VMBox:
     """Delete a box and all its messages, audio files included; return the box as it was."""
     async with store.db.transaction() as tx:
         box = await _locked_box(tx, account_id, box_id)

@@ -8,13 +8,33 @@ sent only to sessions whose Events include `call`), MWIUpdate and MWIDelete, Pin
 action and fails the test on anything it does not expect: an unknown action, an action before login,
 an Originate without Async or without what it needs, a malformed packet.
 """
+
 import asyncio
 import time
 from dataclasses import dataclass
 
 VERSION = "Asterisk Call Manager/9.0.0"
-ALL_EVENTS = {"system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf", "reporting", "cdr",
-              "dialplan", "originate", "agi", "cc", "aoc", "test", "security", "message"}
+ALL_EVENTS = {
+    "system",
+    "call",
+    "log",
+    "verbose",
+    "command",
+    "agent",
+    "user",
+    "config",
+    "dtmf",
+    "reporting",
+    "cdr",
+    "dialplan",
+    "originate",
+    "agi",
+    "cc",
+    "aoc",
+    "test",
+    "security",
+    "message",
+}
 
 
 class TestClock:
@@ -27,7 +47,9 @@ class TestClock:
 
     def __init__(self):
         self.time = float(int(time.time()) + 86400)
-        self.sleepers: list[tuple[float, float, asyncio.Future]] = []  # (deadline, seconds asked, future)
+        self.sleepers: list[
+            tuple[float, float, asyncio.Future]
+        ] = []  # (deadline, seconds asked, future)
         self.changed = asyncio.Condition()
 
     def now(self) -> float:
@@ -57,8 +79,14 @@ class TestClock:
     async def sleeping(self, seconds: float, timeout: float = 5) -> None:
         """Wait until something sleeps for `seconds` (e.g. a reconnection backing off)."""
         async with self.changed:
-            await asyncio.wait_for(self.changed.wait_for(
-                lambda: any(asked == seconds for _, asked, future in self.sleepers if not future.done())), timeout)
+            await asyncio.wait_for(
+                self.changed.wait_for(
+                    lambda: any(
+                        asked == seconds for _, asked, future in self.sleepers if not future.done()
+                    )
+                ),
+                timeout,
+            )
 
 
 @dataclass(frozen=True)
@@ -108,9 +136,11 @@ class FakeAsterisk:
 
     async def wait_for(self, name: str, count: int, timeout: float = 10) -> list[ActionSeen]:
         """Wait until `count` actions `name` have arrived (failing at once on anything unexpected)."""
+
         def ready() -> bool:
             assert not self.unexpected, self.unexpected
             return len(self.seen(name)) >= count
+
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(ready), timeout)
         return self.seen(name)
@@ -157,8 +187,13 @@ class FakeAsterisk:
         self.actions.append(action)
         async with self._changed:
             self._changed.notify_all()
-        handler = {"login": self._login, "ping": self._ping, "originate": self._originate,
-                   "mwiupdate": self._mwi, "mwidelete": self._mwi}.get(name.lower())
+        handler = {
+            "login": self._login,
+            "ping": self._ping,
+            "originate": self._originate,
+            "mwiupdate": self._mwi,
+            "mwidelete": self._mwi,
+        }.get(name.lower())
         if handler is None:
             writer.write(packet(*self._id(fields), ("Message", "Invalid/unknown command")))
             await self._fail(writer, f"unexpected action {name}: {fields}")
@@ -180,18 +215,31 @@ class FakeAsterisk:
             return False
         state["user"] = self.username
         events = fields.get("events", ["on"])[0].lower()
-        state["events"] = ALL_EVENTS if events in ("on", "yes", "true", "1") else set() \
-            if events in ("off", "no", "false", "0") else set(events.split(","))
+        state["events"] = (
+            ALL_EVENTS
+            if events in ("on", "yes", "true", "1")
+            else set()
+            if events in ("off", "no", "false", "0")
+            else set(events.split(","))
+        )
         writer.write(packet(*self._id(fields, "Success"), ("Message", "Authentication accepted")))
         return True
 
     async def _ping(self, fields: dict, state: dict, writer) -> bool:
-        writer.write(packet(*self._id(fields, "Success"), ("Ping", "Pong"), ("Timestamp", f"{self.clock.now():.6f}")))
+        writer.write(
+            packet(
+                *self._id(fields, "Success"),
+                ("Ping", "Pong"),
+                ("Timestamp", f"{self.clock.now():.6f}"),
+            )
+        )
         return True
 
     async def _mwi(self, fields: dict, state: dict, writer) -> bool:
         if not fields.get("mailbox", [""])[0]:
-            writer.write(packet(*self._id(fields), ("Message", "Missing mailbox parameter in request")))
+            writer.write(
+                packet(*self._id(fields), ("Message", "Missing mailbox parameter in request"))
+            )
             await self._fail(writer, f"MWI action without a mailbox: {fields}")
             return False
         writer.write(packet(*self._id(fields, "Success")))
@@ -199,17 +247,23 @@ class FakeAsterisk:
 
     async def _originate(self, fields: dict, state: dict, writer) -> bool:
         if fields.get("async", ["false"])[0].lower() not in ("true", "yes", "1", "on"):
-            await self._fail(writer, f"Originate without Async: true (panoramisk 1.4 cannot take it): {fields}")
+            await self._fail(
+                writer, f"Originate without Async: true (panoramisk 1.4 cannot take it): {fields}"
+            )
             return False
         missing = {"channel", "context", "exten", "priority", "actionid"} - set(fields)
         if missing or not self.originate_outcomes:
-            await self._fail(writer, f"Originate missing {missing or 'a scripted outcome'}: {fields}")
+            await self._fail(
+                writer, f"Originate missing {missing or 'a scripted outcome'}: {fields}"
+            )
             return False
         outcome = self.originate_outcomes.pop(0)
         if outcome == "refuse":
             writer.write(packet(*self._id(fields), ("Message", "Permission denied")))
             return True
-        writer.write(packet(*self._id(fields, "Success"), ("Message", "Originate successfully queued")))
+        writer.write(
+            packet(*self._id(fields, "Success"), ("Message", "Originate successfully queued"))
+        )
         if outcome == "drop":
             writer.close()
             return False
@@ -223,10 +277,17 @@ class FakeAsterisk:
         caller_id = fields.get("callerid", ['"" <>'])[0]
         name, _, number = caller_id.rpartition("<")
         return packet(
-            ("Event", "OriginateResponse"), ("Privilege", "call,all"), ("ActionID", fields["actionid"][0]),
-            ("Response", "Success" if reason == 4 else "Failure"), ("Channel", f"{channel}-00000001;1"),
-            ("Context", fields["context"][0]), ("Exten", fields["exten"][0]), ("Application", ""), ("Data", ""),
-            ("Reason", reason), ("Uniqueid", "<null>" if reason == 0 else f"1700000000.{self._uniqueids}"),
+            ("Event", "OriginateResponse"),
+            ("Privilege", "call,all"),
+            ("ActionID", fields["actionid"][0]),
+            ("Response", "Success" if reason == 4 else "Failure"),
+            ("Channel", f"{channel}-00000001;1"),
+            ("Context", fields["context"][0]),
+            ("Exten", fields["exten"][0]),
+            ("Application", ""),
+            ("Data", ""),
+            ("Reason", reason),
+            ("Uniqueid", "<null>" if reason == 0 else f"1700000000.{self._uniqueids}"),
             ("CallerIDNum", number.rstrip(">") or "<unknown>"),
-            ("CallerIDName", name.strip().strip('"') or "<unknown>"))
-
+            ("CallerIDName", name.strip().strip('"') or "<unknown>"),
+        )

@@ -2,6 +2,7 @@
 ports with a real data directory, and calls placed by the simulator playing Asterisk's side: over
 FastAGI (ivr.simulator.client) or into vmbox's Stasis application through a fake ARI server
 (ivr.simulator.ari). Both write the same Transcript, so one scenario runs over either driver."""
+
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -25,9 +26,19 @@ class System:
     driver: str = "agi"
     fake_ari: FakeAri | None = None
 
-    async def call(self, script: str, *, leave: str | None = None, check: str | None = None, login: bool = False,
-                   callback: str | None = None, caller_number: str = "1001", caller_name: str = "Alice",
-                   channel: str | None = None, **options):
+    async def call(
+        self,
+        script: str,
+        *,
+        leave: str | None = None,
+        check: str | None = None,
+        login: bool = False,
+        callback: str | None = None,
+        caller_number: str = "1001",
+        caller_name: str = "Alice",
+        channel: str | None = None,
+        **options,
+    ):
         """One call through the simulator; the transcript once vmbox is done with the call."""
         if leave is not None:
             name, arguments = "leave", [leave]
@@ -36,13 +47,28 @@ class System:
         else:
             name, arguments = ("login", []) if login else ("check", [check] if check else [])
         if self.driver == "ari":
-            transcript = await self.fake_ari.call(script, args=[name, *arguments], caller_number=caller_number,
-                                                  caller_name=caller_name, channel=channel, **options)
+            transcript = await self.fake_ari.call(
+                script,
+                args=[name, *arguments],
+                caller_number=caller_number,
+                caller_name=caller_name,
+                channel=channel,
+                **options,
+            )
             await self.running.ari.wait_idle()
             return transcript
         host, port = self.running.agi_address
-        return await run_call(host, port, script, script_name=name, arguments=arguments, caller_number=caller_number,
-                              caller_name=caller_name, channel=channel, **options)
+        return await run_call(
+            host,
+            port,
+            script,
+            script_name=name,
+            arguments=arguments,
+            caller_number=caller_number,
+            caller_name=caller_name,
+            channel=channel,
+            **options,
+        )
 
     async def messages(self, box_id: str, **query) -> list[dict]:
         suffix = "&".join(f"{key}={value}" for key, value in {"paginate": "false", **query}.items())
@@ -52,8 +78,12 @@ class System:
 
 
 def settings_for(tmp_path, **sections) -> Settings:
-    return Settings(store=StoreSettings(data_dir=str(tmp_path / "data")), api=ApiSettings(port=0),
-                    agi=AgiSettings(port=0), **sections)
+    return Settings(
+        store=StoreSettings(data_dir=str(tmp_path / "data")),
+        api=ApiSettings(port=0),
+        agi=AgiSettings(port=0),
+        **sections,
+    )
 
 
 def said(call) -> list[str]:
@@ -90,7 +120,9 @@ class _Started:
         if self.driver == "ari":
             self._fake = FakeAri(DEFAULT_SOUNDS, password=ARI_PASSWORD)
             url = await self._fake.start()
-            settings = replace(settings, ari=replace(settings.ari, url=url, password=ARI_PASSWORD, media_port=0))
+            settings = replace(
+                settings, ari=replace(settings.ari, url=url, password=ARI_PASSWORD, media_port=0)
+            )
         self._running = running(settings)
         services = await self._running.__aenter__()
         if self._fake:
@@ -98,12 +130,19 @@ class _Started:
         token, _ = await create_token(services.store.db, services.account_id, 3600)
         self._session = aiohttp.ClientSession()
         host, port = services.api_address
-        return System(services, ApiClient(self._session, f"http://{host}:{port}", services.account_id, token),
-                      settings, self.driver, self._fake)
+        return System(
+            services,
+            ApiClient(self._session, f"http://{host}:{port}", services.account_id, token),
+            settings,
+            self.driver,
+            self._fake,
+        )
 
     async def __aexit__(self, *exc):
         await self._session.close()
         await self._running.__aexit__(*exc)
         if self._fake:
             await self._fake.stop()
-            assert not self._fake.errors, f"the fake ARI server got requests it did not expect: {self._fake.errors}"
+            assert not self._fake.errors, (
+                f"the fake ARI server got requests it did not expect: {self._fake.errors}"
+            )

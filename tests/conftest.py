@@ -3,6 +3,7 @@
 Nothing here is mocked: the API fixture serves the real aiohttp application over TCP, backed by a real
 SQLite file and ffmpeg; tests talk to it with a real HTTP client.
 """
+
 import json
 import shutil
 import subprocess
@@ -20,7 +21,9 @@ from store.core import open_store
 
 for tool in ("ffmpeg", "sox"):
     if shutil.which(tool) is None:
-        raise RuntimeError(f"{tool} is missing: run the tests with ./vmbox.sh test, which installs it")
+        raise RuntimeError(
+            f"{tool} is missing: run the tests with ./vmbox.sh test, which installs it"
+        )
 
 
 @dataclass
@@ -46,13 +49,23 @@ class ApiClient:
             return self.base + path
         return f"{self.base}/v2/accounts/{self.account_id}{path}"
 
-    async def call(self, method: str, path: str, *, json_body=None, data=None, headers=None,
-                   token: str | None = None) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body=None,
+        data=None,
+        headers=None,
+        token: str | None = None,
+    ) -> Reply:
         sent = {"X-Auth-Token": self.token if token is None else token, **(headers or {})}
         if json_body is not None:
             data = json.dumps(json_body)
             sent.setdefault("Content-Type", "application/json")
-        async with self.session.request(method, self.url(path), data=data, headers=sent) as response:
+        async with self.session.request(
+            method, self.url(path), data=data, headers=sent
+        ) as response:
             raw = await response.read()
             body = json.loads(raw) if response.content_type == "application/json" else raw
             return Reply(response.status, body, dict(response.headers))
@@ -73,7 +86,9 @@ class ApiClient:
         return await self.call("DELETE", path, json_body=body, **kw)
 
     async def create_box(self, mailbox: str = "3000", **fields) -> dict:
-        reply = await self.put("/vmboxes", {"data": {"name": f"Box {mailbox}", "mailbox": mailbox, **fields}})
+        reply = await self.put(
+            "/vmboxes", {"data": {"name": f"Box {mailbox}", "mailbox": mailbox, **fields}}
+        )
         assert reply.status == 201, reply.body
         return reply.data
 
@@ -82,9 +97,15 @@ class ApiClient:
             reply = await self.put(f"/vmboxes/{box_id}/messages", {"data": metadata})
         else:
             form = aiohttp.FormData()
-            form.add_field("content", json.dumps({"data": metadata}), content_type="application/json",
-                           filename="message.json")
-            form.add_field("content", audio.read_bytes(), content_type="audio/wav", filename=audio.name)
+            form.add_field(
+                "content",
+                json.dumps({"data": metadata}),
+                content_type="application/json",
+                filename="message.json",
+            )
+            form.add_field(
+                "content", audio.read_bytes(), content_type="audio/wav", filename=audio.name
+            )
             reply = await self.call("PUT", f"/vmboxes/{box_id}/messages", data=form)
         assert reply.status == 201, reply.body
         return reply.data
@@ -139,8 +160,14 @@ async def api(data_dir: Path, api_options: ApiOptions):
     token_a, _ = await create_token(store.db, account_a.id, 3600)
     token_b, _ = await create_token(store.db, account_b.id, 3600)
     async with aiohttp.ClientSession() as session:
-        yield RunningApi(base, store, data_dir, ApiClient(session, base, account_a.id, token_a),
-                         ApiClient(session, base, account_b.id, token_b), key_a)
+        yield RunningApi(
+            base,
+            store,
+            data_dir,
+            ApiClient(session, base, account_a.id, token_a),
+            ApiClient(session, base, account_b.id, token_b),
+            key_a,
+        )
     await runner.cleanup()
     await store.db.close()
 
@@ -192,9 +219,25 @@ def probe(audio: bytes, directory: Path, suffix: str) -> dict:
     path = directory / f"probe{suffix}"
     path.write_bytes(audio)
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "format=format_name,duration:stream=sample_rate,channels",
-         "-of", "json", str(path)], check=True, capture_output=True, text=True).stdout
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "format=format_name,duration:stream=sample_rate,channels",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     info = json.loads(out)
     stream = info["streams"][0]
-    return {"format": info["format"]["format_name"], "duration": float(info["format"]["duration"]),
-            "sample_rate": int(stream["sample_rate"]), "channels": int(stream["channels"])}
+    return {
+        "format": info["format"]["format_name"],
+        "duration": float(info["format"]["duration"]),
+        "sample_rate": int(stream["sample_rate"]),
+        "channels": int(stream["channels"]),
+    }

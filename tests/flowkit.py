@@ -1,4 +1,5 @@
 """Driving the pure call flow in tests: no event loop, no I/O, just events in and actions out."""
+
 from dataclasses import replace
 
 from ivr.flow.actions import Collect, Play, Prompt
@@ -17,14 +18,26 @@ def box(**changes) -> Box:
 
 
 def message(n: int, folder: str = "new", length_ms: int = 30_000, number: str = "1001") -> Message:
-    return Message(f"202611-{n:032x}", folder, 1_790_000_000 + n, number, f"Caller {n}", Audio(f"msg-{n}", length_ms))
+    return Message(
+        f"202611-{n:032x}",
+        folder,
+        1_790_000_000 + n,
+        number,
+        f"Caller {n}",
+        Audio(f"msg-{n}", length_ms),
+    )
 
 
 class Call:
     """One call through the flow; `action` is the flow's latest action."""
 
-    def __init__(self, purpose: Purpose = Purpose.LEAVE, mailbox: str | None = "3000", settings: Settings | None = None,
-                 **info):
+    def __init__(
+        self,
+        purpose: Purpose = Purpose.LEAVE,
+        mailbox: str | None = "3000",
+        settings: Settings | None = None,
+        **info,
+    ):
         self.flow = Flow(CallInfo("test-call", purpose, mailbox, **info), settings or Settings())
         self.action = self.flow.start()
 

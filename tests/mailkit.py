@@ -6,6 +6,7 @@ The SMTP server answers as a test scripts it: each RCPT, MAIL or DATA can be ref
 of the address and of how many times that address was offered), and the first RCPT can be held until
 the test lets it go (to kill a sender mid-delivery).
 """
+
 import asyncio
 import inspect
 import math
@@ -73,7 +74,10 @@ class MovableClock:
             self.changes.happened()
         try:
             while not wake.is_set() and self.now() < end:
-                waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self._moved.wait())]
+                waits = [
+                    asyncio.ensure_future(wake.wait()),
+                    asyncio.ensure_future(self._moved.wait()),
+                ]
                 try:
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 finally:
@@ -91,7 +95,9 @@ class Received:
     raw: bytes
 
 
-Reply = Callable[[str, int], str | None]  # (address, how many times it was offered) -> refusal or None
+Reply = Callable[
+    [str, int], str | None
+]  # (address, how many times it was offered) -> refusal or None
 
 
 class MailHandler:
@@ -155,8 +161,14 @@ class MailServer:
     """aiosmtpd on 127.0.0.1:<ephemeral> in the running loop. `start(listening=False)` binds the port
     without accepting connections (a server that is down: connections are refused) until `listen()`."""
 
-    def __init__(self, changes: Changes, *, tls: ssl.SSLContext | None = None,
-                 starttls: ssl.SSLContext | None = None, logins: dict[str, str] | None = None):
+    def __init__(
+        self,
+        changes: Changes,
+        *,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
+        logins: dict[str, str] | None = None,
+    ):
         self.changes = changes
         self.handler = MailHandler(changes)
         self.tls, self.starttls, self.logins = tls, starttls, logins
@@ -175,8 +187,11 @@ class MailServer:
         if self.logins is not None:
             # aiosmtpd counts only STARTTLS as TLS; on a plain or an implicit-TLS port it must be told to
             # take a login anyway (and then warns about it: expected here).
-            options |= {"authenticator": self._authenticate, "auth_required": True,
-                        "auth_require_tls": self.starttls is not None}
+            options |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": self.starttls is not None,
+            }
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
             session = SMTP(self.handler, **options)
@@ -184,12 +199,16 @@ class MailServer:
         return session
 
     def _authenticate(self, server, session, envelope, mechanism, data) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and self.logins.get(data.login.decode()) == data.password.decode()
+        ok = (
+            isinstance(data, LoginPassword)
+            and self.logins.get(data.login.decode()) == data.password.decode()
+        )
         return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 itself
 
     async def start(self, listening: bool = True, port: int = 0) -> "MailServer":
         self.server = await asyncio.get_running_loop().create_server(
-            self._session, "127.0.0.1", port, ssl=self.tls, start_serving=listening)
+            self._session, "127.0.0.1", port, ssl=self.tls, start_serving=listening
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -213,9 +232,28 @@ class MailServer:
 def make_certificate(directory: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost (cert, key), made by openssl."""
     cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -227,12 +265,14 @@ def server_context(cert: Path, key: Path) -> ssl.SSLContext:
 
 def write_tone(path: Path, seconds: float) -> Path:
     """`seconds` of a 400 Hz tone as 8 kHz 16-bit mono WAV (the format a call's recording has)."""
-    period = b"".join(int(8000 * math.sin(2 * math.pi * n / 20)).to_bytes(2, "little", signed=True)
-                      for n in range(20))
+    period = b"".join(
+        int(8000 * math.sin(2 * math.pi * n / 20)).to_bytes(2, "little", signed=True)
+        for n in range(20)
+    )
     samples = int(seconds * 8000)
     with wave.open(str(path), "wb") as audio:
         audio.setnchannels(1)
         audio.setsampwidth(2)
         audio.setframerate(8000)
-        audio.writeframes((period * (samples // 20 + 1))[:samples * 2])
+        audio.writeframes((period * (samples // 20 + 1))[: samples * 2])
     return path

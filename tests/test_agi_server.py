@@ -3,6 +3,7 @@
 The handler here is minimal (ANSWER, then SET VARIABLE with what it saw) so the tests are about the
 connection handling: header blocks, out-of-band HANGUP, multi-line 520, EOF, silence, many peers.
 """
+
 import asyncio
 
 import pytest
@@ -11,7 +12,12 @@ from ivr.agi.connection import CallGone
 from ivr.agi.protocol import header_block, split_command
 from ivr.agi.server import FastAgiServer
 
-HEADERS = {"agi_network": "yes", "agi_network_script": "probe", "agi_uniqueid": "1.1", "agi_channel": "PJSIP/1-1"}
+HEADERS = {
+    "agi_network": "yes",
+    "agi_network_script": "probe",
+    "agi_uniqueid": "1.1",
+    "agi_channel": "PJSIP/1-1",
+}
 
 
 class Recorder:
@@ -25,7 +31,9 @@ class Recorder:
     async def __call__(self, connection, request):
         try:
             first = await connection.send("ANSWER\n")
-            second = await connection.send(f'SET VARIABLE "SEEN" "{request.script}:{first.result}"\n')
+            second = await connection.send(
+                f'SET VARIABLE "SEEN" "{request.script}:{first.result}"\n'
+            )
             self.outcomes.append(f"ok {second.result} hung_up={connection.hung_up}")
         except CallGone as exc:
             self.outcomes.append(f"gone: {exc}")
@@ -71,12 +79,15 @@ async def test_a_healthy_call(server):
     assert recorder.outcomes == ["ok 1 hung_up=False"]
 
 
-@pytest.mark.parametrize("garbage", [
-    b"agi_network: yes\nagi_channel: PJSIP/1-1\n",  # cut off before the blank line, then EOF
-    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # not AGI at all
-    b"\n",  # an empty block
-    b"agi_network: yes\n" + b"x" * 100_000 + b"\n\n",  # an absurdly long line
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"agi_network: yes\nagi_channel: PJSIP/1-1\n",  # cut off before the blank line, then EOF
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # not AGI at all
+        b"\n",  # an empty block
+        b"agi_network: yes\n" + b"x" * 100_000 + b"\n\n",  # an absurdly long line
+    ],
+)
 async def test_a_broken_header_block_closes_that_connection_only(server, garbage):
     recorder, host, port = server
     reader, writer = await connect(host, port)
@@ -115,8 +126,10 @@ async def test_multi_line_520_is_read_whole(server):
     reader, writer = await connect(host, port)
     writer.write(header_block(HEADERS))
     await read_command(reader)
-    writer.write(b"520-Invalid command syntax.  Proper usage follows:\n Usage: ANSWER\n  Answers the channel.\n"
-                 b"520 End of proper usage.\n")
+    writer.write(
+        b"520-Invalid command syntax.  Proper usage follows:\n Usage: ANSWER\n  Answers the channel.\n"
+        b"520 End of proper usage.\n"
+    )
     await read_command(reader)
     writer.write(b"200 result=1\n")
     await recorder.done.wait()
@@ -174,8 +187,11 @@ async def test_many_connections_some_misbehaving_all_healthy_calls_complete(serv
         await reader.read()
         writer.close()
 
-    results = await asyncio.gather(*(healthy_call(host, port) for _ in range(150)),
-                                   *(misbehave(n % 3) for n in range(50)))
+    results = await asyncio.gather(
+        *(healthy_call(host, port) for _ in range(150)), *(misbehave(n % 3) for n in range(50))
+    )
     await recorder.done.wait()
-    assert all(result == [["ANSWER"], ["SET", "VARIABLE", "SEEN", "probe:0"]] for result in results[:150])
+    assert all(
+        result == [["ANSWER"], ["SET", "VARIABLE", "SEEN", "probe:0"]] for result in results[:150]
+    )
     assert recorder.outcomes.count("ok 1 hung_up=False") == 150

@@ -2,6 +2,7 @@
 
 Black-box: a real server, real SQLite, real files made by sox/ffmpeg, and the stored file read from disk.
 """
+
 import io
 import json
 import re
@@ -24,7 +25,9 @@ DURATION_SLACK_S = 0.2
 SAFE_NAME = re.compile(r"[A-Za-z0-9+_-][A-Za-z0-9+._-]*")
 
 
-def seed_multipart(metadata: object, audio: bytes, audio_type: str = "audio/mp3") -> aiohttp.MultipartWriter:
+def seed_multipart(
+    metadata: object, audio: bytes, audio_type: str = "audio/mp3"
+) -> aiohttp.MultipartWriter:
     """The body the seed's curl sends: multipart/mixed, two parts both named `content`."""
     writer = aiohttp.MultipartWriter("mixed")
     part = writer.append(json.dumps(metadata).encode(), {"Content-Type": "application/json"})
@@ -44,7 +47,9 @@ def audio_only_multipart(audio: bytes, audio_type: str = "audio/mp3") -> aiohttp
 
 def form_data(metadata: object, audio: bytes, audio_type: str) -> aiohttp.FormData:
     form = aiohttp.FormData()
-    form.add_field("content", json.dumps(metadata), content_type="application/json", filename="message.json")
+    form.add_field(
+        "content", json.dumps(metadata), content_type="application/json", filename="message.json"
+    )
     form.add_field("content", audio, content_type=audio_type, filename="voice")
     return form
 
@@ -56,7 +61,9 @@ def download_filename(reply) -> str:
 
 
 def stamp(gregorian: int, zone: str) -> str:
-    return datetime.fromtimestamp(gregorian - GREGORIAN_OFFSET, ZoneInfo(zone)).strftime("%Y-%m-%d_%H-%M-%S")
+    return datetime.fromtimestamp(gregorian - GREGORIAN_OFFSET, ZoneInfo(zone)).strftime(
+        "%Y-%m-%d_%H-%M-%S"
+    )
 
 
 def a_day_ago() -> int:
@@ -69,8 +76,11 @@ def stored_wav(data_dir: Path) -> Path:
 
 
 async def create_with_audio(api, box_id: str, audio: Path, **metadata) -> dict:
-    reply = await api.client.call("PUT", f"/vmboxes/{box_id}/messages",
-                                  data=seed_multipart({"data": metadata}, audio.read_bytes()))
+    reply = await api.client.call(
+        "PUT",
+        f"/vmboxes/{box_id}/messages",
+        data=seed_multipart({"data": metadata}, audio.read_bytes()),
+    )
     assert reply.status == 201, reply.body
     return reply.data
 
@@ -80,8 +90,17 @@ async def create_with_audio(api, box_id: str, audio: Path, **metadata) -> dict:
 
 async def test_multipart_mixed_create_as_the_seed_curl_sends_it(api, tone_mp3):
     box = await api.client.create_box("3000")
-    body = seed_multipart({"data": {"caller_id_name": "someone", "caller_id_number": "6001", "folder": "new",
-                                    "from": "someone@farfaraway.com"}}, tone_mp3.read_bytes())
+    body = seed_multipart(
+        {
+            "data": {
+                "caller_id_name": "someone",
+                "caller_id_number": "6001",
+                "folder": "new",
+                "from": "someone@farfaraway.com",
+            }
+        },
+        tone_mp3.read_bytes(),
+    )
     reply = await api.client.call("PUT", f"/vmboxes/{box['id']}/messages", data=body)
     assert reply.status == 201, reply.body
     assert reply.headers["Content-Type"].startswith("application/json")
@@ -155,27 +174,35 @@ async def test_upload_is_stored_as_8khz_16bit_mono_wav(api, source, request):
 @pytest.mark.parametrize("seconds", [1.5, 3, 7.25])
 async def test_length_is_the_audio_duration_in_ms(api, tmp_path, seconds):
     box = await api.client.create_box("3000")
-    message = await create_with_audio(api, box["id"], make_tone(tmp_path, seconds), caller_id_number="6001")
+    message = await create_with_audio(
+        api, box["id"], make_tone(tmp_path, seconds), caller_id_number="6001"
+    )
     assert abs(message["length"] - seconds * 1000) <= 50
 
 
 async def test_length_sent_in_metadata_is_overridden_by_the_audio(api, tone_mp3):
     box = await api.client.create_box("3000")
-    message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001", length=99999)
+    message = await create_with_audio(
+        api, box["id"], tone_mp3, caller_id_number="6001", length=99999
+    )
     assert abs(message["length"] - 3000) <= 50
 
 
 # --- downloading one message ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extension, content_type, format_name", [
-    (None, "audio/mpeg", "mp3"),
-    ("mp3", "audio/mpeg", "mp3"),
-    ("mp4", "audio/mp4", "mp4"),
-    ("wav", "audio/x-wav", "wav"),
-])
-async def test_raw_download_is_encoded_in_the_box_media_extension(api, tone_mp3, tmp_path, extension,
-                                                                   content_type, format_name):
+@pytest.mark.parametrize(
+    "extension, content_type, format_name",
+    [
+        (None, "audio/mpeg", "mp3"),
+        ("mp3", "audio/mpeg", "mp3"),
+        ("mp4", "audio/mp4", "mp4"),
+        ("wav", "audio/x-wav", "wav"),
+    ],
+)
+async def test_raw_download_is_encoded_in_the_box_media_extension(
+    api, tone_mp3, tmp_path, extension, content_type, format_name
+):
     fields = {} if extension is None else {"media_extension": extension}
     box = await api.client.create_box("3000", **fields)
     message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001")
@@ -200,7 +227,9 @@ async def test_download_filename_is_caller_number_and_time_in_box_timezone(api, 
     zone = "America/Los_Angeles"
     box = await api.client.create_box("3000", timezone=zone)
     when = a_day_ago()
-    message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001", timestamp=when)
+    message = await create_with_audio(
+        api, box["id"], tone_mp3, caller_id_number="6001", timestamp=when
+    )
     reply = await api.client.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
     assert download_filename(reply) == f"6001_{stamp(when, zone)}.mp3"
     # Not the UTC time: the box's zone is what the owner reads.
@@ -211,7 +240,9 @@ async def test_download_filename_follows_a_timezone_east_of_utc(api, tone_mp3):
     zone = "Asia/Tokyo"
     box = await api.client.create_box("3000", timezone=zone, media_extension="wav")
     when = a_day_ago()
-    message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="+4930123", timestamp=when)
+    message = await create_with_audio(
+        api, box["id"], tone_mp3, caller_id_number="+4930123", timestamp=when
+    )
     reply = await api.client.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
     assert download_filename(reply) == f"+4930123_{stamp(when, zone)}.wav"
 
@@ -232,15 +263,18 @@ async def test_download_filename_uses_the_default_caller_number_when_none_was_se
     assert download_filename(reply).startswith(f"{message['caller_id_number']}_")
 
 
-@pytest.mark.parametrize("number", [
-    '6001"; filename="evil.sh',
-    "6001\r\nX-Injected: yes",
-    "../../etc/passwd",
-    "..\\..\\boot.ini",
-    "/abs/path",
-    "...",
-    "a/../../b\x00c",
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        '6001"; filename="evil.sh',
+        "6001\r\nX-Injected: yes",
+        "../../etc/passwd",
+        "..\\..\\boot.ini",
+        "/abs/path",
+        "...",
+        "a/../../b\x00c",
+    ],
+)
 async def test_download_filename_is_safe_whatever_the_caller_number(api, tone_mp3, number):
     box = await api.client.create_box("3000")
     message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number=number)
@@ -254,10 +288,14 @@ async def test_download_filename_is_safe_whatever_the_caller_number(api, tone_mp
 
 
 @pytest.mark.parametrize("number", ["///", "...", '"\r\n"'])
-async def test_download_filename_is_unknown_when_nothing_of_the_caller_number_is_safe(api, tone_mp3, number):
+async def test_download_filename_is_unknown_when_nothing_of_the_caller_number_is_safe(
+    api, tone_mp3, number
+):
     box = await api.client.create_box("3000", timezone="Europe/Paris")
     when = a_day_ago()
-    message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number=number, timestamp=when)
+    message = await create_with_audio(
+        api, box["id"], tone_mp3, caller_id_number=number, timestamp=when
+    )
     reply = await api.client.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
     assert download_filename(reply) == f"unknown_{stamp(when, 'Europe/Paris')}.mp3"
 
@@ -279,7 +317,9 @@ async def test_put_raw_multipart_attaches_audio_to_a_metadata_only_message(api, 
     message = await api.client.create_message(box["id"], caller_id_number="6001")
     assert message["length"] == 1
     path = f"/vmboxes/{box['id']}/messages/{message['media_id']}"
-    reply = await api.client.call("PUT", f"{path}/raw", data=audio_only_multipart(tone_mp3.read_bytes()))
+    reply = await api.client.call(
+        "PUT", f"{path}/raw", data=audio_only_multipart(tone_mp3.read_bytes())
+    )
     assert reply.status == 200, reply.body
     assert reply.data["media_id"] == message["media_id"]
     assert abs(reply.data["length"] - 3000) <= 50
@@ -293,8 +333,9 @@ async def test_put_raw_accepts_the_audio_as_the_request_body(api, tone_mp3):
     box = await api.client.create_box("3000")
     message = await api.client.create_message(box["id"], caller_id_number="6001")
     path = f"/vmboxes/{box['id']}/messages/{message['media_id']}"
-    reply = await api.client.call("PUT", f"{path}/raw", data=tone_mp3.read_bytes(),
-                                  headers={"Content-Type": "audio/mpeg"})
+    reply = await api.client.call(
+        "PUT", f"{path}/raw", data=tone_mp3.read_bytes(), headers={"Content-Type": "audio/mpeg"}
+    )
     assert reply.status == 200, reply.body
     assert abs(reply.data["length"] - 3000) <= 50
     assert (await api.client.get(f"{path}/raw")).status == 200
@@ -305,20 +346,30 @@ async def test_put_raw_with_form_data_attaches_audio(api, tmp_path):
     box = await api.client.create_box("3000")
     message = await api.client.create_message(box["id"], caller_id_number="6001")
     form = aiohttp.FormData()
-    form.add_field("file", make_tone(tmp_path, 2).read_bytes(), content_type="audio/wav", filename="v.wav")
-    reply = await api.client.call("PUT", f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw", data=form)
+    form.add_field(
+        "file", make_tone(tmp_path, 2).read_bytes(), content_type="audio/wav", filename="v.wav"
+    )
+    reply = await api.client.call(
+        "PUT", f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw", data=form
+    )
     assert reply.status == 200, reply.body
     assert abs(reply.data["length"] - 2000) <= 50
 
 
 async def test_put_raw_again_replaces_the_audio_and_removes_the_old_file(api, tmp_path):
     box = await api.client.create_box("3000")
-    message = await create_with_audio(api, box["id"], make_tone(tmp_path, 2), caller_id_number="6001")
+    message = await create_with_audio(
+        api, box["id"], make_tone(tmp_path, 2), caller_id_number="6001"
+    )
     path = f"/vmboxes/{box['id']}/messages/{message['media_id']}"
     before = media_files(api.data_dir)
     assert len(before) == 1
-    reply = await api.client.call("PUT", f"{path}/raw", data=make_tone(tmp_path, 5).read_bytes(),
-                                  headers={"Content-Type": "audio/wav"})
+    reply = await api.client.call(
+        "PUT",
+        f"{path}/raw",
+        data=make_tone(tmp_path, 5).read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+    )
     assert reply.status == 200, reply.body
     after = media_files(api.data_dir)
     assert len(after) == 1 and after.isdisjoint(before)
@@ -333,8 +384,12 @@ async def test_put_raw_changes_the_revision(api, tone_mp3, tmp_path):
     message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001")
     path = f"/vmboxes/{box['id']}/messages/{message['media_id']}"
     first = (await api.client.get(path)).body["revision"]
-    reply = await api.client.call("PUT", f"{path}/raw", data=make_tone(tmp_path, 1).read_bytes(),
-                                  headers={"Content-Type": "audio/wav"})
+    reply = await api.client.call(
+        "PUT",
+        f"{path}/raw",
+        data=make_tone(tmp_path, 1).read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+    )
     assert reply.status == 200
     assert reply.body["revision"] != first
     assert (await api.client.get(path)).body["revision"] == reply.body["revision"]
@@ -344,14 +399,19 @@ async def test_put_raw_changes_the_revision(api, tone_mp3, tmp_path):
 
 
 async def post_zip(api, box_id: str, ids: list[str]):
-    return await api.client.post(f"/vmboxes/{box_id}/messages/raw", {"data": {"messages": ids}},
-                                 headers={"Accept": "application/zip"})
+    return await api.client.post(
+        f"/vmboxes/{box_id}/messages/raw",
+        {"data": {"messages": ids}},
+        headers={"Accept": "application/zip"},
+    )
 
 
 async def test_zip_holds_each_message_named_as_its_single_download(api, tone_mp3, tmp_path):
     box = await api.client.create_box("3000", timezone="America/New_York")
     first = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001")
-    second = await create_with_audio(api, box["id"], make_tone(tmp_path, 1), caller_id_number="6002")
+    second = await create_with_audio(
+        api, box["id"], make_tone(tmp_path, 1), caller_id_number="6002"
+    )
     singles = {}
     for message in (first, second):
         single = await api.client.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
@@ -389,16 +449,27 @@ async def test_zip_entries_use_the_box_media_extension(api, tone_mp3, tmp_path):
 async def test_zip_gives_distinct_names_to_messages_that_would_collide(api, tone_mp3, tmp_path):
     box = await api.client.create_box("3000")
     when = a_day_ago()
-    ids = [(await create_with_audio(api, box["id"], tone_mp3, caller_id_number="6001", timestamp=when))["media_id"],
-           (await create_with_audio(api, box["id"], make_tone(tmp_path, 1), caller_id_number="6001",
-                                    timestamp=when))["media_id"]]
+    ids = [
+        (
+            await create_with_audio(
+                api, box["id"], tone_mp3, caller_id_number="6001", timestamp=when
+            )
+        )["media_id"],
+        (
+            await create_with_audio(
+                api, box["id"], make_tone(tmp_path, 1), caller_id_number="6001", timestamp=when
+            )
+        )["media_id"],
+    ]
     reply = await post_zip(api, box["id"], ids)
     assert reply.status == 200
     with zipfile.ZipFile(io.BytesIO(reply.body)) as archive:
         names = archive.namelist()
         assert len(names) == len(set(names)) == 2
         assert all(name.startswith("6001_") and name.endswith(".mp3") for name in names)
-        durations = sorted(round(probe(archive.read(name), tmp_path, ".mp3")["duration"]) for name in names)
+        durations = sorted(
+            round(probe(archive.read(name), tmp_path, ".mp3")["duration"]) for name in names
+        )
     assert durations == [1, 3]
 
 
@@ -441,8 +512,10 @@ async def test_zip_without_a_message_list_is_400(api):
 
 async def test_zip_entry_names_are_safe_whatever_the_caller_number(api, tone_mp3):
     box = await api.client.create_box("3000")
-    ids = [(await create_with_audio(api, box["id"], tone_mp3, caller_id_number=number))["media_id"]
-           for number in ("../../../etc/cron.d/x", "/root/.ssh/authorized_keys")]
+    ids = [
+        (await create_with_audio(api, box["id"], tone_mp3, caller_id_number=number))["media_id"]
+        for number in ("../../../etc/cron.d/x", "/root/.ssh/authorized_keys")
+    ]
     reply = await post_zip(api, box["id"], ids)
     assert reply.status == 200
     with zipfile.ZipFile(io.BytesIO(reply.body)) as archive:

@@ -1,5 +1,6 @@
 """Authentication and account isolation: API key -> token, the token check on every endpoint, and one
 account never reaching another's data."""
+
 import re
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ SECRET_GREETING = "Alice's secret greeting"
 @dataclass
 class World:
     """Account A's box and a message with audio, as the victim of the tests below."""
+
     box_id: str
     message_id: str
     user_id: str
@@ -29,19 +31,39 @@ class World:
 async def world(api, tmp_path) -> World:
     box = await api.client.create_box("3000", name=SECRET_NAME, pin="2468")
     tone = make_tone(tmp_path, 1.0)
-    message = await api.client.create_message(box["id"], tone, caller_id_number="5550100",
-                                              caller_id_name="Secret Caller")
-    user = await api.client.put("/users", {"data": {"first_name": "Alice", "last_name": SECRET_USER,
-                                                    "caller_id_numbers": ["5550100"]}})
+    message = await api.client.create_message(
+        box["id"], tone, caller_id_number="5550100", caller_id_name="Secret Caller"
+    )
+    user = await api.client.put(
+        "/users",
+        {
+            "data": {
+                "first_name": "Alice",
+                "last_name": SECRET_USER,
+                "caller_id_numbers": ["5550100"],
+            }
+        },
+    )
     assert user.status == 201, user.body
     media = await api.client.put("/media", {"data": {"name": SECRET_GREETING}})
     assert media.status == 201, media.body
-    raw = await api.client.call("PUT", f"/media/{media.data['id']}/raw", data=tone.read_bytes(),
-                                headers={"Content-Type": "audio/wav"})
+    raw = await api.client.call(
+        "PUT",
+        f"/media/{media.data['id']}/raw",
+        data=tone.read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+    )
     assert raw.status == 200, raw.body
     download = await api.client.get(f"/media/{media.data['id']}/raw")
     assert download.status == 200
-    return World(box["id"], message["media_id"], user.data["id"], media.data["id"], tone.read_bytes(), download.body)
+    return World(
+        box["id"],
+        message["media_id"],
+        user.data["id"],
+        media.data["id"],
+        tone.read_bytes(),
+        download.body,
+    )
 
 
 AUDIO = "<the world's WAV audio as the raw request body>"
@@ -67,7 +89,11 @@ ENDPOINTS = [
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
     ("GET", "/users", None),
-    ("PUT", "/users", {"data": {"first_name": "Eve", "last_name": "Intruder", "endpoints": ["PJSIP/666"]}}),
+    (
+        "PUT",
+        "/users",
+        {"data": {"first_name": "Eve", "last_name": "Intruder", "endpoints": ["PJSIP/666"]}},
+    ),
     ("GET", "/users/{user}", None),
     ("POST", "/users/{user}", {"data": {"first_name": "Eve", "last_name": "Hijacked"}}),
     ("PATCH", "/users/{user}", {"data": {"endpoints": ["PJSIP/666"]}}),
@@ -83,16 +109,23 @@ ENDPOINTS = [
 ]
 ENDPOINT_IDS = [f"{method} {path}" for method, path, _ in ENDPOINTS]
 # The endpoints that name a box, message, user or media object of account A.
-ID_ENDPOINTS = [endpoint for endpoint in ENDPOINTS
-                if any(name in endpoint[1] for name in ("{box}", "{user}", "{media}"))]
+ID_ENDPOINTS = [
+    endpoint
+    for endpoint in ENDPOINTS
+    if any(name in endpoint[1] for name in ("{box}", "{user}", "{media}"))
+]
 ID_ENDPOINT_IDS = [f"{method} {path}" for method, path, _ in ID_ENDPOINTS]
 
 
 def fill(world: World, value):
     """`value` (a path or a JSON body) with `{box}`, `{message}`, `{user}` and `{media}` replaced by account A's ids."""
     if isinstance(value, str):
-        return (value.replace("{box}", world.box_id).replace("{message}", world.message_id)
-                .replace("{user}", world.user_id).replace("{media}", world.media_id))
+        return (
+            value.replace("{box}", world.box_id)
+            .replace("{message}", world.message_id)
+            .replace("{user}", world.user_id)
+            .replace("{media}", world.media_id)
+        )
     if isinstance(value, dict):
         return {key: fill(world, item) for key, item in value.items()}
     if isinstance(value, list):
@@ -103,8 +136,9 @@ def fill(world: World, value):
 async def send(client, world: World, method: str, path: str, body, **kw):
     """Call one endpoint of ENDPOINTS with account A's ids filled in."""
     if body is AUDIO:
-        return await client.call(method, fill(world, path), data=world.audio,
-                                 headers={"Content-Type": "audio/wav"}, **kw)
+        return await client.call(
+            method, fill(world, path), data=world.audio, headers={"Content-Type": "audio/wav"}, **kw
+        )
     return await client.call(method, fill(world, path), json_body=fill(world, body), **kw)
 
 
@@ -114,11 +148,14 @@ async def assert_untouched(api, world: World) -> None:
     assert box.status == 200, box.body
     assert box.data["name"] == SECRET_NAME
     messages = await api.client.get(f"/vmboxes/{world.box_id}/messages")
-    assert [(item["media_id"], item["folder"]) for item in messages.data] == [(world.message_id, "new")]
+    assert [(item["media_id"], item["folder"]) for item in messages.data] == [
+        (world.message_id, "new")
+    ]
     assert [entry["mailbox"] for entry in (await api.client.get("/vmboxes")).data] == ["3000"]
     users = (await api.client.get("/users")).data
     assert [(user["id"], user["last_name"], user.get("endpoints")) for user in users] == [
-        (world.user_id, SECRET_USER, None)]
+        (world.user_id, SECRET_USER, None)
+    ]
     media = (await api.client.get("/media")).data
     assert [(item["id"], item["name"]) for item in media] == [(world.media_id, SECRET_GREETING)]
     raw = await api.client.get(f"/media/{world.media_id}/raw")
@@ -133,6 +170,7 @@ def assert_no_leak(reply, world: World) -> None:
 
 
 # --- PUT /v2/api_auth ---------------------------------------------------------------------------------
+
 
 async def test_api_key_gives_a_201_with_the_token_in_the_envelope(api):
     reply = await api.client.put("/v2/api_auth", {"data": {"api_key": api.api_key}}, token="")
@@ -203,21 +241,39 @@ async def test_empty_or_non_string_api_key_is_a_400(api, body):
 
 
 async def test_malformed_api_auth_body_is_a_400(api):
-    reply = await api.client.call("PUT", "/v2/api_auth", data=b'{"data": {"api_key"',
-                                  headers={"Content-Type": "application/json"}, token="")
+    reply = await api.client.call(
+        "PUT",
+        "/v2/api_auth",
+        data=b'{"data": {"api_key"',
+        headers={"Content-Type": "application/json"},
+        token="",
+    )
     assert reply.status == 400
     assert reply.body["status"] == "error"
 
 
 # --- tokens on every account endpoint -----------------------------------------------------------------
 
+
 async def test_the_endpoint_list_covers_every_account_endpoint_of_the_api(api):
     document = await api.client.get("/v2/openapi.json", token="")
-    described = {(method.upper(), path) for path, operations in document.body["paths"].items()
-                 if path.startswith("/v2/accounts/") for method in operations}
-    listed = {(method, "/v2/accounts/{account_id}" + path.replace("{box}", "{box_id}").replace(
-        "{message}", "{message_id}").replace("{user}", "{user_id}").replace("{media}", "{media_id}"))
-        for method, path, _ in ENDPOINTS}
+    described = {
+        (method.upper(), path)
+        for path, operations in document.body["paths"].items()
+        if path.startswith("/v2/accounts/")
+        for method in operations
+    }
+    listed = {
+        (
+            method,
+            "/v2/accounts/{account_id}"
+            + path.replace("{box}", "{box_id}")
+            .replace("{message}", "{message_id}")
+            .replace("{user}", "{user_id}")
+            .replace("{media}", "{media_id}"),
+        )
+        for method, path, _ in ENDPOINTS
+    }
     assert described == listed
 
 
@@ -240,7 +296,9 @@ async def test_invalid_token_is_a_401_on_every_account_endpoint(api, world, meth
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS, ids=ENDPOINT_IDS)
 async def test_another_accounts_token_is_a_403_on_every_endpoint(api, world, method, path, body):
-    reply = await send(api.other, world, method, f"/v2/accounts/{api.client.account_id}{path}", body)
+    reply = await send(
+        api.other, world, method, f"/v2/accounts/{api.client.account_id}{path}", body
+    )
     assert reply.status == 403, (method, path, reply.body)
     assert reply.body["error"] == "403"
     assert_no_leak(reply, world)
@@ -264,8 +322,11 @@ async def test_public_endpoints_need_no_token(api):
 
 # --- another account's ids under one's own path -------------------------------------------------------
 
+
 @pytest.mark.parametrize("method, path, body", ID_ENDPOINTS, ids=ID_ENDPOINT_IDS)
-async def test_another_accounts_ids_under_ones_own_path_are_bad_identifier(api, world, method, path, body):
+async def test_another_accounts_ids_under_ones_own_path_are_bad_identifier(
+    api, world, method, path, body
+):
     reply = await send(api.other, world, method, path, body)
     assert reply.status == 404, (method, path, reply.body)
     assert reply.body["message"] == "bad_identifier"
@@ -283,8 +344,10 @@ async def test_another_accounts_message_under_ones_own_box_is_bad_identifier(api
 
 async def test_moving_a_message_into_another_accounts_box_is_refused(api, world):
     other_box = await api.other.create_box("5000")
-    reply = await api.client.post(f"/vmboxes/{world.box_id}/messages/{world.message_id}",
-                                  {"data": {"source_id": other_box["id"]}})
+    reply = await api.client.post(
+        f"/vmboxes/{world.box_id}/messages/{world.message_id}",
+        {"data": {"source_id": other_box["id"]}},
+    )
     assert reply.status == 404, reply.body
     assert (await api.other.get(f"/vmboxes/{other_box['id']}/messages")).data == []
     await assert_untouched(api, world)
@@ -292,8 +355,10 @@ async def test_moving_a_message_into_another_accounts_box_is_refused(api, world)
 
 async def test_copying_a_message_into_another_accounts_box_is_refused(api, world):
     other_box = await api.other.create_box("5000")
-    reply = await api.client.post(f"/vmboxes/{world.box_id}/messages/{world.message_id}",
-                                  {"data": {"source_id": [other_box["id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{world.box_id}/messages/{world.message_id}",
+        {"data": {"source_id": [other_box["id"]]}},
+    )
     assert reply.status in (400, 404), reply.body
     assert (await api.other.get(f"/vmboxes/{other_box['id']}/messages")).data == []
     await assert_untouched(api, world)
@@ -308,6 +373,7 @@ async def test_account_wide_listing_shows_only_ones_own_messages(api, world):
 
 
 # --- expired tokens -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("ttl_s", [0, -1, -3600])
 async def test_an_expired_token_is_a_401(api, ttl_s):

@@ -4,6 +4,7 @@ deletion, isolation, bad input; and the store functions the IVR uses for greetin
 Black-box where possible: a real server with a small upload limit, real SQLite, real files made by sox and
 ffmpeg, what is left on disk read from the data directory.
 """
+
 import json
 import re
 import shutil
@@ -46,7 +47,9 @@ def three_seconds(tmp_path: Path) -> Path:
     return make_tone(tmp_path, 3)
 
 
-def multipart(metadata: object | None, audio: bytes | None, audio_type: str = "audio/wav") -> aiohttp.MultipartWriter:
+def multipart(
+    metadata: object | None, audio: bytes | None, audio_type: str = "audio/wav"
+) -> aiohttp.MultipartWriter:
     """multipart/mixed as curl -F sends it: a JSON part and an audio part, both named `content`."""
     writer = aiohttp.MultipartWriter("mixed")
     if metadata is not None:
@@ -65,14 +68,19 @@ async def create(api, **fields) -> dict:
 
 
 async def create_with_audio(api, audio: Path, **fields) -> dict:
-    reply = await api.client.call("PUT", "/media", data=multipart({"data": {"name": "Greeting", **fields}},
-                                                                  audio.read_bytes()))
+    reply = await api.client.call(
+        "PUT",
+        "/media",
+        data=multipart({"data": {"name": "Greeting", **fields}}, audio.read_bytes()),
+    )
     assert reply.status == 201, reply.body
     return reply.data
 
 
 async def put_raw(client, media_id: str, audio: bytes, content_type: str = "audio/wav"):
-    return await client.call("PUT", f"/media/{media_id}/raw", data=audio, headers={"Content-Type": content_type})
+    return await client.call(
+        "PUT", f"/media/{media_id}/raw", data=audio, headers={"Content-Type": content_type}
+    )
 
 
 def assert_error(reply, status: int, message: str | None = None) -> object:
@@ -97,12 +105,17 @@ def nothing_left(data_dir: Path, files: set[str]) -> bool:
 
 # --- metadata -------------------------------------------------------------------------------------------
 
+
 async def test_create_answers_201_with_defaults_an_id_and_a_revision(api):
     reply = await api.client.put("/media", {"data": {"name": "Main greeting"}})
     assert reply.status == 201, reply.body
     assert re.fullmatch(r"[0-9a-f]{32}", reply.data["id"])
-    assert reply.data == {"name": "Main greeting", "media_source": "upload", "language": "en-us",
-                          "id": reply.data["id"]}
+    assert reply.data == {
+        "name": "Main greeting",
+        "media_source": "upload",
+        "language": "en-us",
+        "id": reply.data["id"],
+    }
     assert reply.body["revision"].startswith("1-")
 
 
@@ -120,14 +133,17 @@ async def test_server_keys_in_the_document_are_ignored(api):
     assert "length" not in media
 
 
-@pytest.mark.parametrize("data, field, rule", [
-    ({}, "name", "required"),
-    ({"name": ""}, "name", "minLength"),
-    ({"name": "x" * 129}, "name", "maxLength"),
-    ({"name": "G", "media_source": "tts"}, "media_source", "enum"),
-    ({"name": "G", "language": 7}, "language", "type"),
-    ({"name": "G", "description": ["x"]}, "description", "type"),
-])
+@pytest.mark.parametrize(
+    "data, field, rule",
+    [
+        ({}, "name", "required"),
+        ({"name": ""}, "name", "minLength"),
+        ({"name": "x" * 129}, "name", "maxLength"),
+        ({"name": "G", "media_source": "tts"}, "media_source", "enum"),
+        ({"name": "G", "language": 7}, "language", "type"),
+        ({"name": "G", "description": ["x"]}, "description", "type"),
+    ],
+)
 async def test_invalid_metadata_is_400_on_its_field(api, data, field, rule):
     reply = await api.client.put("/media", {"data": data})
     errors = assert_error(reply, 400, "validation error")
@@ -140,7 +156,9 @@ async def test_list_pages_through_every_media_object_once(api):
     made = {(await create(api, name=f"G{n}"))["id"] for n in range(5)}
     seen, start = [], None
     for _ in range(5):
-        reply = await api.client.get("/media?page_size=2" + (f"&start_key={start}" if start else ""))
+        reply = await api.client.get(
+            "/media?page_size=2" + (f"&start_key={start}" if start else "")
+        )
         assert reply.status == 200, reply.body
         seen += [item["id"] for item in reply.data]
         start = reply.body.get("next_start_key")
@@ -169,9 +187,16 @@ async def test_replace_keeps_the_audio_and_its_length(api, short_tone):
 
 async def test_patch_merges_and_validates(api):
     media = await create(api, description="old")
-    reply = await api.client.patch(f"/media/{media['id']}", {"data": {"description": None, "language": "de-de"}})
+    reply = await api.client.patch(
+        f"/media/{media['id']}", {"data": {"description": None, "language": "de-de"}}
+    )
     assert reply.status == 200, reply.body
-    assert reply.data == {"name": "Greeting", "media_source": "upload", "language": "de-de", "id": media["id"]}
+    assert reply.data == {
+        "name": "Greeting",
+        "media_source": "upload",
+        "language": "de-de",
+        "id": media["id"],
+    }
     bad = await api.client.patch(f"/media/{media['id']}", {"data": {"name": None}})
     assert "required" in assert_error(bad, 400)["name"]
 
@@ -189,6 +214,7 @@ async def test_a_stale_revision_is_409_on_replace_patch_and_delete(api):
 
 # --- audio: create with audio, upload, download ---------------------------------------------------------
 
+
 async def test_multipart_create_stores_8khz_mono_wav_and_the_length(api, tone_mp3, tmp_path):
     media = await create_with_audio(api, tone_mp3)
     assert abs(media["length"] - 3000) <= 50
@@ -199,8 +225,11 @@ async def test_multipart_create_stores_8khz_mono_wav_and_the_length(api, tone_mp
 
 async def test_form_data_create_takes_metadata_and_audio(api, short_tone):
     form = aiohttp.FormData()
-    form.add_field("metadata", json.dumps({"data": {"name": "Name", "media_source": "recording"}}),
-                   content_type="application/json")
+    form.add_field(
+        "metadata",
+        json.dumps({"data": {"name": "Name", "media_source": "recording"}}),
+        content_type="application/json",
+    )
     form.add_field("file", short_tone.read_bytes(), content_type="audio/wav", filename="name.wav")
     reply = await api.client.call("PUT", "/media", data=form)
     assert reply.status == 201, reply.body
@@ -218,10 +247,17 @@ async def test_download_is_wav_by_default(api, three_seconds, tmp_path):
     assert abs(info["duration"] - 3.0) <= DURATION_SLACK_S
 
 
-@pytest.mark.parametrize("extension, content_type, format_name", [
-    ("mp3", "audio/mpeg", "mp3"), ("mp4", "audio/mp4", "mov,mp4,m4a,3gp,3g2,mj2"), ("wav", "audio/x-wav", "wav"),
-])
-async def test_download_in_the_requested_format(api, three_seconds, tmp_path, extension, content_type, format_name):
+@pytest.mark.parametrize(
+    "extension, content_type, format_name",
+    [
+        ("mp3", "audio/mpeg", "mp3"),
+        ("mp4", "audio/mp4", "mov,mp4,m4a,3gp,3g2,mj2"),
+        ("wav", "audio/x-wav", "wav"),
+    ],
+)
+async def test_download_in_the_requested_format(
+    api, three_seconds, tmp_path, extension, content_type, format_name
+):
     media = await create_with_audio(api, three_seconds)
     reply = await api.client.get(f"/media/{media['id']}/raw?format={extension}")
     assert reply.status == 200
@@ -244,7 +280,9 @@ async def test_download_filename_is_the_media_name_with_underscores(api, short_t
     assert download_filename(reply) == "My_main_greeting.wav"
 
 
-@pytest.mark.parametrize("name", ['../../etc/passwd', 'a"b\\c', "semi;colon=x", "..hidden", "Grüße!", "x" * 128])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", 'a"b\\c', "semi;colon=x", "..hidden", "Grüße!", "x" * 128]
+)
 async def test_download_filename_is_safe_whatever_the_name(api, short_tone, name):
     media = await create_with_audio(api, short_tone, name=name)
     reply = await api.client.get(f"/media/{media['id']}/raw?format=wav")
@@ -289,7 +327,9 @@ async def test_put_raw_multipart_attaches_audio(api, tone_mp3, kind):
     assert abs(reply.data["length"] - 3000) <= 50
 
 
-async def test_put_raw_again_replaces_the_audio_and_removes_the_old_file(api, short_tone, two_seconds):
+async def test_put_raw_again_replaces_the_audio_and_removes_the_old_file(
+    api, short_tone, two_seconds
+):
     media = await create_with_audio(api, short_tone)
     before = media_files(api.data_dir)
     reply = await put_raw(api.client, media["id"], two_seconds.read_bytes())
@@ -301,6 +341,7 @@ async def test_put_raw_again_replaces_the_audio_and_removes_the_old_file(api, sh
 
 
 # --- bad audio and failures leave nothing behind --------------------------------------------------------
+
 
 async def test_put_raw_of_non_audio_is_400_file_and_keeps_the_old_audio(api, short_tone):
     media = await create_with_audio(api, short_tone)
@@ -326,7 +367,9 @@ async def test_put_raw_with_a_non_audio_content_type_is_415(api, short_tone):
     assert nothing_left(api.data_dir, set())
 
 
-async def test_put_raw_over_the_upload_limit_is_413_and_keeps_the_old_audio(api, short_tone, tone_wav):
+async def test_put_raw_over_the_upload_limit_is_413_and_keeps_the_old_audio(
+    api, short_tone, tone_wav
+):
     media = await create_with_audio(api, short_tone)
     files = media_files(api.data_dir)
     big = tone_wav.read_bytes()
@@ -337,35 +380,46 @@ async def test_put_raw_over_the_upload_limit_is_413_and_keeps_the_old_audio(api,
 
 
 async def test_create_over_the_upload_limit_is_413_and_stores_nothing(api, tone_wav):
-    reply = await api.client.call("PUT", "/media", data=multipart({"data": {"name": "G"}}, tone_wav.read_bytes()))
+    reply = await api.client.call(
+        "PUT", "/media", data=multipart({"data": {"name": "G"}}, tone_wav.read_bytes())
+    )
     assert_error(reply, 413)
     assert (await api.client.get("/media")).data == []
     assert nothing_left(api.data_dir, set())
 
 
 async def test_create_with_non_audio_is_400_file_and_stores_nothing(api):
-    reply = await api.client.call("PUT", "/media", data=multipart({"data": {"name": "G"}}, b"\x00\x01" * 3000))
+    reply = await api.client.call(
+        "PUT", "/media", data=multipart({"data": {"name": "G"}}, b"\x00\x01" * 3000)
+    )
     errors = assert_error(reply, 400, "validation error")
     assert list(errors) == ["file"]
     assert (await api.client.get("/media")).data == []
     assert nothing_left(api.data_dir, set())
 
 
-@pytest.mark.parametrize("metadata", [{"data": {"media_source": "tts", "name": "G"}}, {"data": {}}, None])
+@pytest.mark.parametrize(
+    "metadata", [{"data": {"media_source": "tts", "name": "G"}}, {"data": {}}, None]
+)
 async def test_create_with_audio_and_invalid_metadata_stores_nothing(api, short_tone, metadata):
-    reply = await api.client.call("PUT", "/media", data=multipart(metadata, short_tone.read_bytes()))
+    reply = await api.client.call(
+        "PUT", "/media", data=multipart(metadata, short_tone.read_bytes())
+    )
     assert_error(reply, 400, "validation error")
     assert (await api.client.get("/media")).data == []
     assert nothing_left(api.data_dir, set())
 
 
 async def test_put_raw_to_an_unknown_media_object_is_404_and_stores_nothing(api, short_tone):
-    data = assert_error(await put_raw(api.client, UNKNOWN_MEDIA, short_tone.read_bytes()), 404, "bad_identifier")
+    data = assert_error(
+        await put_raw(api.client, UNKNOWN_MEDIA, short_tone.read_bytes()), 404, "bad_identifier"
+    )
     assert data["cause"] == UNKNOWN_MEDIA
     assert nothing_left(api.data_dir, set())
 
 
 # --- delete ---------------------------------------------------------------------------------------------
+
 
 async def test_delete_removes_the_object_and_its_audio_file(api, short_tone):
     media = await create_with_audio(api, short_tone)
@@ -392,6 +446,7 @@ async def test_deleting_a_greeting_a_box_uses_is_allowed_and_the_box_falls_back(
 
 # --- the box's media references ---------------------------------------------------------------------------
 
+
 async def test_a_box_names_its_greetings_and_name_recording_by_media_id(api):
     ids = [(await create(api, name=name))["id"] for name in ("unavailable", "temporary", "name")]
     media = {"unavailable": ids[0], "temporary_unavailable": ids[1], "name": ids[2]}
@@ -399,25 +454,39 @@ async def test_a_box_names_its_greetings_and_name_recording_by_media_id(api):
     assert (await api.client.get(f"/vmboxes/{box['id']}")).data["media"] == media
 
 
-@pytest.mark.parametrize("key, value, rule", [
-    ("temporary_unavailable", "abc", "minLength"), ("temporary_unavailable", "a" * 33, "maxLength"),
-    ("name", "abc", "minLength"), ("name", 42, "type"),
-])
+@pytest.mark.parametrize(
+    "key, value, rule",
+    [
+        ("temporary_unavailable", "abc", "minLength"),
+        ("temporary_unavailable", "a" * 33, "maxLength"),
+        ("name", "abc", "minLength"),
+        ("name", 42, "type"),
+    ],
+)
 async def test_a_box_media_reference_must_be_a_32_character_id(api, key, value, rule):
-    reply = await api.client.put("/vmboxes", {"data": {"name": "B", "mailbox": "3000", "media": {key: value}}})
+    reply = await api.client.put(
+        "/vmboxes", {"data": {"name": "B", "mailbox": "3000", "media": {key: value}}}
+    )
     errors = assert_error(reply, 400, "validation error")
     assert rule in errors[f"media.{key}"]
 
 
 # --- ids and accounts -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("method, suffix", [("GET", ""), ("POST", ""), ("PATCH", ""), ("DELETE", ""),
-                                            ("GET", "/raw")])
-@pytest.mark.parametrize("ident", [UNKNOWN_MEDIA, "nope", UNKNOWN_MEDIA.upper(), UNKNOWN_MEDIA[:-1]])
+
+@pytest.mark.parametrize(
+    "method, suffix", [("GET", ""), ("POST", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/raw")]
+)
+@pytest.mark.parametrize(
+    "ident", [UNKNOWN_MEDIA, "nope", UNKNOWN_MEDIA.upper(), UNKNOWN_MEDIA[:-1]]
+)
 async def test_an_unknown_or_malformed_media_id_is_404_bad_identifier(api, method, suffix, ident):
     body = {"data": {"name": "G"}} if method in ("POST", "PATCH") else None
-    data = assert_error(await api.client.call(method, f"/media/{ident}{suffix}", json_body=body), 404,
-                        "bad_identifier")
+    data = assert_error(
+        await api.client.call(method, f"/media/{ident}{suffix}", json_body=body),
+        404,
+        "bad_identifier",
+    )
     assert data["cause"] == ident
 
 
@@ -425,24 +494,37 @@ async def test_another_accounts_media_path_is_403(api):
     assert_error(await api.other.get(f"/v2/accounts/{api.client.account_id}/media"), 403)
 
 
-@pytest.mark.parametrize("method, suffix", [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/raw")])
-async def test_another_accounts_media_under_ones_own_path_is_404_and_untouched(api, short_tone, method, suffix):
+@pytest.mark.parametrize(
+    "method, suffix", [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/raw")]
+)
+async def test_another_accounts_media_under_ones_own_path_is_404_and_untouched(
+    api, short_tone, method, suffix
+):
     media = await create_with_audio(api, short_tone)
     body = {"data": {"name": "Hijacked"}} if method == "PATCH" else None
-    assert_error(await api.other.call(method, f"/media/{media['id']}{suffix}", json_body=body), 404, "bad_identifier")
+    assert_error(
+        await api.other.call(method, f"/media/{media['id']}{suffix}", json_body=body),
+        404,
+        "bad_identifier",
+    )
     assert (await api.client.get(f"/media/{media['id']}")).data == media
     assert len(media_files(api.data_dir)) == 1
 
 
-async def test_put_raw_on_another_accounts_media_is_404_and_stores_nothing(api, short_tone, two_seconds):
+async def test_put_raw_on_another_accounts_media_is_404_and_stores_nothing(
+    api, short_tone, two_seconds
+):
     media = await create_with_audio(api, short_tone)
     files = media_files(api.data_dir)
-    assert_error(await put_raw(api.other, media["id"], two_seconds.read_bytes()), 404, "bad_identifier")
+    assert_error(
+        await put_raw(api.other, media["id"], two_seconds.read_bytes()), 404, "bad_identifier"
+    )
     assert nothing_left(api.data_dir, files)
     assert (await api.client.get(f"/media/{media['id']}")).data == media
 
 
 # --- greetings recorded by phone (the store functions the IVR calls) ------------------------------------
+
 
 async def stored(api, tone: Path, tmp_path: Path):
     """A tone put into the store as the IVR does with a recording: normalised and installed."""
@@ -451,13 +533,22 @@ async def stored(api, tone: Path, tmp_path: Path):
     return await api.store.media.store(upload, api.client.account_id)
 
 
-async def test_a_greeting_recorded_by_phone_is_a_media_object_with_its_audio(api, short_tone, tmp_path):
+async def test_a_greeting_recorded_by_phone_is_a_media_object_with_its_audio(
+    api, short_tone, tmp_path
+):
     audio = await stored(api, short_tone, tmp_path)
-    media_id = await create_greeting(api.store, api.client.account_id, "Unavailable greeting", audio)
+    media_id = await create_greeting(
+        api.store, api.client.account_id, "Unavailable greeting", audio
+    )
     assert await media_audio_file(api.store.db, api.client.account_id, media_id) == audio.file
     reply = await api.client.get(f"/media/{media_id}")
-    assert reply.data == {"name": "Unavailable greeting", "media_source": "recording", "language": "en-us",
-                          "length": audio.length_ms, "id": media_id}
+    assert reply.data == {
+        "name": "Unavailable greeting",
+        "media_source": "recording",
+        "language": "en-us",
+        "length": audio.length_ms,
+        "id": media_id,
+    }
     assert (await api.client.get(f"/media/{media_id}/raw")).status == 200
 
 
@@ -470,14 +561,18 @@ async def test_a_greeting_that_cannot_be_kept_leaves_no_file(api, short_tone, tm
 
 async def test_media_audio_file_is_none_for_another_account_or_no_audio(api, short_tone, tmp_path):
     audio = await stored(api, short_tone, tmp_path)
-    media_id = await create_greeting(api.store, api.client.account_id, "Name", audio, source="recording")
+    media_id = await create_greeting(
+        api.store, api.client.account_id, "Name", audio, source="recording"
+    )
     assert await media_audio_file(api.store.db, api.other.account_id, media_id) is None
     empty = await create(api)
     assert await media_audio_file(api.store.db, api.client.account_id, empty["id"]) is None
     assert await media_audio_file(api.store.db, api.client.account_id, UNKNOWN_MEDIA) is None
 
 
-async def test_attaching_audio_to_a_deleted_media_object_discards_the_new_file(api, short_tone, tmp_path):
+async def test_attaching_audio_to_a_deleted_media_object_discards_the_new_file(
+    api, short_tone, tmp_path
+):
     media = await create(api)
     assert (await api.client.delete(f"/media/{media['id']}")).status == 200
     audio = await stored(api, short_tone, tmp_path)
@@ -486,12 +581,18 @@ async def test_attaching_audio_to_a_deleted_media_object_discards_the_new_file(a
     assert nothing_left(api.data_dir, set())
 
 
-async def test_attaching_audio_replaces_the_old_file_after_the_commit(api, short_tone, two_seconds, tmp_path):
+async def test_attaching_audio_replaces_the_old_file_after_the_commit(
+    api, short_tone, two_seconds, tmp_path
+):
     first = await stored(api, short_tone, tmp_path)
     media_id = await create_greeting(api.store, api.client.account_id, "Greeting", first)
     second = await stored(api, two_seconds, tmp_path)
     media = await attach_media_audio(api.store, api.client.account_id, media_id, second)
-    assert media.media_file == second.file and media.doc["length"] == second.length_ms and media.rev == 2
+    assert (
+        media.media_file == second.file
+        and media.doc["length"] == second.length_ms
+        and media.rev == 2
+    )
     assert media_files(api.data_dir) == {second.file}
     assert (await get_media(api.store.db, api.client.account_id, media_id)) == media
 

@@ -4,13 +4,14 @@ retention, with the box counts of GET /vmboxes checked against the listings afte
 Black-box: a real server on a loopback port with a real SQLite file. The store is touched directly only to
 age a message past retention (no API goes back in time) and to run the periodic expiry sweep.
 """
+
 import base64
 import io
 import json
 import re
 import time
 import wave
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -29,7 +30,7 @@ def now() -> int:
 
 
 def month_of(gregorian: int) -> str:
-    return datetime.fromtimestamp(gregorian - GREGORIAN_OFFSET, timezone.utc).strftime("%Y%m")
+    return datetime.fromtimestamp(gregorian - GREGORIAN_OFFSET, UTC).strftime("%Y%m")
 
 
 def unknown_message_id() -> str:
@@ -82,8 +83,9 @@ async def age_past_retention(store, message_id: str) -> int:
 
 
 async def change(client, box_id: str, message_id: str, data: dict | None = None, query: str = ""):
-    return await client.post(f"/vmboxes/{box_id}/messages/{message_id}{query}",
-                             None if data is None else {"data": data})
+    return await client.post(
+        f"/vmboxes/{box_id}/messages/{message_id}{query}", None if data is None else {"data": data}
+    )
 
 
 def wav_seconds(audio: bytes) -> float:
@@ -121,8 +123,12 @@ async def test_create_returns_201_with_kazoo_defaults(api, box):
 
 
 async def test_create_keeps_the_metadata_sent_as_in_the_seed(api, box):
-    sent = {"caller_id_name": "someone", "caller_id_number": "6001", "folder": "new",
-            "from": "someone@farfaraway.com"}
+    sent = {
+        "caller_id_name": "someone",
+        "caller_id_number": "6001",
+        "folder": "new",
+        "from": "someone@farfaraway.com",
+    }
     reply = await api.client.put(f"/vmboxes/{box}/messages", {"data": sent})
     assert reply.status == 201, reply.body
     assert {key: reply.data[key] for key in sent} == sent
@@ -156,8 +162,13 @@ async def test_supplied_timestamp_sets_the_time_and_the_id_month(api, box):
 async def test_server_owned_keys_in_the_request_are_ignored(api, box):
     forged_id = "201601-" + "cd" * 16
     message = await api.client.create_message(
-        box, caller_id_number="6001", media_id=forged_id, id=forged_id, _id=forged_id,
-        history=[{"box_id": UNKNOWN_BOX}], transcription={"result": "success", "text": "forged"},
+        box,
+        caller_id_number="6001",
+        media_id=forged_id,
+        id=forged_id,
+        _id=forged_id,
+        history=[{"box_id": UNKNOWN_BOX}],
+        transcription={"result": "success", "text": "forged"},
     )
     assert message["media_id"] != forged_id
     assert MESSAGE_ID.fullmatch(message["media_id"])
@@ -192,13 +203,16 @@ async def test_create_just_inside_retention_is_accepted(api, box):
     assert await listed_ids(api.client, box) == [message["media_id"]]
 
 
-@pytest.mark.parametrize("field, value, rule", [
-    ("folder", "inbox", "enum"),
-    ("caller_id_name", "x" * 36, "maxLength"),
-    ("caller_id_number", "1" * 36, "maxLength"),
-    ("length", "long", "type"),
-    ("timestamp", "yesterday", "type"),
-])
+@pytest.mark.parametrize(
+    "field, value, rule",
+    [
+        ("folder", "inbox", "enum"),
+        ("caller_id_name", "x" * 36, "maxLength"),
+        ("caller_id_number", "1" * 36, "maxLength"),
+        ("length", "long", "type"),
+        ("timestamp", "yesterday", "type"),
+    ],
+)
 async def test_create_with_invalid_metadata_is_a_validation_error(api, box, field, value, rule):
     reply = await api.client.put(f"/vmboxes/{box}/messages", {"data": {field: value}})
     assert reply.status == 400
@@ -230,8 +244,9 @@ async def test_created_messages_are_counted_in_their_folder(api, box):
 
 
 async def test_fetch_returns_the_message_as_created(api, box):
-    created = await api.client.create_message(box, caller_id_number="6001", caller_id_name="Caller",
-                                              call_id="abc@host", length=3140)
+    created = await api.client.create_message(
+        box, caller_id_number="6001", caller_id_name="Caller", call_id="abc@host", length=3140
+    )
     reply = await api.client.get(f"/vmboxes/{box}/messages/{created['media_id']}")
     assert reply.status == 200
     assert reply.data == created
@@ -268,7 +283,11 @@ async def test_listing_is_newest_first(api, box):
     oldest = await api.client.create_message(box, timestamp=t - 300)
     reply = await api.client.get(f"/vmboxes/{box}/messages")
     assert reply.status == 200
-    assert [m["media_id"] for m in reply.data] == [newest["media_id"], middle["media_id"], oldest["media_id"]]
+    assert [m["media_id"] for m in reply.data] == [
+        newest["media_id"],
+        middle["media_id"],
+        oldest["media_id"],
+    ]
 
 
 async def test_listing_items_are_the_message_metadata(api, box):
@@ -279,20 +298,27 @@ async def test_listing_items_are_the_message_metadata(api, box):
 
 async def test_ascending_true_lists_oldest_first(api, box):
     t = now()
-    ids = [(await api.client.create_message(box, timestamp=t - age))["media_id"] for age in (200, 100, 300)]
+    ids = [
+        (await api.client.create_message(box, timestamp=t - age))["media_id"]
+        for age in (200, 100, 300)
+    ]
     reply = await api.client.get(f"/vmboxes/{box}/messages?ascending=true")
     assert [m["media_id"] for m in reply.data] == [ids[2], ids[0], ids[1]]
 
 
 async def test_pages_hold_50_messages_by_default(api, box):
     t = now()
-    created = [(await api.client.create_message(box, timestamp=t - i))["media_id"] for i in range(55)]
+    created = [
+        (await api.client.create_message(box, timestamp=t - i))["media_id"] for i in range(55)
+    ]
     first = await api.client.get(f"/vmboxes/{box}/messages")
     assert first.status == 200
     assert len(first.data) == 50
     assert first.body["page_size"] == 50
     assert [m["media_id"] for m in first.data] == created[:50]
-    second = await api.client.get(f"/vmboxes/{box}/messages?start_key={first.body['next_start_key']}")
+    second = await api.client.get(
+        f"/vmboxes/{box}/messages?start_key={first.body['next_start_key']}"
+    )
     assert second.status == 200
     assert [m["media_id"] for m in second.data] == created[50:]
     assert second.body["page_size"] == 5
@@ -302,7 +328,9 @@ async def test_pages_hold_50_messages_by_default(api, box):
 
 async def test_custom_page_size(api, box):
     t = now()
-    created = [(await api.client.create_message(box, timestamp=t - i))["media_id"] for i in range(5)]
+    created = [
+        (await api.client.create_message(box, timestamp=t - i))["media_id"] for i in range(5)
+    ]
     first = await api.client.get(f"/vmboxes/{box}/messages?page_size=2")
     assert [m["media_id"] for m in first.data] == created[:2]
     assert first.body["page_size"] == 2
@@ -326,7 +354,9 @@ async def test_empty_listing_has_no_next_start_key(api, box):
 
 
 @pytest.mark.parametrize("ascending", [False, True], ids=["newest-first", "ascending"])
-async def test_walking_all_pages_yields_every_message_once_even_with_equal_timestamps(api, box, ascending):
+async def test_walking_all_pages_yields_every_message_once_even_with_equal_timestamps(
+    api, box, ascending
+):
     t = now() - 60
     created = set()
     for i in range(11):
@@ -335,7 +365,9 @@ async def test_walking_all_pages_yields_every_message_once_even_with_equal_times
         created.add((await api.client.create_message(box, timestamp=timestamp))["media_id"])
     seen, pages, start = [], 0, None
     while True:
-        query = f"page_size=3&ascending={str(ascending).lower()}" + (f"&start_key={start}" if start else "")
+        query = f"page_size=3&ascending={str(ascending).lower()}" + (
+            f"&start_key={start}" if start else ""
+        )
         reply = await api.client.get(f"/vmboxes/{box}/messages?{query}")
         assert reply.status == 200, reply.body
         seen += [m["media_id"] for m in reply.data]
@@ -351,15 +383,19 @@ async def test_walking_all_pages_yields_every_message_once_even_with_equal_times
     assert seen == everything
 
 
-@pytest.mark.parametrize("key", [
-    "not-a-key!",
-    encoded_key({"timestamp": 63900000000}),
-    encoded_key("202401-" + "ab" * 16),
-    encoded_key([63900000000]),
-    encoded_key([1.5, "202401-" + "ab" * 16]),
-    encoded_key([True, "202401-" + "ab" * 16]),
-    encoded_key([10 ** 30, "202401-" + "ab" * 16]),
-], ids=["garbage", "object", "string", "short-list", "float", "bool", "huge"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "not-a-key!",
+        encoded_key({"timestamp": 63900000000}),
+        encoded_key("202401-" + "ab" * 16),
+        encoded_key([63900000000]),
+        encoded_key([1.5, "202401-" + "ab" * 16]),
+        encoded_key([True, "202401-" + "ab" * 16]),
+        encoded_key([10**30, "202401-" + "ab" * 16]),
+    ],
+    ids=["garbage", "object", "string", "short-list", "float", "bool", "huge"],
+)
 async def test_a_forged_start_key_is_rejected(api, box, key):
     await api.client.create_message(box)
     reply = await api.client.get(f"/vmboxes/{box}/messages?start_key={key}")
@@ -395,29 +431,41 @@ async def test_a_non_boolean_paginate_or_ascending_is_rejected(api, box, name):
 
 async def test_created_from_and_created_to_bound_the_listing(api, box):
     t = now() - 10 * DAY
-    ids = {days: (await api.client.create_message(box, timestamp=t + days * DAY))["media_id"] for days in range(5)}
-    reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={t + DAY}&created_to={t + 3 * DAY}")
+    ids = {
+        days: (await api.client.create_message(box, timestamp=t + days * DAY))["media_id"]
+        for days in range(5)
+    }
+    reply = await api.client.get(
+        f"/vmboxes/{box}/messages?created_from={t + DAY}&created_to={t + 3 * DAY}"
+    )
     assert reply.status == 200
     assert [m["media_id"] for m in reply.data] == [ids[3], ids[2], ids[1]]
 
 
 async def test_created_from_alone_bounds_the_listing_from_below(api, box):
     t = now() - 10 * DAY
-    ids = [(await api.client.create_message(box, timestamp=t + days * DAY))["media_id"] for days in range(3)]
+    ids = [
+        (await api.client.create_message(box, timestamp=t + days * DAY))["media_id"]
+        for days in range(3)
+    ]
     assert await listed_ids(api.client, box, f"&created_from={t + DAY}") == [ids[2], ids[1]]
 
 
 async def test_a_created_span_of_exactly_31_days_and_an_hour_is_accepted(api, box):
     t = now() - 40 * DAY
     inside = await api.client.create_message(box, timestamp=t + MAX_CREATED_SPAN_S)
-    reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={t}&created_to={t + MAX_CREATED_SPAN_S}")
+    reply = await api.client.get(
+        f"/vmboxes/{box}/messages?created_from={t}&created_to={t + MAX_CREATED_SPAN_S}"
+    )
     assert reply.status == 200
     assert [m["media_id"] for m in reply.data] == [inside["media_id"]]
 
 
 async def test_a_created_span_over_31_days_and_an_hour_is_a_date_range_error(api, box):
     t = now() - 40 * DAY
-    reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={t}&created_to={t + MAX_CREATED_SPAN_S + 1}")
+    reply = await api.client.get(
+        f"/vmboxes/{box}/messages?created_from={t}&created_to={t + MAX_CREATED_SPAN_S + 1}"
+    )
     assert reply.status == 400
     assert "date_range" in reply.data["created_from"]
 
@@ -429,11 +477,15 @@ async def test_created_to_before_created_from_is_a_date_range_error(api, box):
     assert "date_range" in reply.data["created_from"]
 
 
-@pytest.mark.parametrize("query", [
-    "created_from=yesterday",
-    "created_to=1.5",
-    f"created_from={10 ** 30}&created_to={10 ** 30}",
-], ids=["word", "float", "beyond-any-date"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_from=yesterday",
+        "created_to=1.5",
+        f"created_from={10**30}&created_to={10**30}",
+    ],
+    ids=["word", "float", "beyond-any-date"],
+)
 async def test_a_bad_created_bound_is_rejected(api, box, query):
     reply = await api.client.get(f"/vmboxes/{box}/messages?{query}")
     assert reply.status == 400, reply.body
@@ -458,7 +510,10 @@ async def test_filter_caller_id_number_lists_only_that_caller(api, box):
     first = await api.client.create_message(box, caller_id_number="6001", timestamp=t - 2)
     await api.client.create_message(box, caller_id_number="6002", timestamp=t - 1)
     last = await api.client.create_message(box, caller_id_number="6001", timestamp=t)
-    assert await listed_ids(api.client, box, "&filter_caller_id_number=6001") == [last["media_id"], first["media_id"]]
+    assert await listed_ids(api.client, box, "&filter_caller_id_number=6001") == [
+        last["media_id"],
+        first["media_id"],
+    ]
     assert await listed_ids(api.client, box, "&filter_caller_id_number=7000") == []
 
 
@@ -520,7 +575,9 @@ async def test_account_listing_paginates_across_boxes(api, box, other_box):
         await api.client.create_message(box if i % 2 else other_box, timestamp=t - i)
     first = await api.client.get("/vmboxes/messages?page_size=3")
     assert len(first.data) == 3 and "next_start_key" in first.body
-    second = await api.client.get(f"/vmboxes/messages?page_size=3&start_key={first.body['next_start_key']}")
+    second = await api.client.get(
+        f"/vmboxes/messages?page_size=3&start_key={first.body['next_start_key']}"
+    )
     assert len(second.data) == 2 and "next_start_key" not in second.body
     walked = [(b, m["media_id"]) for item in first.data + second.data for b, m in item.items()]
     assert walked == await account_listing(api.client)
@@ -529,7 +586,9 @@ async def test_account_listing_paginates_across_boxes(api, box, other_box):
 async def test_account_listing_filters_by_folder(api, box, other_box):
     await api.client.create_message(box)
     saved = await api.client.create_message(other_box, folder="saved")
-    assert await account_listing(api.client, "&filter_folder=saved") == [(other_box, saved["media_id"])]
+    assert await account_listing(api.client, "&filter_folder=saved") == [
+        (other_box, saved["media_id"])
+    ]
 
 
 # --- changing one message: folder ----------------------------------------------------------------------
@@ -556,7 +615,9 @@ async def test_change_folder_via_the_query_string(api, box):
 
 async def test_folder_in_the_body_wins_over_the_query_string(api, box):
     message = await api.client.create_message(box)
-    reply = await change(api.client, box, message["media_id"], {"folder": "deleted"}, query="?folder=saved")
+    reply = await change(
+        api.client, box, message["media_id"], {"folder": "deleted"}, query="?folder=saved"
+    )
     assert reply.data["folder"] == "deleted"
 
 
@@ -640,7 +701,9 @@ async def test_moving_again_appends_to_the_history(api, box, other_box):
     first = (await change(api.client, box, message["media_id"], {"source_id": other_box})).data
     second = (await change(api.client, other_box, first["media_id"], {"source_id": box})).data
     assert [(h["box_id"], h["message_id"]) for h in second["history"]] == [
-        (box, message["media_id"]), (other_box, first["media_id"])]
+        (box, message["media_id"]),
+        (other_box, first["media_id"]),
+    ]
 
 
 async def test_a_moved_message_keeps_its_audio(api, tmp_path):
@@ -706,15 +769,21 @@ async def test_copy_to_several_boxes_makes_one_copy_in_each(api, box):
 
 async def test_each_copy_has_its_own_audio_file(api, tmp_path):
     source = (await api.client.create_box("3000", media_extension="wav"))["id"]
-    targets = [(await api.client.create_box(str(4000 + i), media_extension="wav"))["id"] for i in range(2)]
+    targets = [
+        (await api.client.create_box(str(4000 + i), media_extension="wav"))["id"] for i in range(2)
+    ]
     message = await api.client.create_message(source, audio=make_tone(tmp_path, 1))
     reply = await change(api.client, source, message["media_id"], {"source_id": targets})
     assert len(media_files(api.data_dir)) == 3
     # Replacing the original's audio must leave the copies' audio as it was.
-    replaced = await api.client.call("PUT", f"/vmboxes/{source}/messages/{message['media_id']}/raw",
-                                     data=make_tone(tmp_path, 2).read_bytes(), headers={"Content-Type": "audio/wav"})
+    replaced = await api.client.call(
+        "PUT",
+        f"/vmboxes/{source}/messages/{message['media_id']}/raw",
+        data=make_tone(tmp_path, 2).read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+    )
     assert replaced.status == 200, replaced.body
-    for target, copy_id in zip(targets, reply.data["succeeded"]):
+    for target, copy_id in zip(targets, reply.data["succeeded"], strict=True):
         raw = await api.client.get(f"/vmboxes/{target}/messages/{copy_id}/raw")
         assert raw.status == 200
         assert abs(wav_seconds(raw.body) - 1) < 0.05
@@ -726,7 +795,9 @@ async def test_copies_outlive_the_deletion_of_the_source_box(api, tmp_path):
     source = (await api.client.create_box("3000", media_extension="wav"))["id"]
     target = (await api.client.create_box("3001", media_extension="wav"))["id"]
     message = await api.client.create_message(source, audio=make_tone(tmp_path, 1))
-    (copy_id,) = (await change(api.client, source, message["media_id"], {"source_id": [target]})).data["succeeded"]
+    (copy_id,) = (
+        await change(api.client, source, message["media_id"], {"source_id": [target]})
+    ).data["succeeded"]
     assert (await api.client.delete(f"/vmboxes/{source}")).status == 200
     raw = await api.client.get(f"/vmboxes/{target}/messages/{copy_id}/raw")
     assert raw.status == 200
@@ -735,7 +806,9 @@ async def test_copies_outlive_the_deletion_of_the_source_box(api, tmp_path):
 
 async def test_copy_to_an_unknown_box_is_404_and_copies_nothing(api, box, other_box, tmp_path):
     message = await api.client.create_message(box, audio=make_tone(tmp_path, 1))
-    reply = await change(api.client, box, message["media_id"], {"source_id": [other_box, UNKNOWN_BOX]})
+    reply = await change(
+        api.client, box, message["media_id"], {"source_id": [other_box, UNKNOWN_BOX]}
+    )
     assert reply.status == 404
     assert await listed_ids(api.client, other_box) == []
     assert len(media_files(api.data_dir)) == 1
@@ -743,7 +816,9 @@ async def test_copy_to_an_unknown_box_is_404_and_copies_nothing(api, box, other_
     await assert_counts(api.client, box, new=1, saved=0)
 
 
-@pytest.mark.parametrize("source_id", [[], 42, ["not-a-box"]], ids=["empty-list", "number", "bad-id-in-list"])
+@pytest.mark.parametrize(
+    "source_id", [[], 42, ["not-a-box"]], ids=["empty-list", "number", "bad-id-in-list"]
+)
 async def test_copy_with_a_malformed_source_id_is_rejected(api, box, source_id):
     message = await api.client.create_message(box)
     reply = await change(api.client, box, message["media_id"], {"source_id": source_id})
@@ -758,19 +833,24 @@ async def test_bulk_folder_change_reports_unknown_ids_as_not_found(api, box):
     first = await api.client.create_message(box)
     second = await api.client.create_message(box)
     unknown = unknown_message_id()
-    reply = await api.client.post(f"/vmboxes/{box}/messages", {
-        "data": {"folder": "saved", "messages": [first["media_id"], unknown, second["media_id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"folder": "saved", "messages": [first["media_id"], unknown, second["media_id"]]}},
+    )
     assert reply.status == 200, reply.body
     assert sorted(reply.data["succeeded"]) == sorted([first["media_id"], second["media_id"]])
     assert reply.data["failed"] == {unknown: "not_found"}
-    assert sorted(await listed_ids(api.client, box, "&filter_folder=saved")) == sorted(reply.data["succeeded"])
+    assert sorted(await listed_ids(api.client, box, "&filter_folder=saved")) == sorted(
+        reply.data["succeeded"]
+    )
     await assert_counts(api.client, box, new=0, saved=2)
 
 
 async def test_bulk_folder_change_via_the_query_string(api, box):
     message = await api.client.create_message(box)
-    reply = await api.client.post(f"/vmboxes/{box}/messages?folder=deleted",
-                                  {"data": {"messages": [message["media_id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages?folder=deleted", {"data": {"messages": [message["media_id"]]}}
+    )
     assert reply.data == {"succeeded": [message["media_id"]], "failed": {}}
     assert await listed_ids(api.client, box, "&filter_folder=deleted") == [message["media_id"]]
     await assert_counts(api.client, box, new=0, saved=0)
@@ -778,23 +858,28 @@ async def test_bulk_folder_change_via_the_query_string(api, box):
 
 async def test_bulk_change_of_another_boxes_message_is_not_found(api, box, other_box):
     elsewhere = await api.client.create_message(other_box)
-    reply = await api.client.post(f"/vmboxes/{box}/messages", {
-        "data": {"folder": "saved", "messages": [elsewhere["media_id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"folder": "saved", "messages": [elsewhere["media_id"]]}},
+    )
     assert reply.data == {"succeeded": [], "failed": {elsewhere["media_id"]: "not_found"}}
     await assert_counts(api.client, other_box, new=1, saved=0)
 
 
 async def test_bulk_folder_change_in_an_unknown_box_is_404(api):
-    reply = await api.client.post(f"/vmboxes/{UNKNOWN_BOX}/messages",
-                                  {"data": {"folder": "saved", "messages": [unknown_message_id()]}})
+    reply = await api.client.post(
+        f"/vmboxes/{UNKNOWN_BOX}/messages",
+        {"data": {"folder": "saved", "messages": [unknown_message_id()]}},
+    )
     assert reply.status == 404
     assert reply.body["message"] == "bad_identifier"
 
 
 async def test_bulk_folder_change_in_another_accounts_box_is_404_and_changes_nothing(api, box):
     message = await api.client.create_message(box)
-    reply = await api.other.post(f"/vmboxes/{box}/messages",
-                                 {"data": {"folder": "saved", "messages": [message["media_id"]]}})
+    reply = await api.other.post(
+        f"/vmboxes/{box}/messages", {"data": {"folder": "saved", "messages": [message["media_id"]]}}
+    )
     assert reply.status == 404
     assert message["media_id"] not in json.dumps(reply.body)
     await assert_counts(api.client, box, new=1, saved=0)
@@ -803,8 +888,10 @@ async def test_bulk_folder_change_in_another_accounts_box_is_404_and_changes_not
 async def test_bulk_move_lists_the_new_ids(api, box, other_box):
     ids = [(await api.client.create_message(box))["media_id"] for _ in range(3)]
     unknown = unknown_message_id()
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"source_id": other_box, "messages": [*ids[:2], unknown]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"source_id": other_box, "messages": [*ids[:2], unknown]}},
+    )
     assert reply.status == 200, reply.body
     assert reply.data["failed"] == {unknown: "not_found"}
     assert len(reply.data["succeeded"]) == 2 and not set(reply.data["succeeded"]) & set(ids)
@@ -816,7 +903,9 @@ async def test_bulk_move_lists_the_new_ids(api, box, other_box):
 
 async def test_bulk_copy_lists_the_new_ids_and_keeps_the_originals(api, box, other_box):
     ids = [(await api.client.create_message(box, folder="saved"))["media_id"] for _ in range(2)]
-    reply = await api.client.post(f"/vmboxes/{box}/messages", {"data": {"source_id": [other_box], "messages": ids}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages", {"data": {"source_id": [other_box], "messages": ids}}
+    )
     assert reply.status == 200, reply.body
     assert len(reply.data["succeeded"]) == 2 and not set(reply.data["succeeded"]) & set(ids)
     assert sorted(await listed_ids(api.client, other_box)) == sorted(reply.data["succeeded"])
@@ -827,8 +916,10 @@ async def test_bulk_copy_lists_the_new_ids_and_keeps_the_originals(api, box, oth
 
 async def test_an_id_listed_twice_is_moved_once(api, box, other_box):
     message = await api.client.create_message(box)
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"source_id": other_box, "messages": [message["media_id"]] * 2}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"source_id": other_box, "messages": [message["media_id"]] * 2}},
+    )
     assert len(reply.data["succeeded"]) == 1
     assert reply.data["failed"] == {}
     assert await listed_ids(api.client, other_box) == reply.data["succeeded"]
@@ -838,14 +929,19 @@ async def test_an_id_listed_twice_is_moved_once(api, box, other_box):
 
 async def test_bulk_move_to_an_unknown_box_is_404(api, box):
     message = await api.client.create_message(box)
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"source_id": UNKNOWN_BOX, "messages": [message["media_id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"source_id": UNKNOWN_BOX, "messages": [message["media_id"]]}},
+    )
     assert reply.status == 404
     assert await listed_ids(api.client, box) == [message["media_id"]]
 
 
-@pytest.mark.parametrize("data", [{"folder": "saved"}, {"folder": "saved", "messages": []}, {}],
-                         ids=["missing", "empty", "no-data"])
+@pytest.mark.parametrize(
+    "data",
+    [{"folder": "saved"}, {"folder": "saved", "messages": []}, {}],
+    ids=["missing", "empty", "no-data"],
+)
 async def test_bulk_change_without_messages_is_messages_required(api, box, data):
     await api.client.create_message(box)
     reply = await api.client.post(f"/vmboxes/{box}/messages", {"data": data})
@@ -856,8 +952,10 @@ async def test_bulk_change_without_messages_is_messages_required(api, box, data)
 
 async def test_bulk_change_to_an_invalid_folder_is_rejected(api, box):
     message = await api.client.create_message(box)
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"folder": "archive", "messages": [message["media_id"]]}})
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"folder": "archive", "messages": [message["media_id"]]}},
+    )
     assert reply.status == 400
     assert "enum" in reply.data["folder"]
     await assert_counts(api.client, box, new=1, saved=0)
@@ -875,7 +973,9 @@ async def test_delete_one_returns_the_message_and_hides_it_everywhere(api, box):
     assert (await api.client.get(f"/vmboxes/{box}/messages/{message['media_id']}")).status == 404
     assert await listed_ids(api.client, box) == [kept["media_id"]]
     for folder in ("new", "saved", "deleted"):
-        assert message["media_id"] not in await listed_ids(api.client, box, f"&filter_folder={folder}")
+        assert message["media_id"] not in await listed_ids(
+            api.client, box, f"&filter_folder={folder}"
+        )
     assert await account_listing(api.client) == [(box, kept["media_id"])]
     await assert_counts(api.client, box, new=0, saved=1)
 
@@ -958,7 +1058,9 @@ async def test_bulk_delete_of_listed_ids_reports_unknown_ones(api, box):
 async def test_bulk_delete_of_an_already_deleted_id_is_not_found(api, box):
     message = await api.client.create_message(box)
     await api.client.delete(f"/vmboxes/{box}/messages/{message['media_id']}")
-    reply = await api.client.delete(f"/vmboxes/{box}/messages", {"data": {"messages": [message["media_id"]]}})
+    reply = await api.client.delete(
+        f"/vmboxes/{box}/messages", {"data": {"messages": [message["media_id"]]}}
+    )
     assert reply.data == {"succeeded": [], "failed": {message["media_id"]: "not_found"}}
 
 
@@ -999,19 +1101,29 @@ async def test_a_message_past_retention_is_hidden_from_listings_fetch_and_counts
 async def test_a_message_past_retention_is_not_listed_by_created_range(api, box):
     old = await api.client.create_message(box)
     timestamp = await age_past_retention(api.store, old["media_id"])
-    reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={timestamp - 10}&created_to={timestamp + 10}")
+    reply = await api.client.get(
+        f"/vmboxes/{box}/messages?created_from={timestamp - 10}&created_to={timestamp + 10}"
+    )
     assert reply.status == 200
     assert reply.data == []
 
 
 @pytest.mark.parametrize("kind", ["folder", "move", "copy"])
-async def test_bulk_change_past_retention_fails_with_prior_to_retention_duration(api, box, other_box, kind):
+async def test_bulk_change_past_retention_fails_with_prior_to_retention_duration(
+    api, box, other_box, kind
+):
     old = await api.client.create_message(box)
     fresh = await api.client.create_message(box)
     await age_past_retention(api.store, old["media_id"])
-    data = {"folder": {"folder": "saved"}, "move": {"source_id": other_box}, "copy": {"source_id": [other_box]}}[kind]
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {**data, "messages": [old["media_id"], fresh["media_id"]]}})
+    data = {
+        "folder": {"folder": "saved"},
+        "move": {"source_id": other_box},
+        "copy": {"source_id": [other_box]},
+    }[kind]
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {**data, "messages": [old["media_id"], fresh["media_id"]]}},
+    )
     assert reply.status == 200, reply.body
     assert reply.data["failed"] == {old["media_id"]: "prior_to_retention_duration"}
     assert len(reply.data["succeeded"]) == 1
@@ -1021,8 +1133,13 @@ async def test_bulk_change_past_retention_fails_with_prior_to_retention_duration
 async def test_bulk_delete_past_retention_fails_with_prior_to_retention_duration(api, box):
     old = await api.client.create_message(box)
     await age_past_retention(api.store, old["media_id"])
-    reply = await api.client.delete(f"/vmboxes/{box}/messages", {"data": {"messages": [old["media_id"]]}})
-    assert reply.data == {"succeeded": [], "failed": {old["media_id"]: "prior_to_retention_duration"}}
+    reply = await api.client.delete(
+        f"/vmboxes/{box}/messages", {"data": {"messages": [old["media_id"]]}}
+    )
+    assert reply.data == {
+        "succeeded": [],
+        "failed": {old["media_id"]: "prior_to_retention_duration"},
+    }
 
 
 async def test_delete_all_leaves_out_messages_past_retention(api, box):
@@ -1045,7 +1162,9 @@ async def test_single_change_or_delete_past_retention_is_404(api, box, other_box
 
 
 async def test_expiry_sweep_keeps_the_counts_right(api, box, other_box):
-    aged = [await api.client.create_message(box, folder=folder) for folder in ("new", "saved", "saved")]
+    aged = [
+        await api.client.create_message(box, folder=folder) for folder in ("new", "saved", "saved")
+    ]
     aged.append(await api.client.create_message(other_box))
     kept = await api.client.create_message(box, folder="saved")
     for message in aged:
@@ -1061,7 +1180,8 @@ async def test_expiry_sweep_keeps_the_counts_right(api, box, other_box):
 
 async def test_the_purge_frees_the_audio_of_deleted_and_expired_messages_only(api, box, tmp_path):
     kept, deleted, kept_in_deleted_folder, aged = [
-        await api.client.create_message(box, audio=make_tone(tmp_path, 1)) for _ in range(4)]
+        await api.client.create_message(box, audio=make_tone(tmp_path, 1)) for _ in range(4)
+    ]
     assert (await api.client.delete(f"/vmboxes/{box}/messages/{deleted['media_id']}")).status == 200
     await change(api.client, box, kept_in_deleted_folder["media_id"], {"folder": "deleted"})
     await age_past_retention(api.store, aged["media_id"])
@@ -1072,12 +1192,20 @@ async def test_the_purge_frees_the_audio_of_deleted_and_expired_messages_only(ap
     assert await purge_messages(api.store) == 2
     assert len(media_files(api.data_dir)) == 2 and media_files(api.data_dir) < before
     assert await purge_messages(api.store) == 0
-    for message in (kept, kept_in_deleted_folder):  # a deleted folder is recoverable: its audio stays
+    for message in (
+        kept,
+        kept_in_deleted_folder,
+    ):  # a deleted folder is recoverable: its audio stays
         raw = await api.client.get(f"/vmboxes/{box}/messages/{message['media_id']}/raw")
         assert raw.status == 200
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"folder": "new", "messages": [deleted["media_id"], aged["media_id"]]}})
-    assert reply.data["failed"] == {deleted["media_id"]: "not_found", aged["media_id"]: "prior_to_retention_duration"}
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages",
+        {"data": {"folder": "new", "messages": [deleted["media_id"], aged["media_id"]]}},
+    )
+    assert reply.data["failed"] == {
+        deleted["media_id"]: "not_found",
+        aged["media_id"]: "prior_to_retention_duration",
+    }
 
 
 async def test_expired_messages_stay_out_of_reach(api, box):
@@ -1085,9 +1213,13 @@ async def test_expired_messages_stay_out_of_reach(api, box):
     await age_past_retention(api.store, old["media_id"])
     await expire_messages(api.store)
     assert (await api.client.get(f"/vmboxes/{box}/messages/{old['media_id']}")).status == 404
-    reply = await api.client.post(f"/vmboxes/{box}/messages",
-                                  {"data": {"folder": "new", "messages": [old["media_id"]]}})
-    assert reply.data == {"succeeded": [], "failed": {old["media_id"]: "prior_to_retention_duration"}}
+    reply = await api.client.post(
+        f"/vmboxes/{box}/messages", {"data": {"folder": "new", "messages": [old["media_id"]]}}
+    )
+    assert reply.data == {
+        "succeeded": [],
+        "failed": {old["media_id"]: "prior_to_retention_duration"},
+    }
     await assert_counts(api.client, box, new=0, saved=0)
 
 

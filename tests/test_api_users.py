@@ -3,6 +3,7 @@
 Black-box: a real server on an ephemeral port and a real SQLite file. The owner lookup the IVR uses is
 read from the store after API writes, to show that every write keeps it in step.
 """
+
 import re
 
 import pytest
@@ -10,8 +11,12 @@ import pytest
 from store.users import owner_ids_for_caller
 
 ALICE = {
-    "first_name": "Alice", "last_name": "Liddell", "email": "alice@example.com", "timezone": "Europe/London",
-    "caller_id_numbers": ["+441632960001"], "endpoints": ["PJSIP/1001"],
+    "first_name": "Alice",
+    "last_name": "Liddell",
+    "email": "alice@example.com",
+    "timezone": "Europe/London",
+    "caller_id_numbers": ["+441632960001"],
+    "endpoints": ["PJSIP/1001"],
 }
 UNKNOWN_USER = "0123456789abcdef0123456789abcdef"
 
@@ -26,7 +31,8 @@ def assert_validation_error(reply, fields: dict[str, str]) -> None:
     assert reply.body["status"] == "error"
     assert reply.body["message"] == "validation error"
     assert {field: set(rules) for field, rules in reply.data.items()} == {
-        field: {rule} for field, rule in fields.items()}
+        field: {rule} for field, rule in fields.items()
+    }
 
 
 async def create(client, **fields) -> dict:
@@ -36,10 +42,13 @@ async def create(client, **fields) -> dict:
 
 
 async def owners(api, endpoint: str = "", number: str = "", account: str | None = None) -> set[str]:
-    return await owner_ids_for_caller(api.store.db, account or api.client.account_id, endpoint, number)
+    return await owner_ids_for_caller(
+        api.store.db, account or api.client.account_id, endpoint, number
+    )
 
 
 # --- create and fetch ---------------------------------------------------------------------------------
+
 
 async def test_create_answers_201_with_the_document_a_32_hex_id_and_a_revision(api):
     reply = await api.client.put("/users", {"data": ALICE})
@@ -79,42 +88,54 @@ async def test_names_alone_make_a_user(api):
 
 # --- validation ---------------------------------------------------------------------------------------
 
+
 async def test_first_and_last_name_are_required(api):
     reply = await api.client.put("/users", {"data": {"email": "a@example.com"}})
     assert_validation_error(reply, {"first_name": "required", "last_name": "required"})
 
 
-@pytest.mark.parametrize("field, value, rule", [
-    ("first_name", "", "minLength"),
-    ("first_name", "x" * 129, "maxLength"),
-    ("last_name", 42, "type"),
-    ("email", "not-an-address", "pattern"),
-    ("timezone", "UTC", "minLength"),
-    ("timezone", "x" * 33, "maxLength"),
-    ("caller_id_numbers", "1001", "type"),
-    ("endpoints", "PJSIP/1001", "type"),
-])
+@pytest.mark.parametrize(
+    "field, value, rule",
+    [
+        ("first_name", "", "minLength"),
+        ("first_name", "x" * 129, "maxLength"),
+        ("last_name", 42, "type"),
+        ("email", "not-an-address", "pattern"),
+        ("timezone", "UTC", "minLength"),
+        ("timezone", "x" * 33, "maxLength"),
+        ("caller_id_numbers", "1001", "type"),
+        ("endpoints", "PJSIP/1001", "type"),
+    ],
+)
 async def test_a_bad_field_is_400_on_that_field(api, field, value, rule):
     reply = await api.client.put("/users", {"data": {**ALICE, field: value}})
     assert_validation_error(reply, {field: rule})
     assert (await api.client.get("/users")).data == []
 
 
-@pytest.mark.parametrize("number, rule", [("", "minLength"), ("1" * 36, "maxLength"), (1001, "type")])
+@pytest.mark.parametrize(
+    "number, rule", [("", "minLength"), ("1" * 36, "maxLength"), (1001, "type")]
+)
 async def test_a_bad_caller_id_number_is_400_on_its_position(api, number, rule):
-    reply = await api.client.put("/users", {"data": {**ALICE, "caller_id_numbers": ["1001", number]}})
+    reply = await api.client.put(
+        "/users", {"data": {**ALICE, "caller_id_numbers": ["1001", number]}}
+    )
     assert_validation_error(reply, {"caller_id_numbers.1": rule})
 
 
-@pytest.mark.parametrize("endpoint", ["1001", "PJSIP 1001", "PJSIP/", "/1001", "PJSIP/10 01", "PJSIP/1001/x",
-                                      "PJ-SIP/1001"])
+@pytest.mark.parametrize(
+    "endpoint",
+    ["1001", "PJSIP 1001", "PJSIP/", "/1001", "PJSIP/10 01", "PJSIP/1001/x", "PJ-SIP/1001"],
+)
 async def test_an_endpoint_that_is_not_tech_slash_resource_is_400(api, endpoint):
     reply = await api.client.put("/users", {"data": {**ALICE, "endpoints": [endpoint]}})
     assert reply.status == 400, reply.body
     assert list(reply.data) == ["endpoints.0"]
 
 
-@pytest.mark.parametrize("endpoint", ["PJSIP/1001", "SIP/alice-phone", "IAX2/trunk_1", "Local/1001@from-internal"])
+@pytest.mark.parametrize(
+    "endpoint", ["PJSIP/1001", "SIP/alice-phone", "IAX2/trunk_1", "Local/1001@from-internal"]
+)
 async def test_asterisk_endpoints_are_accepted(api, endpoint):
     reply = await api.client.put("/users", {"data": {**ALICE, "endpoints": [endpoint]}})
     assert reply.status == 201, reply.body
@@ -127,6 +148,7 @@ async def test_data_that_is_not_an_object_is_400(api):
 
 
 # --- list ---------------------------------------------------------------------------------------------
+
 
 async def test_list_is_empty_for_a_new_account(api):
     reply = await api.client.get("/users")
@@ -144,7 +166,9 @@ async def test_list_pages_through_every_user_once(api):
     made = {(await create(api.client, last_name=f"User{n}"))["id"] for n in range(5)}
     seen, start = [], None
     for _ in range(5):
-        reply = await api.client.get("/users?page_size=2" + (f"&start_key={start}" if start else ""))
+        reply = await api.client.get(
+            "/users?page_size=2" + (f"&start_key={start}" if start else "")
+        )
         assert reply.status == 200, reply.body
         assert reply.body["page_size"] == len(reply.data) <= 2
         seen += [user["id"] for user in reply.data]
@@ -176,9 +200,12 @@ async def test_list_shows_only_ones_own_users(api):
 
 # --- replace (POST) -----------------------------------------------------------------------------------
 
+
 async def test_replace_sets_the_whole_document_and_bumps_the_revision(api):
     user = await create(api.client)
-    reply = await api.client.post(f"/users/{user['id']}", {"data": {"first_name": "Alice", "last_name": "Kingsleigh"}})
+    reply = await api.client.post(
+        f"/users/{user['id']}", {"data": {"first_name": "Alice", "last_name": "Kingsleigh"}}
+    )
     assert reply.status == 200, reply.body
     assert reply.data == {"first_name": "Alice", "last_name": "Kingsleigh", "id": user["id"]}
     assert reply.body["revision"].startswith("2-")
@@ -188,9 +215,13 @@ async def test_replace_sets_the_whole_document_and_bumps_the_revision(api):
 async def test_replace_with_the_current_revision_succeeds_and_a_stale_one_is_409(api):
     created = await api.client.put("/users", {"data": ALICE})
     path = f"/users/{created.data['id']}"
-    first = await api.client.post(path, {"data": {**ALICE, "last_name": "One"}, "revision": created.body["revision"]})
+    first = await api.client.post(
+        path, {"data": {**ALICE, "last_name": "One"}, "revision": created.body["revision"]}
+    )
     assert first.status == 200, first.body
-    stale = await api.client.post(path, {"data": {**ALICE, "last_name": "Two"}, "revision": created.body["revision"]})
+    stale = await api.client.post(
+        path, {"data": {**ALICE, "last_name": "Two"}, "revision": created.body["revision"]}
+    )
     assert stale.status == 409
     assert stale.body["message"] == "datastore_conflict"
     assert (await api.client.get(path)).data["last_name"] == "One"
@@ -200,7 +231,9 @@ async def test_a_stale_if_match_header_is_409(api):
     created = await api.client.put("/users", {"data": ALICE})
     path = f"/users/{created.data['id']}"
     assert (await api.client.patch(path, {"data": {"last_name": "One"}})).status == 200
-    reply = await api.client.patch(path, {"data": {"last_name": "Two"}}, headers={"If-Match": created.body["revision"]})
+    reply = await api.client.patch(
+        path, {"data": {"last_name": "Two"}}, headers={"If-Match": created.body["revision"]}
+    )
     assert reply.status == 409
 
 
@@ -213,9 +246,12 @@ async def test_an_invalid_replace_is_400_and_changes_nothing(api):
 
 # --- patch --------------------------------------------------------------------------------------------
 
+
 async def test_patch_merges_and_a_null_removes_a_field(api):
     user = await create(api.client)
-    reply = await api.client.patch(f"/users/{user['id']}", {"data": {"timezone": "America/New_York", "email": None}})
+    reply = await api.client.patch(
+        f"/users/{user['id']}", {"data": {"timezone": "America/New_York", "email": None}}
+    )
     assert reply.status == 200, reply.body
     expected = {**without_id(user), "timezone": "America/New_York"}
     del expected["email"]
@@ -238,6 +274,7 @@ async def test_patch_cannot_remove_a_required_name(api):
 
 # --- delete -------------------------------------------------------------------------------------------
 
+
 async def test_delete_answers_with_the_user_and_it_is_gone(api):
     user = await create(api.client)
     reply = await api.client.delete(f"/users/{user['id']}")
@@ -259,9 +296,19 @@ async def test_delete_with_a_stale_revision_is_409_and_keeps_the_user(api):
 
 # --- ids and accounts ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
-@pytest.mark.parametrize("ident", [UNKNOWN_USER, "not-an-id", UNKNOWN_USER.upper(), UNKNOWN_USER[:31],
-                                   UNKNOWN_USER + "0", "%2e%2e"])
+@pytest.mark.parametrize(
+    "ident",
+    [
+        UNKNOWN_USER,
+        "not-an-id",
+        UNKNOWN_USER.upper(),
+        UNKNOWN_USER[:31],
+        UNKNOWN_USER + "0",
+        "%2e%2e",
+    ],
+)
 async def test_an_unknown_or_malformed_user_id_is_404_bad_identifier(api, method, ident):
     body = {"data": ALICE} if method in ("POST", "PATCH") else None
     reply = await api.client.call(method, f"/users/{ident}", json_body=body)
@@ -279,7 +326,11 @@ async def test_another_accounts_path_is_403(api):
 @pytest.mark.parametrize("method", ["GET", "POST", "PATCH", "DELETE"])
 async def test_another_accounts_user_under_ones_own_path_is_404_and_untouched(api, method):
     user = await create(api.client)
-    body = {"data": {"first_name": "Eve", "last_name": "Intruder"}} if method in ("POST", "PATCH") else None
+    body = (
+        {"data": {"first_name": "Eve", "last_name": "Intruder"}}
+        if method in ("POST", "PATCH")
+        else None
+    )
     reply = await api.other.call(method, f"/users/{user['id']}", json_body=body)
     assert reply.status == 404
     assert reply.body["message"] == "bad_identifier"
@@ -288,11 +339,14 @@ async def test_another_accounts_user_under_ones_own_path_is_404_and_untouched(ap
 
 # --- the owner lookup follows every write -------------------------------------------------------------
 
+
 async def test_owner_lookup_follows_create_patch_replace_and_delete(api):
     user = await create(api.client, endpoints=["PJSIP/1001"], caller_id_numbers=["1001"])
     path = f"/users/{user['id']}"
     assert await owners(api, "PJSIP/1001", "9999") == {user["id"]}
-    assert await owners(api, "PJSIP/2002", "1001") == set()  # listed endpoints: the number is not trusted
+    assert (
+        await owners(api, "PJSIP/2002", "1001") == set()
+    )  # listed endpoints: the number is not trusted
 
     assert (await api.client.patch(path, {"data": {"endpoints": ["PJSIP/2002"]}})).status == 200
     assert await owners(api, "PJSIP/1001", "") == set()
@@ -302,7 +356,9 @@ async def test_owner_lookup_follows_create_patch_replace_and_delete(api):
     replaced = await api.client.post(path, {"data": numbers_only})
     assert replaced.status == 200
     assert await owners(api, "PJSIP/2002", "") == set()
-    assert await owners(api, "PJSIP/7777", "1001") == {user["id"]}  # no endpoints left: the number counts
+    assert await owners(api, "PJSIP/7777", "1001") == {
+        user["id"]
+    }  # no endpoints left: the number counts
 
     assert (await api.client.delete(path)).status == 200
     assert await owners(api, "PJSIP/7777", "1001") == set()
@@ -310,7 +366,9 @@ async def test_owner_lookup_follows_create_patch_replace_and_delete(api):
 
 async def test_a_rejected_write_leaves_the_owner_lookup_as_it_was(api):
     user = await create(api.client, endpoints=["PJSIP/1001"])
-    reply = await api.client.patch(f"/users/{user['id']}", {"data": {"endpoints": ["PJSIP/2002", "bad"]}})
+    reply = await api.client.patch(
+        f"/users/{user['id']}", {"data": {"endpoints": ["PJSIP/2002", "bad"]}}
+    )
     assert reply.status == 400
     assert await owners(api, "PJSIP/1001", "") == {user["id"]}
     assert await owners(api, "PJSIP/2002", "") == set()

@@ -3,6 +3,7 @@
 Black-box: a real server on an ephemeral port, a real SQLite file; only the PIN check reads the store
 directly, because the API never returns a PIN.
 """
+
 import asyncio
 import re
 
@@ -15,24 +16,49 @@ OWNER = "f1d98a5df729f95cd208ee9430e3b21b"
 
 # The document of the seed's "Create a new voicemail box" example.
 SEED_BOX = {
-    "name": "VMBox 0", "require_pin": True, "is_setup": False, "pin": "0000", "mailbox": "3000",
-    "timezone": "America/Los_Angeles", "check_if_owner": True, "delete_after_notify": False,
-    "not_configurable": False, "notify_email_addresses": [], "save_after_notify": False,
-    "skip_greeting": False, "skip_instructions": False, "owner_id": OWNER, "media": {},
+    "name": "VMBox 0",
+    "require_pin": True,
+    "is_setup": False,
+    "pin": "0000",
+    "mailbox": "3000",
+    "timezone": "America/Los_Angeles",
+    "check_if_owner": True,
+    "delete_after_notify": False,
+    "not_configurable": False,
+    "notify_email_addresses": [],
+    "save_after_notify": False,
+    "skip_greeting": False,
+    "skip_instructions": False,
+    "owner_id": OWNER,
+    "media": {},
 }
 
 # Every default of the seed's schema table that the seed document above does not set.
 OTHER_DEFAULTS = {
-    "announcement_only": False, "include_message_on_notify": True, "include_transcription_on_notify": True,
-    "is_voicemail_ff_rw_enabled": False, "media_extension": "mp3", "oldest_message_first": False,
-    "seek_duration_ms": 10000, "skip_envelope": False, "transcribe": False,
+    "announcement_only": False,
+    "include_message_on_notify": True,
+    "include_transcription_on_notify": True,
+    "is_voicemail_ff_rw_enabled": False,
+    "media_extension": "mp3",
+    "oldest_message_first": False,
+    "seek_duration_ms": 10000,
+    "skip_envelope": False,
+    "transcribe": False,
 }
 
 # Every default of the schema table, for a box created with nothing but a name and a mailbox.
 ALL_DEFAULTS = {
-    **OTHER_DEFAULTS, "check_if_owner": True, "delete_after_notify": False, "is_setup": False, "media": {},
-    "not_configurable": False, "notify_email_addresses": [], "require_pin": False, "save_after_notify": False,
-    "skip_greeting": False, "skip_instructions": False,
+    **OTHER_DEFAULTS,
+    "check_if_owner": True,
+    "delete_after_notify": False,
+    "is_setup": False,
+    "media": {},
+    "not_configurable": False,
+    "notify_email_addresses": [],
+    "require_pin": False,
+    "save_after_notify": False,
+    "skip_greeting": False,
+    "skip_instructions": False,
 }
 
 SEED_STORED = {key: value for key, value in SEED_BOX.items() if key != "pin"} | OTHER_DEFAULTS
@@ -57,6 +83,7 @@ async def create(api, data: dict):
 
 # --- create -------------------------------------------------------------------------------------------
 
+
 async def test_create_answers_201_with_the_seed_document_and_a_32_hex_id(api):
     reply = await create(api, SEED_BOX)
     assert reply.status == 201, reply.body
@@ -79,7 +106,9 @@ async def test_create_writes_every_schema_default_into_the_stored_document(api):
 
 
 async def test_create_keeps_values_given_instead_of_defaults(api):
-    box = await api.client.create_box("3002", media_extension="wav", seek_duration_ms=5000, check_if_owner=False)
+    box = await api.client.create_box(
+        "3002", media_extension="wav", seek_duration_ms=5000, check_if_owner=False
+    )
     fetched = await api.client.get(f"/vmboxes/{box['id']}")
     assert fetched.data["media_extension"] == "wav"
     assert fetched.data["seek_duration_ms"] == 5000
@@ -123,35 +152,63 @@ async def test_the_same_mailbox_number_may_exist_in_two_accounts(api):
 
 # --- validation ---------------------------------------------------------------------------------------
 
+
 async def test_create_without_name_is_a_required_error(api):
     reply = await create(api, {"mailbox": "3000"})
-    assert_validation_error(reply, {"name": {"required": {"message": "Field is required but missing"}}})
+    assert_validation_error(
+        reply, {"name": {"required": {"message": "Field is required but missing"}}}
+    )
 
 
 async def test_create_without_mailbox_is_a_required_error(api):
     reply = await create(api, {"name": "Box"})
-    assert_validation_error(reply, {"mailbox": {"required": {"message": "Field is required but missing"}}})
+    assert_validation_error(
+        reply, {"mailbox": {"required": {"message": "Field is required but missing"}}}
+    )
 
 
 async def test_create_with_empty_data_reports_both_required_fields(api):
     reply = await create(api, {})
-    assert_validation_error(reply, {
-        "mailbox": {"required": {"message": "Field is required but missing"}},
-        "name": {"required": {"message": "Field is required but missing"}},
-    })
+    assert_validation_error(
+        reply,
+        {
+            "mailbox": {"required": {"message": "Field is required but missing"}},
+            "name": {"required": {"message": "Field is required but missing"}},
+        },
+    )
 
 
 async def test_empty_mailbox_is_a_min_length_error(api):
     reply = await create(api, {"name": "Box", "mailbox": ""})
-    assert_validation_error(reply, {"mailbox": {"minLength": {
-        "message": "String must be at least 1 characters", "target": 1, "value": ""}}})
+    assert_validation_error(
+        reply,
+        {
+            "mailbox": {
+                "minLength": {
+                    "message": "String must be at least 1 characters",
+                    "target": 1,
+                    "value": "",
+                }
+            }
+        },
+    )
 
 
 async def test_mailbox_over_30_characters_is_a_max_length_error(api):
     mailbox = "1" * 31
     reply = await create(api, {"name": "Box", "mailbox": mailbox})
-    assert_validation_error(reply, {"mailbox": {"maxLength": {
-        "message": "String must not be more than 30 characters", "target": 30, "value": mailbox}}})
+    assert_validation_error(
+        reply,
+        {
+            "mailbox": {
+                "maxLength": {
+                    "message": "String must not be more than 30 characters",
+                    "target": 30,
+                    "value": mailbox,
+                }
+            }
+        },
+    )
 
 
 async def test_mailbox_of_exactly_30_characters_is_accepted(api):
@@ -161,40 +218,99 @@ async def test_mailbox_of_exactly_30_characters_is_accepted(api):
 
 async def test_empty_name_is_a_min_length_error(api):
     reply = await create(api, {"name": "", "mailbox": "3000"})
-    assert_validation_error(reply, {"name": {"minLength": {
-        "message": "String must be at least 1 characters", "target": 1, "value": ""}}})
+    assert_validation_error(
+        reply,
+        {
+            "name": {
+                "minLength": {
+                    "message": "String must be at least 1 characters",
+                    "target": 1,
+                    "value": "",
+                }
+            }
+        },
+    )
 
 
 async def test_name_over_128_characters_is_a_max_length_error(api):
     name = "n" * 129
     reply = await create(api, {"name": name, "mailbox": "3000"})
-    assert_validation_error(reply, {"name": {"maxLength": {
-        "message": "String must not be more than 128 characters", "target": 128, "value": name}}})
+    assert_validation_error(
+        reply,
+        {
+            "name": {
+                "maxLength": {
+                    "message": "String must not be more than 128 characters",
+                    "target": 128,
+                    "value": name,
+                }
+            }
+        },
+    )
 
 
 async def test_numeric_mailbox_is_a_type_error(api):
     reply = await create(api, {"name": "Box", "mailbox": 3000})
-    assert_validation_error(reply, {"mailbox": {"type": {
-        "message": "Value did not match type(s): string", "target": "string", "value": 3000}}})
+    assert_validation_error(
+        reply,
+        {
+            "mailbox": {
+                "type": {
+                    "message": "Value did not match type(s): string",
+                    "target": "string",
+                    "value": 3000,
+                }
+            }
+        },
+    )
 
 
 async def test_string_for_a_boolean_is_a_type_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "require_pin": "yes"})
-    assert_validation_error(reply, {"require_pin": {"type": {
-        "message": "Value did not match type(s): boolean", "target": "boolean", "value": "yes"}}})
+    assert_validation_error(
+        reply,
+        {
+            "require_pin": {
+                "type": {
+                    "message": "Value did not match type(s): boolean",
+                    "target": "boolean",
+                    "value": "yes",
+                }
+            }
+        },
+    )
 
 
 async def test_string_for_an_integer_is_a_type_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "seek_duration_ms": "10000"})
-    assert_validation_error(reply, {"seek_duration_ms": {"type": {
-        "message": "Value did not match type(s): integer", "target": "integer", "value": "10000"}}})
+    assert_validation_error(
+        reply,
+        {
+            "seek_duration_ms": {
+                "type": {
+                    "message": "Value did not match type(s): integer",
+                    "target": "integer",
+                    "value": "10000",
+                }
+            }
+        },
+    )
 
 
 async def test_unknown_media_extension_is_an_enum_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "media_extension": "ogg"})
-    assert_validation_error(reply, {"media_extension": {"enum": {
-        "message": "Value not found in enumerated list of values", "target": ["mp3", "mp4", "wav"],
-        "value": "ogg"}}})
+    assert_validation_error(
+        reply,
+        {
+            "media_extension": {
+                "enum": {
+                    "message": "Value not found in enumerated list of values",
+                    "target": ["mp3", "mp4", "wav"],
+                    "value": "ogg",
+                }
+            }
+        },
+    )
 
 
 @pytest.mark.parametrize("extension", ["mp3", "mp4", "wav"])
@@ -205,14 +321,34 @@ async def test_every_listed_media_extension_is_accepted(api, extension):
 
 async def test_pin_shorter_than_4_is_a_min_length_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "pin": "12"})
-    assert_validation_error(reply, {"pin": {"minLength": {
-        "message": "String must be at least 4 characters", "target": 4, "value": "12"}}})
+    assert_validation_error(
+        reply,
+        {
+            "pin": {
+                "minLength": {
+                    "message": "String must be at least 4 characters",
+                    "target": 4,
+                    "value": "12",
+                }
+            }
+        },
+    )
 
 
 async def test_pin_longer_than_6_is_a_max_length_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "pin": "1234567"})
-    assert_validation_error(reply, {"pin": {"maxLength": {
-        "message": "String must not be more than 6 characters", "target": 6, "value": "1234567"}}})
+    assert_validation_error(
+        reply,
+        {
+            "pin": {
+                "maxLength": {
+                    "message": "String must not be more than 6 characters",
+                    "target": 6,
+                    "value": "1234567",
+                }
+            }
+        },
+    )
 
 
 @pytest.mark.parametrize("pin", ["abcd", "12a4", "12 34", "+1234", "١٢٣٤"])
@@ -226,8 +362,18 @@ async def test_pin_with_anything_but_ascii_digits_is_a_pattern_error(api, pin):
 
 async def test_numeric_pin_is_a_type_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "pin": 1234})
-    assert_validation_error(reply, {"pin": {"type": {
-        "message": "Value did not match type(s): string", "target": "string", "value": 1234}}})
+    assert_validation_error(
+        reply,
+        {
+            "pin": {
+                "type": {
+                    "message": "Value did not match type(s): string",
+                    "target": "string",
+                    "value": 1234,
+                }
+            }
+        },
+    )
 
 
 @pytest.mark.parametrize("pin", ["0000", "12345", "987654"])
@@ -238,19 +384,46 @@ async def test_pins_of_4_to_6_digits_are_accepted(api, pin):
 
 async def test_owner_id_must_be_32_characters(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "owner_id": "abc"})
-    assert_validation_error(reply, {"owner_id": {"minLength": {
-        "message": "String must be at least 32 characters", "target": 32, "value": "abc"}}})
+    assert_validation_error(
+        reply,
+        {
+            "owner_id": {
+                "minLength": {
+                    "message": "String must be at least 32 characters",
+                    "target": 32,
+                    "value": "abc",
+                }
+            }
+        },
+    )
 
 
 async def test_timezone_shorter_than_5_is_a_min_length_error(api):
     reply = await create(api, {"name": "Box", "mailbox": "3000", "timezone": "UTC"})
-    assert_validation_error(reply, {"timezone": {"minLength": {
-        "message": "String must be at least 5 characters", "target": 5, "value": "UTC"}}})
+    assert_validation_error(
+        reply,
+        {
+            "timezone": {
+                "minLength": {
+                    "message": "String must be at least 5 characters",
+                    "target": 5,
+                    "value": "UTC",
+                }
+            }
+        },
+    )
 
 
 async def test_nested_field_errors_are_named_by_dotted_path(api):
-    reply = await create(api, {"name": "Box", "mailbox": "3000", "media": {"unavailable": "short"},
-                               "notify": {"callback": {"attempts": "three"}}})
+    reply = await create(
+        api,
+        {
+            "name": "Box",
+            "mailbox": "3000",
+            "media": {"unavailable": "short"},
+            "notify": {"callback": {"attempts": "three"}},
+        },
+    )
     assert reply.status == 400, reply.body
     assert set(reply.data) == {"media.unavailable", "notify.callback.attempts"}
     assert reply.data["media.unavailable"]["minLength"]["target"] == 32
@@ -289,16 +462,19 @@ async def test_data_that_is_not_an_object_is_a_type_error(api):
 
 
 async def test_malformed_json_is_a_400(api):
-    reply = await api.client.call("PUT", "/vmboxes", data=b'{"data": {"name": ',
-                                  headers={"Content-Type": "application/json"})
+    reply = await api.client.call(
+        "PUT", "/vmboxes", data=b'{"data": {"name": ', headers={"Content-Type": "application/json"}
+    )
     assert reply.status == 400
     assert reply.body["status"] == "error"
     assert (await api.client.get("/vmboxes")).data == []
 
 
 async def test_two_concurrent_creates_of_one_mailbox_let_exactly_one_win(api):
-    replies = await asyncio.gather(create(api, {"name": "First", "mailbox": "4000"}),
-                                   create(api, {"name": "Second", "mailbox": "4000"}))
+    replies = await asyncio.gather(
+        create(api, {"name": "First", "mailbox": "4000"}),
+        create(api, {"name": "Second", "mailbox": "4000"}),
+    )
     assert sorted(reply.status for reply in replies) == [201, 400]
     loser = next(reply for reply in replies if reply.status == 400)
     assert set(loser.data) == {"mailbox"}
@@ -308,13 +484,16 @@ async def test_two_concurrent_creates_of_one_mailbox_let_exactly_one_win(api):
 
 
 async def test_many_concurrent_creates_of_one_mailbox_let_exactly_one_win(api):
-    replies = await asyncio.gather(*(create(api, {"name": f"Box {n}", "mailbox": "4000"}) for n in range(8)))
+    replies = await asyncio.gather(
+        *(create(api, {"name": f"Box {n}", "mailbox": "4000"}) for n in range(8))
+    )
     assert [reply.status for reply in replies].count(201) == 1
     assert all(reply.data["mailbox"]["unique"] for reply in replies if reply.status != 201)
     assert len((await api.client.get("/vmboxes")).data) == 1
 
 
 # --- fetch --------------------------------------------------------------------------------------------
+
 
 async def test_fetch_returns_the_document_as_created(api):
     created = await create(api, SEED_BOX)
@@ -342,12 +521,21 @@ async def test_fetch_of_a_malformed_box_id_is_bad_identifier(api, ident):
 
 # --- list ---------------------------------------------------------------------------------------------
 
+
 async def test_list_gives_the_summary_of_each_box(api):
     box = await api.client.create_box("3000", owner_id=OWNER, require_pin=True, some_key="x")
     listing = await api.client.get("/vmboxes")
     assert listing.status == 200
-    assert listing.data == [{"id": box["id"], "name": "Box 3000", "mailbox": "3000", "owner_id": OWNER,
-                             "messages": 0, "folders": {"new": 0, "saved": 0}}]
+    assert listing.data == [
+        {
+            "id": box["id"],
+            "name": "Box 3000",
+            "mailbox": "3000",
+            "owner_id": OWNER,
+            "messages": 0,
+            "folders": {"new": 0, "saved": 0},
+        }
+    ]
 
 
 async def test_list_includes_flags_when_a_box_has_them(api):
@@ -418,7 +606,9 @@ async def test_list_without_pagination_returns_everything_without_page_fields(ap
     assert not {"page_size", "start_key", "next_start_key"} & set(listing.body)
 
 
-@pytest.mark.parametrize("query", ["page_size=0", "page_size=abc", "paginate=maybe", "start_key=%21%21%21"])
+@pytest.mark.parametrize(
+    "query", ["page_size=0", "page_size=abc", "paginate=maybe", "start_key=%21%21%21"]
+)
 async def test_list_with_a_bad_page_parameter_is_a_400(api, query):
     reply = await api.client.get(f"/vmboxes?{query}")
     assert reply.status == 400, reply.body
@@ -441,7 +631,9 @@ async def test_list_counts_follow_folder_changes_and_deletes(api):
     first = await api.client.create_message(box["id"], folder="new")
     second = await api.client.create_message(box["id"], folder="new")
     await api.client.create_message(box["id"], folder="new")
-    moved = await api.client.post(f"/vmboxes/{box['id']}/messages/{first['media_id']}", {"data": {"folder": "saved"}})
+    moved = await api.client.post(
+        f"/vmboxes/{box['id']}/messages/{first['media_id']}", {"data": {"folder": "saved"}}
+    )
     assert moved.status == 200, moved.body
     removed = await api.client.delete(f"/vmboxes/{box['id']}/messages/{second['media_id']}")
     assert removed.status == 200, removed.body
@@ -460,10 +652,14 @@ async def test_list_counts_are_per_box(api):
 
 # --- POST: full replace -------------------------------------------------------------------------------
 
+
 async def test_post_replaces_the_whole_document(api):
-    box = await api.client.create_box("3000", require_pin=True, skip_greeting=True, some_key="old",
-                                      timezone="Europe/Paris")
-    reply = await api.client.post(f"/vmboxes/{box['id']}", {"data": {"name": "Renamed", "mailbox": "3100"}})
+    box = await api.client.create_box(
+        "3000", require_pin=True, skip_greeting=True, some_key="old", timezone="Europe/Paris"
+    )
+    reply = await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"name": "Renamed", "mailbox": "3100"}}
+    )
     assert reply.status == 200, reply.body
     assert reply.data == {"id": box["id"], "name": "Renamed", "mailbox": "3100", **ALL_DEFAULTS}
     assert (await api.client.get(f"/vmboxes/{box['id']}")).data == reply.data
@@ -478,14 +674,18 @@ async def test_post_of_the_seed_document_answers_as_the_seed(api):
 
 async def test_post_without_pin_keeps_the_stored_pin(api):
     box = await api.client.create_box("3000", pin="2468")
-    reply = await api.client.post(f"/vmboxes/{box['id']}", {"data": {"name": "Renamed", "mailbox": "3000"}})
+    reply = await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"name": "Renamed", "mailbox": "3000"}}
+    )
     assert reply.status == 200, reply.body
     assert await check_pin(api.store.db, box["id"], "2468")
 
 
 async def test_post_with_a_pin_replaces_the_stored_pin(api):
     box = await api.client.create_box("3000", pin="2468")
-    reply = await api.client.post(f"/vmboxes/{box['id']}", {"data": {"name": "B", "mailbox": "3000", "pin": "1357"}})
+    reply = await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"name": "B", "mailbox": "3000", "pin": "1357"}}
+    )
     assert reply.status == 200, reply.body
     assert "pin" not in reply.data
     assert await check_pin(api.store.db, box["id"], "1357")
@@ -494,7 +694,9 @@ async def test_post_with_a_pin_replaces_the_stored_pin(api):
 
 async def test_post_is_validated_like_create(api):
     box = await api.client.create_box("3000")
-    reply = await api.client.post(f"/vmboxes/{box['id']}", {"data": {"mailbox": "3000", "media_extension": "ogg"}})
+    reply = await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"mailbox": "3000", "media_extension": "ogg"}}
+    )
     assert reply.status == 400, reply.body
     assert reply.data["name"] == {"required": {"message": "Field is required but missing"}}
     assert set(reply.data["media_extension"]) == {"enum"}
@@ -503,7 +705,9 @@ async def test_post_is_validated_like_create(api):
 async def test_a_rejected_post_leaves_the_box_unchanged(api):
     box = await api.client.create_box("3000", pin="2468")
     before = await api.client.get(f"/vmboxes/{box['id']}")
-    await api.client.post(f"/vmboxes/{box['id']}", {"data": {"name": "X", "mailbox": "3000", "pin": "12"}})
+    await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"name": "X", "mailbox": "3000", "pin": "12"}}
+    )
     after = await api.client.get(f"/vmboxes/{box['id']}")
     assert after.data == before.data
     assert after.body["revision"] == before.body["revision"]
@@ -513,7 +717,9 @@ async def test_a_rejected_post_leaves_the_box_unchanged(api):
 async def test_post_to_another_boxs_mailbox_is_a_unique_error(api):
     await api.client.create_box("3000")
     second = await api.client.create_box("3001")
-    reply = await api.client.post(f"/vmboxes/{second['id']}", {"data": {"name": "Taken", "mailbox": "3000"}})
+    reply = await api.client.post(
+        f"/vmboxes/{second['id']}", {"data": {"name": "Taken", "mailbox": "3000"}}
+    )
     assert reply.status == 400, reply.body
     assert set(reply.data) == {"mailbox"}
     assert set(reply.data["mailbox"]) == {"unique"}
@@ -522,7 +728,9 @@ async def test_post_to_another_boxs_mailbox_is_a_unique_error(api):
 
 async def test_post_keeping_its_own_mailbox_is_not_a_conflict(api):
     box = await api.client.create_box("3000")
-    reply = await api.client.post(f"/vmboxes/{box['id']}", {"data": {"name": "Same number", "mailbox": "3000"}})
+    reply = await api.client.post(
+        f"/vmboxes/{box['id']}", {"data": {"name": "Same number", "mailbox": "3000"}}
+    )
     assert reply.status == 200, reply.body
 
 
@@ -534,12 +742,15 @@ async def test_post_frees_the_old_mailbox_number(api):
 
 
 async def test_post_to_an_unknown_box_is_bad_identifier(api):
-    reply = await api.client.post(f"/vmboxes/{'0' * 32}", {"data": {"name": "X", "mailbox": "3000"}})
+    reply = await api.client.post(
+        f"/vmboxes/{'0' * 32}", {"data": {"name": "X", "mailbox": "3000"}}
+    )
     assert reply.status == 404
     assert reply.body["message"] == "bad_identifier"
 
 
 # --- PATCH: deep merge --------------------------------------------------------------------------------
+
 
 async def test_patch_of_the_seed_example_adds_some_key_and_keeps_the_rest(api):
     created = await create(api, SEED_BOX)
@@ -553,23 +764,34 @@ async def test_patch_of_the_seed_example_adds_some_key_and_keeps_the_rest(api):
 async def test_patch_sent_as_curl_sends_it_is_accepted(api):
     """The seed's curl -d without a Content-Type sends application/x-www-form-urlencoded."""
     box = await api.client.create_box("3000")
-    reply = await api.client.call("PATCH", f"/vmboxes/{box['id']}", data=b'{"data":{"some_key":"some_value"}}',
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    reply = await api.client.call(
+        "PATCH",
+        f"/vmboxes/{box['id']}",
+        data=b'{"data":{"some_key":"some_value"}}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert reply.status == 200, reply.body
     assert reply.data["some_key"] == "some_value"
 
 
 async def test_patch_merges_nested_objects_key_by_key(api):
-    box = await api.client.create_box("3000", notify={"callback": {"number": "5551234", "attempts": 3,
-                                                                   "disabled": False}})
-    reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"notify": {"callback": {"attempts": 5}}}})
+    box = await api.client.create_box(
+        "3000", notify={"callback": {"number": "5551234", "attempts": 3, "disabled": False}}
+    )
+    reply = await api.client.patch(
+        f"/vmboxes/{box['id']}", {"data": {"notify": {"callback": {"attempts": 5}}}}
+    )
     assert reply.status == 200, reply.body
-    assert reply.data["notify"] == {"callback": {"number": "5551234", "attempts": 5, "disabled": False}}
+    assert reply.data["notify"] == {
+        "callback": {"number": "5551234", "attempts": 5, "disabled": False}
+    }
 
 
 async def test_patch_with_null_removes_the_key(api):
     box = await api.client.create_box("3000", timezone="Europe/Paris", some_key="x")
-    reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"timezone": None, "some_key": None}})
+    reply = await api.client.patch(
+        f"/vmboxes/{box['id']}", {"data": {"timezone": None, "some_key": None}}
+    )
     assert reply.status == 200, reply.body
     assert "timezone" not in reply.data
     assert "some_key" not in reply.data
@@ -577,8 +799,12 @@ async def test_patch_with_null_removes_the_key(api):
 
 
 async def test_patch_with_null_inside_a_nested_object_removes_only_that_key(api):
-    box = await api.client.create_box("3000", notify={"callback": {"number": "5551234", "attempts": 3}})
-    reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"notify": {"callback": {"number": None}}}})
+    box = await api.client.create_box(
+        "3000", notify={"callback": {"number": "5551234", "attempts": 3}}
+    )
+    reply = await api.client.patch(
+        f"/vmboxes/{box['id']}", {"data": {"notify": {"callback": {"number": None}}}}
+    )
     assert reply.status == 200, reply.body
     assert reply.data["notify"] == {"callback": {"attempts": 3}}
 
@@ -591,15 +817,21 @@ async def test_patch_with_null_on_a_defaulted_key_restores_the_default(api):
 
 
 async def test_patch_replaces_arrays_whole(api):
-    box = await api.client.create_box("3000", notify_email_addresses=["a@example.com", "b@example.com"])
-    reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"notify_email_addresses": ["c@example.com"]}})
+    box = await api.client.create_box(
+        "3000", notify_email_addresses=["a@example.com", "b@example.com"]
+    )
+    reply = await api.client.patch(
+        f"/vmboxes/{box['id']}", {"data": {"notify_email_addresses": ["c@example.com"]}}
+    )
     assert reply.data["notify_email_addresses"] == ["c@example.com"]
 
 
 async def test_patch_removing_a_required_field_is_a_required_error(api):
     box = await api.client.create_box("3000")
     reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"name": None}})
-    assert_validation_error(reply, {"name": {"required": {"message": "Field is required but missing"}}})
+    assert_validation_error(
+        reply, {"name": {"required": {"message": "Field is required but missing"}}}
+    )
     assert (await api.client.get(f"/vmboxes/{box['id']}")).data["name"] == "Box 3000"
 
 
@@ -644,11 +876,14 @@ async def test_patch_with_a_bad_pin_keeps_the_old_one(api):
 async def test_concurrent_patches_of_different_keys_both_take_effect(api):
     box = await api.client.create_box("3000")
     path = f"/vmboxes/{box['id']}"
-    replies = await asyncio.gather(*(api.client.patch(path, {"data": {f"key_{n}": n}}) for n in range(5)))
+    replies = await asyncio.gather(
+        *(api.client.patch(path, {"data": {f"key_{n}": n}}) for n in range(5))
+    )
     assert [reply.status for reply in replies] == [200] * 5
     fetched = await api.client.get(path)
     assert {key: fetched.data[key] for key in fetched.data if key.startswith("key_")} == {
-        f"key_{n}": n for n in range(5)}
+        f"key_{n}": n for n in range(5)
+    }
 
 
 async def test_patch_of_an_unknown_box_is_bad_identifier(api):
@@ -659,14 +894,19 @@ async def test_patch_of_an_unknown_box_is_bad_identifier(api):
 
 # --- revisions ----------------------------------------------------------------------------------------
 
+
 async def test_revision_changes_on_every_update(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
     path = f"/vmboxes/{created.data['id']}"
     patched = await api.client.patch(path, {"data": {"name": "Patched"}})
     replaced = await api.client.post(path, {"data": {"name": "Replaced", "mailbox": "3000"}})
     same_again = await api.client.patch(path, {"data": {"name": "Replaced"}})
-    revisions = [created.body["revision"], patched.body["revision"], replaced.body["revision"],
-                 same_again.body["revision"]]
+    revisions = [
+        created.body["revision"],
+        patched.body["revision"],
+        replaced.body["revision"],
+        same_again.body["revision"],
+    ]
     assert len(set(revisions)) == 4
     assert (await api.client.get(path)).body["revision"] == same_again.body["revision"]
 
@@ -681,8 +921,10 @@ async def test_fetch_does_not_change_the_revision(api):
 
 async def test_patch_with_the_current_revision_succeeds(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
-    reply = await api.client.patch(f"/vmboxes/{created.data['id']}",
-                                   {"data": {"name": "New"}, "revision": created.body["revision"]})
+    reply = await api.client.patch(
+        f"/vmboxes/{created.data['id']}",
+        {"data": {"name": "New"}, "revision": created.body["revision"]},
+    )
     assert reply.status == 200, reply.body
     assert reply.data["name"] == "New"
 
@@ -691,7 +933,9 @@ async def test_patch_with_a_stale_envelope_revision_is_a_409(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
     path = f"/vmboxes/{created.data['id']}"
     await api.client.patch(path, {"data": {"name": "Someone else"}})
-    reply = await api.client.patch(path, {"data": {"name": "Mine"}, "revision": created.body["revision"]})
+    reply = await api.client.patch(
+        path, {"data": {"name": "Mine"}, "revision": created.body["revision"]}
+    )
     assert reply.status == 409, reply.body
     assert reply.body["error"] == "409"
     assert reply.body["message"] == "datastore_conflict"
@@ -702,8 +946,9 @@ async def test_post_with_a_stale_envelope_revision_is_a_409(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
     path = f"/vmboxes/{created.data['id']}"
     await api.client.patch(path, {"data": {"name": "Someone else"}})
-    reply = await api.client.post(path, {"data": {"name": "Mine", "mailbox": "3000"},
-                                         "revision": created.body["revision"]})
+    reply = await api.client.post(
+        path, {"data": {"name": "Mine", "mailbox": "3000"}, "revision": created.body["revision"]}
+    )
     assert reply.status == 409, reply.body
     assert (await api.client.get(path)).data["name"] == "Someone else"
 
@@ -712,16 +957,22 @@ async def test_post_with_a_stale_if_match_header_is_a_409(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
     path = f"/vmboxes/{created.data['id']}"
     await api.client.patch(path, {"data": {"name": "Someone else"}})
-    reply = await api.client.post(path, {"data": {"name": "Mine", "mailbox": "3000"}},
-                                  headers={"If-Match": f'"{created.body["revision"]}"'})
+    reply = await api.client.post(
+        path,
+        {"data": {"name": "Mine", "mailbox": "3000"}},
+        headers={"If-Match": f'"{created.body["revision"]}"'},
+    )
     assert reply.status == 409, reply.body
     assert reply.body["message"] == "datastore_conflict"
 
 
 async def test_patch_with_the_current_if_match_header_succeeds(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
-    reply = await api.client.patch(f"/vmboxes/{created.data['id']}", {"data": {"name": "New"}},
-                                   headers={"If-Match": created.body["revision"]})
+    reply = await api.client.patch(
+        f"/vmboxes/{created.data['id']}",
+        {"data": {"name": "New"}},
+        headers={"If-Match": created.body["revision"]},
+    )
     assert reply.status == 200, reply.body
 
 
@@ -738,14 +989,17 @@ async def test_of_two_writers_holding_one_revision_only_one_wins(api):
     created = await create(api, {"name": "Box", "mailbox": "3000"})
     path = f"/vmboxes/{created.data['id']}"
     revision = created.body["revision"]
-    replies = await asyncio.gather(api.client.patch(path, {"data": {"name": "One"}, "revision": revision}),
-                                   api.client.patch(path, {"data": {"name": "Two"}, "revision": revision}))
+    replies = await asyncio.gather(
+        api.client.patch(path, {"data": {"name": "One"}, "revision": revision}),
+        api.client.patch(path, {"data": {"name": "Two"}, "revision": revision}),
+    )
     assert sorted(reply.status for reply in replies) == [200, 409]
     winner = next(reply for reply in replies if reply.status == 200)
     assert (await api.client.get(path)).data["name"] == winner.data["name"]
 
 
 # --- DELETE -------------------------------------------------------------------------------------------
+
 
 async def test_delete_returns_the_box_as_it_was(api):
     created = await create(api, SEED_BOX)

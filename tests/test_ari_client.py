@@ -1,6 +1,7 @@
 """The ARI client against the fake ARI server over real HTTP and websockets: Basic auth, errors raised
 with Asterisk's status and message, and reconnection with backoff that registers the application again.
 Backoff delays go through an injected clock, so nothing really waits."""
+
 import asyncio
 
 import pytest
@@ -87,7 +88,9 @@ async def test_refusals_carry_asterisk_s_status_and_message():
         assert refused.value.status == 404 and "Playback not found" in str(refused.value)
         with pytest.raises(AriError) as unknown:
             await client.request("POST", "/channels/1.1/snoop")
-        assert unknown.value.status == 404 and fake.errors == ["unexpected request POST /ari/channels/1.1/snoop?"]
+        assert unknown.value.status == 404 and fake.errors == [
+            "unexpected request POST /ari/channels/1.1/snoop?"
+        ]
     finally:
         await client.close()
         await fake.stop()

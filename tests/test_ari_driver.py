@@ -1,5 +1,6 @@
 """AriCall against a scripted event queue: what it asks of ARI and what it makes of the events, for
 orders the fake ARI server's one-key-per-window caller does not produce (keys typed fast)."""
+
 from types import SimpleNamespace
 
 from ivr.ari.driver import AriCall
@@ -29,16 +30,33 @@ def playback(kind: str, number: int, keys: str = "0123456789sh") -> dict:
 
 async def test_keys_typed_while_a_prompt_stops_are_kept_for_the_digits_that_follow():
     client = RecordingClient()
-    app = SimpleNamespace(client=client, services=None, prompts=PromptCatalogue(), flow_settings=Settings(),
-                          media=None, recordings_dir="/nonexistent")
+    app = SimpleNamespace(
+        client=client,
+        services=None,
+        prompts=PromptCatalogue(),
+        flow_settings=Settings(),
+        media=None,
+        recordings_dir="/nonexistent",
+    )
     call = AriCall(app, "1.1", CallInfo("1.1", Purpose.CHECK))
-    for queued in [playback("PlaybackStarted", 1), event("ChannelDtmfReceived", digit="1"),
-                   event("ChannelDtmfReceived", digit="2"), event("ChannelDtmfReceived", digit="3"),
-                   playback("PlaybackFinished", 1), playback("PlaybackFinished", 2), playback("PlaybackFinished", 3),
-                   playback("PlaybackStarted", 4), playback("PlaybackFinished", 4)]:
+    for queued in [
+        playback("PlaybackStarted", 1),
+        event("ChannelDtmfReceived", digit="1"),
+        event("ChannelDtmfReceived", digit="2"),
+        event("ChannelDtmfReceived", digit="3"),
+        playback("PlaybackFinished", 1),
+        playback("PlaybackFinished", 2),
+        playback("PlaybackFinished", 3),
+        playback("PlaybackStarted", 4),
+        playback("PlaybackFinished", 4),
+    ]:
         call.events.put_nowait(queued)
     entered = await call.execute(Collect((Prompt("enter_pin"),), 6, 5000, 3000))
     assert entered == DigitsEntered("123", timed_out=True)
     stops = [path for method, path in client.requests if method == "DELETE"]
-    assert stops == ["/playbacks/1.1-1-0123456789sh", "/playbacks/1.1-2-0123456789sh", "/playbacks/1.1-3-0123456789sh"]
+    assert stops == [
+        "/playbacks/1.1-1-0123456789sh",
+        "/playbacks/1.1-2-0123456789sh",
+        "/playbacks/1.1-3-0123456789sh",
+    ]
     assert call.events.empty()

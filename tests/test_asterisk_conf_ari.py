@@ -1,6 +1,7 @@
 """asterisk_conf's ARI files agree with vmbox: every Stasis() entry point reaches the application vmbox
 registers with arguments its Stasis application understands, and ari_vmbox.conf defines the user
 vmbox logs in as."""
+
 import re
 
 import pytest
@@ -43,8 +44,9 @@ def test_each_entry_point_makes_one_stasis_call_that_vmbox_understands(key):
     stasis = [line for line in lines if "Stasis(" in line]
     assert len(stasis) == 1 and lines[-1].endswith("Goto(vmbox-continue,s,1)"), lines
     dialled, purpose, mailbox, own_box = EXPECTED[key]
-    app, entry, *rest = _expand(re.search(r"Stasis\((.*)\)$", stasis[0])[1],
-                                {"EXTEN": dialled, "VMBOX_OPERATOR": ""}).split(",")
+    app, entry, *rest = _expand(
+        re.search(r"Stasis\((.*)\)$", stasis[0])[1], {"EXTEN": dialled, "VMBOX_OPERATOR": ""}
+    ).split(",")
     assert app == AriSettings().app
     arguments, parameters = split_arguments(rest)
     info = describe_call("1.1", entry, arguments, parameters, "1001", "Ann", "PJSIP/1001-1")
@@ -59,4 +61,6 @@ def test_the_ari_user_is_the_one_vmbox_logs_in_as():
     text = (ROOT / "asterisk_conf" / "ari_vmbox.conf").read_text()
     assert f"[{AriSettings().username}]" in text
     section = text.split(f"[{AriSettings().username}]", 1)[1]
-    assert re.search(r"^type = user$", section, re.M) and re.search(r"^read_only = no$", section, re.M)
+    assert re.search(r"^type = user$", section, re.M) and re.search(
+        r"^read_only = no$", section, re.M
+    )

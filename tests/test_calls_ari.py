@@ -2,6 +2,7 @@
 stored recordings left on Asterisk, the shared-directory media mode, and the fake ARI server failing
 loudly. The user stories themselves run over both drivers in test_calls_deposit.py and
 test_calls_checking.py."""
+
 import asyncio
 
 import aiohttp
@@ -43,7 +44,9 @@ async def test_the_events_websocket_dropping_mid_recording_keeps_the_message(sys
     assert len(await system.messages(box["id"])) == 2
 
 
-async def test_the_events_websocket_dropping_during_a_prompt_sends_the_call_back_to_the_dialplan(system, box):
+async def test_the_events_websocket_dropping_during_a_prompt_sends_the_call_back_to_the_dialplan(
+    system, box
+):
     system.fake_ari.drop_on = "vm-intro"
     call = await system.call("", leave="3000")
     assert call.ok, call.errors
@@ -56,13 +59,17 @@ async def test_recordings_are_fetched_then_deleted_from_asterisk(system, box):
     call = await system.call(LEAVE, leave="3000")
     assert call.ok, call.errors
     assert system.fake_ari.stored == {}
-    assert list(system.fake_ari.spool.glob("*.wav")) == [p for p in system.fake_ari.spool.glob("media-*.wav")]
+    assert list(system.fake_ari.spool.glob("*.wav")) == [
+        p for p in system.fake_ari.spool.glob("media-*.wav")
+    ]
     assert list(system.settings.recordings_dir.iterdir()) == []
 
 
 async def test_message_urls_work_during_the_call_only(system, box):
     await system.call("say tone 3s then press #; press 1", leave="3000")
-    call = await system.call("press 1234#; press 1; wait; wait; press 1; wait; press #", check="3000")
+    call = await system.call(
+        "press 1234#; press 1; wait; wait; press 1; wait; press #", check="3000"
+    )
     assert call.ok, call.errors
     urls = [url for url in system.fake_ari.media.fetched if "/ari-media/calls/" in url]
     assert len(urls) == 1  # fetched by the fake while the call played it
@@ -82,7 +89,9 @@ async def test_shared_media_plays_messages_by_path(tmp_path):
     async with await start(settings, "ari") as system:
         box = await system.api.create_box("3000", pin="1234", is_setup=True)
         await system.call(LEAVE, leave="3000")
-        call = await system.call("press 1234#; press 1; wait; wait; press 1; wait; press #", check="3000")
+        call = await system.call(
+            "press 1234#; press 1; wait; wait; press 1; wait; press #", check="3000"
+        )
         assert call.ok, call.errors
         played = [heard.prompt for heard in call.heard if "/media/" in heard.prompt]
         assert len(played) == 1 and played[0].startswith(str(system.settings.data_dir))
@@ -111,16 +120,28 @@ async def test_the_fake_ari_refuses_what_it_does_not_expect(system):
 
 def test_say_media_composes_what_say_would_play():
     assert say_media(Number(21)) == ["sound:digits/20", "sound:digits/1"]
-    assert say_media(Digits("1*2#x")) == ["sound:digits/1", "sound:digits/star", "sound:digits/2", "sound:digits/pound"]
+    assert say_media(Digits("1*2#x")) == [
+        "sound:digits/1",
+        "sound:digits/star",
+        "sound:digits/2",
+        "sound:digits/pound",
+    ]
     date = say_media(DateTime(1_700_000_000, "UTC"))  # Tuesday 14 November 2023, 22:13
-    assert date == [f"sound:digits/{name}" for name in ("day-2", "mon-10", "h-14", "2", "thousand", "20", "3", "at",
-                                                        "10", "13", "p-m")]
+    assert date == [
+        f"sound:digits/{name}"
+        for name in ("day-2", "mon-10", "h-14", "2", "thousand", "20", "3", "at", "10", "13", "p-m")
+    ]
 
 
-@pytest.mark.parametrize("ms, media", [
-    (5000, ["silence/5"]), (3001, ["silence/4"]), (0, ["silence/1"]),
-    (25000, ["silence/10", "silence/10", "silence/5"]),
-])
+@pytest.mark.parametrize(
+    "ms, media",
+    [
+        (5000, ["silence/5"]),
+        (3001, ["silence/4"]),
+        (0, ["silence/1"]),
+        (25000, ["silence/10", "silence/10", "silence/5"]),
+    ],
+)
 def test_digit_waits_are_silences_of_whole_seconds(ms, media):
     assert silence(ms) == [f"sound:{name}" for name in media]
 
@@ -142,18 +163,27 @@ async def test_ari_callers_hear_what_fastagi_callers_hear(tmp_path):
 
 @pytest.mark.parametrize("answered", [True, False])
 async def test_callback_calls_over_ari(tmp_path, answered):
-    settings = settings_for(tmp_path, ari=AriSettings(callbacks=True, callback_endpoint="Local/{number}@vmbox-dial"))
+    settings = settings_for(
+        tmp_path, ari=AriSettings(callbacks=True, callback_endpoint="Local/{number}@vmbox-dial")
+    )
     async with await start(settings, "ari") as system:
         fake = system.fake_ari
         if answered:
             fake.callees["Local/2001@vmbox-dial"] = "press #"
-        box = await system.api.create_box("3000", pin="1234", is_setup=True,
-                                          notify={"callback": {"number": "2001", "schedule": [0]}})
+        box = await system.api.create_box(
+            "3000",
+            pin="1234",
+            is_setup=True,
+            notify={"callback": {"number": "2001", "schedule": [0]}},
+        )
         assert (await system.call(LEAVE, leave="3000")).ok
         callee = await asyncio.wait_for(fake.originated.get(), 10)
         if answered:  # the owner lands in their mailbox, told of the new message
             assert callee.ok, callee.errors
-            assert said(callee) == ["vm-youhave", "vm-goodbye"]  # "you have…" cut by # in the main menu
+            assert said(callee) == [
+                "vm-youhave",
+                "vm-goodbye",
+            ]  # "you have…" cut by # in the main menu
         else:
             assert callee is None
         assert (await system.messages(box["id"]))[0]["folder"] == "new"
@@ -173,7 +203,9 @@ def test_media_urls_expire_after_their_time_to_live(tmp_path):
     assert grants.file_for(token) is None
     other, _ = grants.grant(tmp_path / "other.wav")
     grants.revoke([other])
-    assert grants.file_for(other) is None and grants.prompt_url("main_menu").endswith("/ari-media/prompts/main_menu.wav")
+    assert grants.file_for(other) is None and grants.prompt_url("main_menu").endswith(
+        "/ari-media/prompts/main_menu.wav"
+    )
 
 
 async def test_calls_in_progress_when_vmbox_stops_go_back_to_the_dialplan(tmp_path):
@@ -197,7 +229,9 @@ async def test_vmbox_serve_switches_to_ari_by_configuration(tmp_path):
 
     fake = FakeAri(DEFAULT_SOUNDS, password="s3cret")
     url = await fake.start()
-    (tmp_path / "vmbox.toml").write_text(f'[ari]\nurl = "{url}"\npassword = "s3cret"\nmedia_port = 0\n')
+    (tmp_path / "vmbox.toml").write_text(
+        f'[ari]\nurl = "{url}"\npassword = "s3cret"\nmedia_port = 0\n'
+    )
     environ = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
     environ |= {"VMBOX_STORE_DATA_DIR": str(tmp_path / "data"), "VMBOX_AGI_PORT": "0"}
     try:

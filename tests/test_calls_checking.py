@@ -1,5 +1,6 @@
 """Checking messages end to end: login, listening with fast-forward and rewind, filing, forwarding,
 setup, options, owners and lockout; every change seen through the REST API."""
+
 import pytest
 
 from ivr.config import IvrSettings
@@ -14,15 +15,24 @@ LISTEN = "wait; wait; wait; wait; wait; wait; wait"
 
 @pytest.fixture(params=DRIVERS)
 async def system(request, tmp_path):
-    async with await start(settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3)), request.param) as running:
+    async with await start(
+        settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3)), request.param
+    ) as running:
         yield running
 
 
 @pytest.fixture
 async def box(system):
-    box = await system.api.create_box("3000", pin="1234", is_setup=True, is_voicemail_ff_rw_enabled=True,
-                                      timezone="America/New_York")
-    call = await system.call("say tone 25s then press #; press 1", leave="3000", caller_number="5551234")
+    box = await system.api.create_box(
+        "3000",
+        pin="1234",
+        is_setup=True,
+        is_voicemail_ff_rw_enabled=True,
+        timezone="America/New_York",
+    )
+    call = await system.call(
+        "say tone 25s then press #; press 1", leave="3000", caller_number="5551234"
+    )
     assert call.ok, call.errors
     return box
 
@@ -55,8 +65,10 @@ async def test_fast_forward_and_rewind_move_by_the_seek_duration(system, box):
 
 
 async def test_fast_forward_past_the_end_goes_to_the_message_menu(system, box):
-    call = await system.call(f"{LOGIN}; press 1; wait; wait; press 8 after 20s; press 7; wait; wait; press #",
-                             check="3000")
+    call = await system.call(
+        f"{LOGIN}; press 1; wait; wait; press 8 after 20s; press 7; wait; wait; press #",
+        check="3000",
+    )
     assert call.ok, call.errors
     assert "message_menu_ffrw" in prompts(call) and "vm-deleted" in prompts(call)
     assert await system.messages(box["id"]) == []
@@ -66,7 +78,9 @@ async def test_fast_forward_past_the_end_goes_to_the_message_menu(system, box):
 
 async def test_seek_duration_comes_from_the_box(system, box):
     await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"seek_duration_ms": 2500}})
-    call = await system.call(f"{LOGIN}; press 1; wait; wait; press 8 after 1s; press 0; press #", check="3000")
+    call = await system.call(
+        f"{LOGIN}; press 1; wait; wait; press 8 after 1s; press 0; press #", check="3000"
+    )
     assert call.ok, call.errors
     assert stream_offsets(call) == [0, 3500 * 8]
 
@@ -80,7 +94,9 @@ async def test_three_wrong_pins_end_the_call(system, box):
 
 async def test_repeated_failures_across_calls_lock_the_box(system, box):
     await system.call("press 1111#; press 2222#; press 3333#", check="3000")
-    call = await system.call(f"{LOGIN}; {LOGIN}; {LOGIN}", check="3000")  # the right PIN, but locked
+    call = await system.call(
+        f"{LOGIN}; {LOGIN}; {LOGIN}", check="3000"
+    )  # the right PIN, but locked
     assert call.ok, call.errors
     assert "vm-youhave" not in prompts(call) and prompts(call)[-1] == "vm-goodbye"
 
@@ -93,21 +109,27 @@ async def test_login_asks_the_mailbox_first(system, box):
 
 
 async def test_the_owners_phone_needs_no_pin(system):
-    user = await system.api.put("/users", {"data": {"first_name": "Ann", "last_name": "Owner",
-                                                      "endpoints": ["PJSIP/1001"]}})
+    user = await system.api.put(
+        "/users", {"data": {"first_name": "Ann", "last_name": "Owner", "endpoints": ["PJSIP/1001"]}}
+    )
     await system.api.create_box("3000", pin="1234", owner_id=user.data["id"], is_setup=True)
     own = await system.call("press #", channel="PJSIP/1001-0000002a")  # *97: no mailbox given
     assert own.ok, own.errors
     assert prompts(own) == ["vm-youhave", "vm-goodbye"]
-    stranger = await system.call("press 3000#; press 9999#; press 9999#; press 9999#", channel="PJSIP/1002-0000002b",
-                                 caller_number="1001")  # the owner's number, from another phone
+    stranger = await system.call(
+        "press 3000#; press 9999#; press 9999#; press 9999#",
+        channel="PJSIP/1002-0000002b",
+        caller_number="1001",
+    )  # the owner's number, from another phone
     assert stranger.ok, stranger.errors
     assert prompts(stranger)[:2] == ["enter_mailbox", "vm-password"]
 
 
 async def test_forwarding_copies_to_another_box_and_saves_the_original(system, box):
     other = await system.api.create_box("3001")
-    call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 3; press 3001#; wait; press #", check="3000")
+    call = await system.call(
+        f"{LOGIN}; press 1; {LISTEN}; press 3; press 3001#; wait; press #", check="3000"
+    )
     assert call.ok, call.errors
     assert "message_forwarded" in prompts(call)
     [original] = await system.messages(box["id"])
@@ -123,14 +145,20 @@ async def test_pressing_nine_calls_the_sender_back(system, box):
 
 
 async def test_first_time_setup_sets_pin_greeting_and_name(system):
-    user = await system.api.put("/users", {"data": {"first_name": "New", "last_name": "Owner",
-                                                      "endpoints": ["PJSIP/1001"]}})
+    user = await system.api.put(
+        "/users", {"data": {"first_name": "New", "last_name": "Owner", "endpoints": ["PJSIP/1001"]}}
+    )
     box = await system.api.create_box("3000", owner_id=user.data["id"])
     # The intro, "PIN changed", the recording instructions and "saved" take no keys: nothing to wait for.
     script = "press 4321#; press 4321#; say tone 3s then press #; press 1; say tone 2s then press #; press 1; press #"
     call = await system.call(script, check="3000", channel="PJSIP/1001-00000001")
     assert call.ok, call.errors
-    assert prompts(call)[:4] == ["setup_intro", "vm-newpassword", "vm-reenterpassword", "vm-passchanged"]
+    assert prompts(call)[:4] == [
+        "setup_intro",
+        "vm-newpassword",
+        "vm-reenterpassword",
+        "vm-passchanged",
+    ]
     fetched = (await system.api.get(f"/vmboxes/{box['id']}")).data
     assert fetched["is_setup"] is True
     assert set(fetched["media"]) == {"unavailable", "name"}
@@ -140,17 +168,25 @@ async def test_first_time_setup_sets_pin_greeting_and_name(system):
 
 
 async def test_a_temporary_greeting_recorded_by_phone_is_what_callers_hear(system, box):
-    call = await system.call(f"{LOGIN}; press 5; press 4; say tone 2s then press #; press 1; press 0; press #",
-                             check="3000")
+    call = await system.call(
+        f"{LOGIN}; press 5; press 4; say tone 2s then press #; press 1; press 0; press #",
+        check="3000",
+    )
     assert call.ok, call.errors
-    media_id = (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]["temporary_unavailable"]
+    media_id = (await system.api.get(f"/vmboxes/{box['id']}")).data["media"][
+        "temporary_unavailable"
+    ]
     deposit = await system.call("hangup after 500ms", leave="3000")
     assert is_recorded_audio(deposit.heard[0]) and deposit.heard[0].hung_up
     removed = await system.call(f"{LOGIN}; press 5; press 5; press 0; press #", check="3000")
     assert removed.ok, removed.errors
     assert "vm-tempremoved" in prompts(removed)
-    assert "temporary_unavailable" not in (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]
-    assert (await system.api.get(f"/media/{media_id}")).status == 404  # the phone recording went with it
+    assert (
+        "temporary_unavailable" not in (await system.api.get(f"/vmboxes/{box['id']}")).data["media"]
+    )
+    assert (
+        await system.api.get(f"/media/{media_id}")
+    ).status == 404  # the phone recording went with it
 
 
 async def test_hanging_up_while_recording_a_greeting_keeps_nothing(system, box):

@@ -1,5 +1,6 @@
 """Leaving messages end to end: the simulator calls the real FastAGI server; the result is checked
 through the REST API and on disk."""
+
 import wave
 
 import pytest
@@ -35,8 +36,12 @@ async def agi_box(agi_system):
 
 
 async def test_a_caller_leaves_a_message(system, box):
-    call = await system.call("say tone 4s then press #; press 1", leave="3000", caller_number="5551234",
-                             caller_name="Bob Builder")
+    call = await system.call(
+        "say tone 4s then press #; press 1",
+        leave="3000",
+        caller_number="5551234",
+        caller_name="Bob Builder",
+    )
     assert call.ok, call.errors
     assert said(call)[:4] == ["vm-theperson", "say 3 0 0 0", "vm-isunavail", "vm-intro"]
     assert call.variables["VMBOX_RESULT"] == "done" and call.server_hung_up
@@ -46,7 +51,9 @@ async def test_a_caller_leaves_a_message(system, box):
     assert message["to"] == "3000"
     assert 3700 <= message["length"] <= 4000  # 4 s, the last 200 ms trimmed by Asterisk
     raw = await system.api.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
-    assert raw.status == 200 and raw.headers["Content-Type"] == "audio/mpeg" and len(raw.body) > 1000
+    assert (
+        raw.status == 200 and raw.headers["Content-Type"] == "audio/mpeg" and len(raw.body) > 1000
+    )
 
 
 async def test_the_recording_leaves_the_shared_directory(system, box):
@@ -66,14 +73,17 @@ async def test_an_unknown_mailbox_is_told_and_nothing_kept(system, box):
     assert await system.messages(box["id"]) == []
 
 
-@pytest.mark.parametrize("script, kept", [
-    ("hangup", False),  # during the greeting
-    ("say tone 3s then hangup", True),  # during the recording
-    ("say tone 3s then press #; hangup", True),  # during the review menu
-    ("say tone 3s then press #; press 2; hangup after 1s", True),  # listening to the recording
-    ("say tone 3s then press #; press 1; hangup", True),  # while "saved, goodbye" plays
-    ("say tone 300ms then hangup", False),  # too short to be a message
-])
+@pytest.mark.parametrize(
+    "script, kept",
+    [
+        ("hangup", False),  # during the greeting
+        ("say tone 3s then hangup", True),  # during the recording
+        ("say tone 3s then press #; hangup", True),  # during the review menu
+        ("say tone 3s then press #; press 2; hangup after 1s", True),  # listening to the recording
+        ("say tone 3s then press #; press 1; hangup", True),  # while "saved, goodbye" plays
+        ("say tone 300ms then hangup", False),  # too short to be a message
+    ],
+)
 async def test_hanging_up_at_each_step_of_a_deposit(system, box, script, kept):
     call = await system.call(script, leave="3000")
     assert call.ok, call.errors
@@ -91,7 +101,9 @@ async def test_a_too_short_message_is_dropped_and_the_caller_told(system, box):
 
 
 async def test_rerecording_keeps_only_the_second_take(system, box):
-    call = await system.call("say tone 2s then press #; press 3; say tone 5s then press #; press 1", leave="3000")
+    call = await system.call(
+        "say tone 2s then press #; press 3; say tone 5s then press #; press 1", leave="3000"
+    )
     assert call.ok, call.errors
     [message] = await system.messages(box["id"])
     assert message["length"] > 4000
@@ -99,21 +111,28 @@ async def test_rerecording_keeps_only_the_second_take(system, box):
 
 async def test_quotes_and_backslashes_in_caller_id_are_kept_as_text(system, box):
     hostile = 'Eve "the \\ quoter" \'; HANGUP'
-    call = await system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile,
-                             caller_number='1"23')
+    call = await system.call(
+        "say tone 2s then press #; press 1", leave="3000", caller_name=hostile, caller_number='1"23'
+    )
     assert call.ok, call.errors
     assert set(call.variables) == {"VMBOX_RESULT"}
     [message] = await system.messages(box["id"])
     assert message["caller_id_name"] == hostile[:35] and message["caller_id_number"] == '1"23'
 
 
-async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(agi_system, agi_box):
+async def test_a_newline_smuggled_into_caller_id_gets_the_call_refused_not_injected(
+    agi_system, agi_box
+):
     # FastAGI only: over ARI caller ID travels as a JSON string: a newline cannot inject anything.
     hostile = "Eve\nagi_network_script: check\nagi_arg_1: 3000"
-    call = await agi_system.call("say tone 2s then press #; press 1", leave="3000", caller_name=hostile)
+    call = await agi_system.call(
+        "say tone 2s then press #; press 1", leave="3000", caller_name=hostile
+    )
     assert call.closed and call.commands == 0 and call.variables == {}
     assert await agi_system.messages(agi_box["id"]) == []
-    assert (await agi_system.call("say tone 2s then press #; press 1", leave="3000")).ok  # others still served
+    assert (
+        await agi_system.call("say tone 2s then press #; press 1", leave="3000")
+    ).ok  # others still served
 
 
 async def test_a_full_box_records_nothing(system, box):
@@ -130,7 +149,10 @@ async def test_zero_reaches_the_operator(system, box):
     await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"operator_number": "100"}})
     call = await system.call("press 0", leave="3000")
     assert call.ok, call.errors
-    assert call.variables["VMBOX_RESULT"] == "operator" and call.variables["VMBOX_DESTINATION"] == "100"
+    assert (
+        call.variables["VMBOX_RESULT"] == "operator"
+        and call.variables["VMBOX_DESTINATION"] == "100"
+    )
     assert not call.server_hung_up  # the dialplan continues
 
 
@@ -138,11 +160,17 @@ async def test_a_relative_data_dir_still_gives_asterisk_absolute_paths(tmp_path,
     from ivr.config import AgiSettings, ApiSettings, Settings, StoreSettings
 
     monkeypatch.chdir(tmp_path)
-    settings = Settings(store=StoreSettings(data_dir="relative-data"), api=ApiSettings(port=0), agi=AgiSettings(port=0))
+    settings = Settings(
+        store=StoreSettings(data_dir="relative-data"),
+        api=ApiSettings(port=0),
+        agi=AgiSettings(port=0),
+    )
     async with await start(settings, "agi") as system:
         await system.api.create_box("3000")
         call = await system.call("say tone 2s then press #; press 1", leave="3000")
-        assert call.ok, call.errors  # the simulator refuses relative RECORD FILE and STREAM FILE paths
+        assert call.ok, (
+            call.errors
+        )  # the simulator refuses relative RECORD FILE and STREAM FILE paths
         assert len(await system.messages((await system.api.get("/vmboxes")).data[0]["id"])) == 1
 
 
@@ -152,16 +180,33 @@ async def vmbox_call(system, *arguments: str) -> tuple[int, str]:
 
     host, port = system.running.agi_address
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ivr.cli", "call", "--host", host, "--port", str(port), *arguments,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "ivr.cli",
+        "call",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *arguments,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await process.communicate()
     return process.returncode, out.decode() + err.decode()
 
 
 async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(agi_system, agi_box):
     # FastAGI only: vmbox call speaks FastAGI.
-    code, output = await vmbox_call(agi_system, "--leave", "3000", "--caller-id", '"Bob" <5551234>',
-                                    "--script", "say tone 2s then press #; press 1")
+    code, output = await vmbox_call(
+        agi_system,
+        "--leave",
+        "3000",
+        "--caller-id",
+        '"Bob" <5551234>',
+        "--script",
+        "say tone 2s then press #; press 1",
+    )
     assert code == 0, output
     assert "hears    vm-msgsaved" in output and "call ok" in output
     [message] = await agi_system.messages(agi_box["id"])
@@ -170,12 +215,16 @@ async def test_vmbox_call_leaves_a_message_and_prints_what_the_caller_hears(agi_
 
 async def test_vmbox_call_login_asks_the_mailbox(agi_system, agi_box):
     # FastAGI only: vmbox call speaks FastAGI.
-    code, output = await vmbox_call(agi_system, "--login", "--script", "press 3000#; press 1234#; press #")
+    code, output = await vmbox_call(
+        agi_system, "--login", "--script", "press 3000#; press 1234#; press #"
+    )
     assert code == 0, output
     assert output.index("enter_mailbox") < output.index("vm-password") < output.index("vm-goodbye")
 
 
-async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(agi_system, agi_box):
+async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(
+    agi_system, agi_box
+):
     """A hand-played Asterisk: answers everything until RECORD FILE, writes 3 s of audio where it was
     told, then the connection drops without a reply (Asterisk restarted, a network cut). Over ARI: see
     test_the_events_websocket_dropping_mid_recording_keeps_the_message."""
@@ -186,8 +235,18 @@ async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(
 
     host, port = agi_system.running.agi_address
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(header_block({"agi_network": "yes", "agi_network_script": "leave", "agi_uniqueid": "9.9",
-                               "agi_callerid": "5550000", "agi_channel": "PJSIP/x-1"}, ["3000"]))
+    writer.write(
+        header_block(
+            {
+                "agi_network": "yes",
+                "agi_network_script": "leave",
+                "agi_uniqueid": "9.9",
+                "agi_callerid": "5550000",
+                "agi_channel": "PJSIP/x-1",
+            },
+            ["3000"],
+        )
+    )
     while True:
         words = split_command((await reader.readline()).decode())
         if words[:2] == ["RECORD", "FILE"]:
@@ -199,7 +258,9 @@ async def test_asterisk_dropping_the_connection_mid_recording_keeps_the_message(
             writer.write_eof()  # the server reads EOF where the reply should be: the connection is gone
             break
         writer.write(b"200 result=0 endpos=100\n" if words[0] == "STREAM" else b"200 result=0\n")
-    assert await reader.read() == b""  # the server closes its side once it has finished with the call
+    assert (
+        await reader.read() == b""
+    )  # the server closes its side once it has finished with the call
     writer.close()
     [message] = await agi_system.messages(agi_box["id"])
     assert message["caller_id_number"] == "5550000" and 2900 <= message["length"] <= 3000

@@ -3,6 +3,7 @@
 Each test works in its own tmp_path (as the current directory and the data directory), with every
 VMBOX_* variable of the caller's environment removed so that only what the test sets counts.
 """
+
 import asyncio
 import os
 import re
@@ -34,8 +35,9 @@ def environ(tmp_path: Path) -> dict:
 
 
 def vmbox(tmp_path: Path, environ: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*COMMAND, *args], cwd=tmp_path, env=environ, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [*COMMAND, *args], cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60
+    )
 
 
 def free_port() -> int:
@@ -58,11 +60,14 @@ def created_account(result: subprocess.CompletedProcess) -> tuple[str, str]:
 
 async def api_auth(port: int, api_key: str) -> tuple[int, dict]:
     async with aiohttp.ClientSession() as session:
-        async with session.put(f"http://127.0.0.1:{port}/v2/api_auth", json={"data": {"api_key": api_key}}) as reply:
+        async with session.put(
+            f"http://127.0.0.1:{port}/v2/api_auth", json={"data": {"api_key": api_key}}
+        ) as reply:
             return reply.status, await reply.json()
 
 
 # --- accounts -----------------------------------------------------------------------------------------
+
 
 def test_account_create_prints_the_id_and_an_api_key(tmp_path, environ):
     result = vmbox(tmp_path, environ, "account", "create", "--name", "Acme")
@@ -86,7 +91,9 @@ def test_account_create_requires_a_name(tmp_path, environ):
 
 def test_account_list_shows_created_accounts(tmp_path, environ):
     acme, _ = created_account(vmbox(tmp_path, environ, "account", "create", "--name", "Acme"))
-    globex, _ = created_account(vmbox(tmp_path, environ, "account", "create", "--name", "Globex Corp"))
+    globex, _ = created_account(
+        vmbox(tmp_path, environ, "account", "create", "--name", "Globex Corp")
+    )
     result = vmbox(tmp_path, environ, "account", "list")
     assert result.returncode == 0, result.stderr
     lines = sorted(result.stdout.splitlines(), key=lambda line: "Acme" not in line)
@@ -117,6 +124,7 @@ def test_accounts_live_in_the_configured_data_dir(tmp_path, environ):
 
 # --- configuration ------------------------------------------------------------------------------------
 
+
 def effective_config(tmp_path: Path, environ: dict, *args: str) -> dict:
     result = vmbox(tmp_path, environ, *args, "config")
     assert result.returncode == 0, result.stderr
@@ -127,17 +135,37 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
     del environ["VMBOX_STORE_DATA_DIR"], environ["VMBOX_AGI_PORT"]
     config = effective_config(tmp_path, environ)
     assert config["store"] == {"data_dir": "./vmbox-data", "retention_days": 93}
-    assert config["api"] == {"host": "127.0.0.1", "port": 8000, "max_upload_mb": 50, "token_ttl_s": 3600}
+    assert config["api"] == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "max_upload_mb": 50,
+        "token_ttl_s": 3600,
+    }
     assert config["agi"]["port"] == 4573 and config["agi"]["host"] == "127.0.0.1"
     assert config["limits"]["max_message_s"] == 500 and config["limits"]["min_message_ms"] == 500
     assert config["keys"]["fastforward"] == "8" and config["keys"]["rewind"] == "5"
-    assert config["ari"]["url"] == "" and config["ari"]["app"] == "vmbox"  # no ARI unless configured
-    assert set(config) == {"store", "api", "agi", "ivr", "limits", "keys", "jobs", "smtp", "ami", "ari",
-                           "transcription"}
+    assert (
+        config["ari"]["url"] == "" and config["ari"]["app"] == "vmbox"
+    )  # no ARI unless configured
+    assert set(config) == {
+        "store",
+        "api",
+        "agi",
+        "ivr",
+        "limits",
+        "keys",
+        "jobs",
+        "smtp",
+        "ami",
+        "ari",
+        "transcription",
+    }
 
 
 def test_config_reflects_vmbox_toml_in_the_current_directory(tmp_path, environ):
-    (tmp_path / "vmbox.toml").write_text('[api]\nhost = "0.0.0.0"\nport = 8123\n\n[store]\nretention_days = 30\n')
+    (tmp_path / "vmbox.toml").write_text(
+        '[api]\nhost = "0.0.0.0"\nport = 8123\n\n[store]\nretention_days = 30\n'
+    )
     config = effective_config(tmp_path, environ)
     assert config["api"]["host"] == "0.0.0.0"
     assert config["api"]["port"] == 8123
@@ -158,7 +186,9 @@ def test_config_option_names_the_file_to_read(tmp_path, environ):
     settings = tmp_path / "elsewhere.toml"
     settings.write_text("[api]\nmax_upload_mb = 5\n")
     (tmp_path / "vmbox.toml").write_text("[api]\nmax_upload_mb = 7\n")
-    assert effective_config(tmp_path, environ, "--config", str(settings))["api"]["max_upload_mb"] == 5
+    assert (
+        effective_config(tmp_path, environ, "--config", str(settings))["api"]["max_upload_mb"] == 5
+    )
 
 
 def test_vmbox_config_variable_names_the_file_to_read(tmp_path, environ):
@@ -228,6 +258,7 @@ def test_a_bad_setting_stops_the_other_commands_too(tmp_path, environ):
 
 # --- vmbox serve --------------------------------------------------------------------------------------
 
+
 class Server:
     """A running `vmbox serve` subprocess."""
 
@@ -239,9 +270,13 @@ class Server:
     async def wait_until_ready(self) -> None:
         """Read stdout (the first-start banner comes first) and stderr until the server says it listens."""
         while True:
-            line = (await asyncio.wait_for(self.process.stderr.readline(), STARTUP_TIMEOUT_S)).decode()
+            line = (
+                await asyncio.wait_for(self.process.stderr.readline(), STARTUP_TIMEOUT_S)
+            ).decode()
             if not line:
-                raise AssertionError(f"vmbox serve exited before listening: {''.join(self.stderr_lines)}")
+                raise AssertionError(
+                    f"vmbox serve exited before listening: {''.join(self.stderr_lines)}"
+                )
             self.stderr_lines.append(line)
             if "REST API on" in line:
                 return
@@ -250,8 +285,11 @@ class Server:
         """Send `signum`; return the exit status and everything printed on stdout and stderr."""
         self.process.send_signal(signum)
         stdout, stderr = await asyncio.wait_for(self.process.communicate(), STARTUP_TIMEOUT_S)
-        return (self.process.returncode, "".join(self.stdout_lines) + stdout.decode(),
-                "".join(self.stderr_lines) + stderr.decode())
+        return (
+            self.process.returncode,
+            "".join(self.stdout_lines) + stdout.decode(),
+            "".join(self.stderr_lines) + stderr.decode(),
+        )
 
 
 @asynccontextmanager
@@ -260,7 +298,13 @@ async def serving(tmp_path: Path, environ: dict, port: int | None = None):
     (then the test configured that port itself)."""
     env = environ if port is not None else {**environ, "VMBOX_API_PORT": str(port := free_port())}
     process = await asyncio.create_subprocess_exec(
-        *COMMAND, "serve", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *COMMAND,
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     server = Server(process, port)
     try:
         await server.wait_until_ready()
@@ -283,10 +327,14 @@ async def test_serve_answers_healthz_once_it_says_it_is_ready(tmp_path, environ)
 
 async def test_first_start_prints_a_default_account_whose_key_works(tmp_path, environ):
     async with serving(tmp_path, environ) as server:
-        line = (await asyncio.wait_for(server.process.stdout.readline(), STARTUP_TIMEOUT_S)).decode()
+        line = (
+            await asyncio.wait_for(server.process.stdout.readline(), STARTUP_TIMEOUT_S)
+        ).decode()
         server.stdout_lines.append(line)
         while "API key" not in line:
-            line = (await asyncio.wait_for(server.process.stdout.readline(), STARTUP_TIMEOUT_S)).decode()
+            line = (
+                await asyncio.wait_for(server.process.stdout.readline(), STARTUP_TIMEOUT_S)
+            ).decode()
             assert line, "vmbox serve printed no API key on its first start"
             server.stdout_lines.append(line)
         printed = "".join(server.stdout_lines)
@@ -316,7 +364,9 @@ async def test_second_start_prints_no_account(tmp_path, environ):
 
 
 async def test_serve_prints_no_account_when_accounts_exist_and_their_keys_work(tmp_path, environ):
-    account_id, api_key = created_account(vmbox(tmp_path, environ, "account", "create", "--name", "Acme"))
+    account_id, api_key = created_account(
+        vmbox(tmp_path, environ, "account", "create", "--name", "Acme")
+    )
     async with serving(tmp_path, environ) as server:
         status, body = await api_auth(server.port, api_key)
         assert status == 201, body

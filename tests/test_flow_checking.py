@@ -1,9 +1,36 @@
 """User stories of checking messages, driven through the pure flow."""
-from ivr.flow.actions import (CheckPin, CompleteSetup, DateTime, Digits, DiscardRecording, End, FindBox,
-                              ForwardMessage, HangUp, LoadMessages, Number, PlayAudio, Record, RemoveGreeting,
-                              SaveGreeting, SetFolder, SetPin, Transfer)
-from ivr.flow.events import (BoxFound, CallerHungUp, DigitsEntered, Done, Forwarded, MessagesLoaded, PinChecked,
-                             PlaybackStopped, RecordingFinished)
+
+from ivr.flow.actions import (
+    CheckPin,
+    CompleteSetup,
+    DateTime,
+    Digits,
+    DiscardRecording,
+    End,
+    FindBox,
+    ForwardMessage,
+    HangUp,
+    LoadMessages,
+    Number,
+    PlayAudio,
+    Record,
+    RemoveGreeting,
+    SaveGreeting,
+    SetFolder,
+    SetPin,
+    Transfer,
+)
+from ivr.flow.events import (
+    BoxFound,
+    CallerHungUp,
+    DigitsEntered,
+    Done,
+    Forwarded,
+    MessagesLoaded,
+    PinChecked,
+    PlaybackStopped,
+    RecordingFinished,
+)
 from ivr.flow.model import Purpose
 from tests.flowkit import RECORDING, Call, box, message, settings
 
@@ -147,7 +174,17 @@ def test_new_pin_mismatch_and_invalid_pin_ask_again_then_give_up():
 
 def test_main_menu_says_the_counts():
     call = logged_in(new=[message(1), message(2)], saved=[message(3, "saved")])
-    assert call.said() == ["you_have", Number(2), "new", "messages", "and", Number(1), "saved", "message", "main_menu"]
+    assert call.said() == [
+        "you_have",
+        Number(2),
+        "new",
+        "messages",
+        "and",
+        Number(1),
+        "saved",
+        "message",
+        "main_menu",
+    ]
 
 
 def test_main_menu_with_no_messages():
@@ -188,7 +225,12 @@ def test_a_message_plays_with_its_envelope():
     assert call.said() == ["message_number", Number(1)]
     assert call.reply(PlaybackStopped()) == PlayAudio(first.audio, 0, KEYS)
     call.reply(PlaybackStopped())
-    assert call.said() == ["received", DateTime(first.received, "Europe/Paris"), "from", Digits("1001")]
+    assert call.said() == [
+        "received",
+        DateTime(first.received, "Europe/Paris"),
+        "from",
+        Digits("1001"),
+    ]
     call.reply(PlaybackStopped())
     assert call.said() == ["message_menu"]
 
@@ -264,7 +306,9 @@ def test_a_key_during_the_audio_acts_at_once():
     first = message(1)
     call = play_first([first])
     call.reply(PlaybackStopped())
-    assert call.reply(PlaybackStopped("7", offset_ms=1200)) == SetFolder(BOX_ID, first.id, "deleted")
+    assert call.reply(PlaybackStopped("7", offset_ms=1200)) == SetFolder(
+        BOX_ID, first.id, "deleted"
+    )
 
 
 def test_callback_transfers_to_the_caller():
@@ -299,13 +343,17 @@ def test_fast_forward_moves_by_seek_duration():
     first = message(1, length_ms=30_000)
     call = playing([first])
     assert call.reply(PlaybackStopped("8", offset_ms=3_000)) == PlayAudio(first.audio, 13_000, KEYS)
-    assert call.reply(PlaybackStopped("8", offset_ms=14_000)) == PlayAudio(first.audio, 24_000, KEYS)
+    assert call.reply(PlaybackStopped("8", offset_ms=14_000)) == PlayAudio(
+        first.audio, 24_000, KEYS
+    )
 
 
 def test_rewind_moves_back_and_clamps_at_the_start():
     first = message(1, length_ms=30_000)
     call = playing([first])
-    assert call.reply(PlaybackStopped("5", offset_ms=25_000)) == PlayAudio(first.audio, 15_000, KEYS)
+    assert call.reply(PlaybackStopped("5", offset_ms=25_000)) == PlayAudio(
+        first.audio, 15_000, KEYS
+    )
     assert call.reply(PlaybackStopped("5", offset_ms=4_000)) == PlayAudio(first.audio, 0, KEYS)
 
 

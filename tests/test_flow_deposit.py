@@ -1,7 +1,31 @@
 """User stories of leaving a message, driven through the pure flow."""
-from ivr.flow.actions import (Answer, CheckPin, Collect, DiscardRecording, Digits, End, FindBox, HangUp, LoadMessages,
-                              Play, PlayAudio, Record, ReportFull, SaveMessage, Sound, Transfer)
-from ivr.flow.events import BoxFound, CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+
+from ivr.flow.actions import (
+    Answer,
+    CheckPin,
+    Collect,
+    Digits,
+    DiscardRecording,
+    End,
+    FindBox,
+    HangUp,
+    LoadMessages,
+    Play,
+    PlayAudio,
+    Record,
+    ReportFull,
+    SaveMessage,
+    Sound,
+    Transfer,
+)
+from ivr.flow.events import (
+    BoxFound,
+    CallerHungUp,
+    DigitsEntered,
+    Done,
+    PlaybackStopped,
+    RecordingFinished,
+)
 from ivr.flow.model import Audio, Purpose
 from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box
 
@@ -31,7 +55,12 @@ def test_unknown_box_says_nobody_is_available_and_hangs_up():
 def test_a_message_is_recorded_reviewed_and_saved():
     call = Call(caller_number="1001")
     reach_greeting(call, box())
-    assert call.said() == ["person_at_extension", Digits("3000"), "is_unavailable", "leave_message_instructions"]
+    assert call.said() == [
+        "person_at_extension",
+        Digits("3000"),
+        "is_unavailable",
+        "leave_message_instructions",
+    ]
     assert call.action.escape == "0123456789*#"
     record = call.reply(PlaybackStopped())
     assert record == Record(max_s=500, silence_s=5)
@@ -99,7 +128,9 @@ def test_any_other_key_skips_to_the_beep():
 
 def test_a_full_box_plays_greeting_and_notice_and_records_nothing():
     call = Call()
-    reach_greeting(call, box(message_count=100, max_message_count=100, unavailable_greeting=GREETING))
+    reach_greeting(
+        call, box(message_count=100, max_message_count=100, unavailable_greeting=GREETING)
+    )
     assert call.action == ReportFull("b" * 32)
     call.reply(Done())
     assert call.said() == [Sound(GREETING), "mailbox_full"]
@@ -156,7 +187,9 @@ def test_hanging_up_during_recording_saves_the_message():
     call = Call()
     reach_greeting(call, box())
     call.reply(PlaybackStopped())
-    assert call.reply(RecordingFinished(RECORDING, hung_up=True)) == SaveMessage("b" * 32, RECORDING)
+    assert call.reply(RecordingFinished(RECORDING, hung_up=True)) == SaveMessage(
+        "b" * 32, RECORDING
+    )
     assert call.reply(Done()) == End()
     assert call.flow.finished and not call.flow.problems
 

@@ -1,4 +1,5 @@
 """The call flow stays pure: it imports nothing that does I/O, and its table covers what it claims."""
+
 import ast
 from pathlib import Path
 
@@ -26,7 +27,9 @@ def test_flow_imports_only_the_standard_library_basics_and_itself():
 def test_no_async_code_in_the_flow():
     for path in Path(ivr.flow.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text())
-        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.AsyncFunctionDef, ast.Await))], path.name
+        assert not [
+            n for n in ast.walk(tree) if isinstance(n, (ast.AsyncFunctionDef, ast.Await))
+        ], path.name
 
 
 def test_every_state_but_the_last_accepts_some_event():

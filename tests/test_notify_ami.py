@@ -1,6 +1,7 @@
 """Callback calls and message-waiting lamps against a fake Asterisk speaking real AMI on loopback
 (tests/amikit.py), with the real store, the real job worker and panoramisk, on a clock only the tests
 move: hours of schedules run without waiting, and nothing waits but for real I/O and commits."""
+
 import asyncio
 import logging
 from dataclasses import replace
@@ -12,7 +13,16 @@ from ivr import channel_vars
 from ivr.agi.connection import parse_request
 from ivr.agi.driver import call_info
 from ivr.config import AmiSettings, ConfigError, Settings, StoreSettings
-from ivr.notify.ami import ANSWERED, BUSY, CONGESTION, NO_ANSWER, AmiDown, AmiLamps, AmiLink, CallbackNotifier
+from ivr.notify.ami import (
+    ANSWERED,
+    BUSY,
+    CONGESTION,
+    NO_ANSWER,
+    AmiDown,
+    AmiLamps,
+    AmiLink,
+    CallbackNotifier,
+)
 from ivr.notify.dispatch import Dispatcher
 from ivr.notify.lamps import LampRefresher
 from ivr.notify.setup import notifications
@@ -49,8 +59,14 @@ class Vmbox:
         self.link = AmiLink(self.settings, self.clock)
         dispatcher = Dispatcher(self.store, email=False, transcription=False, callbacks=True)
         notifier = CallbackNotifier(self.store, self.link, self.settings, self.clock)
-        worker = Worker(self.store, {"message.new": dispatcher.message_new, "callback": notifier.attempt}, self.clock)
-        lamps = LampRefresher(self.store, AmiLamps(self.link), self.settings.mwi_context, self.clock)
+        worker = Worker(
+            self.store,
+            {"message.new": dispatcher.message_new, "callback": notifier.attempt},
+            self.clock,
+        )
+        lamps = LampRefresher(
+            self.store, AmiLamps(self.link), self.settings.mwi_context, self.clock
+        )
         self.tasks = [asyncio.create_task(self.link.run())]
         await asyncio.wait_for(self.link.wait_up(), 10)
         self.tasks += [asyncio.create_task(worker.run()), asyncio.create_task(lamps.run())]
@@ -80,8 +96,9 @@ class Vmbox:
 
     async def deposit(self, box, folder: str = "new", announced: bool = True) -> str:
         """A message left in `box`, with the notifications a deposit queues."""
-        message = await create_message(self.store, box.account_id, box.id, {"caller_id_number": "5550100",
-                                                                             "folder": folder})
+        message = await create_message(
+            self.store, box.account_id, box.id, {"caller_id_number": "5550100", "folder": folder}
+        )
         if announced:
             async with self.store.db.transaction() as tx:
                 await announce(tx, box.account_id, box.id, message.id)
@@ -89,12 +106,14 @@ class Vmbox:
 
     async def settled(self, check, timeout: float = 10):
         """Wait, on the store's commits (never by polling), until `await check()` is truthy; return it."""
+
         async def until():
             while True:
                 self.committed.clear()
                 if result := await check():
                     return result
                 await self.committed.wait()
+
         return await asyncio.wait_for(until(), timeout)
 
     async def jobs(self, kind: str):
@@ -102,18 +121,31 @@ class Vmbox:
 
     async def series(self, state: str, attempt: int | None = None, runs: int | None = None):
         """The callback job once it is in `state` (with `attempt` next, after `runs` runs of the job)."""
+
         async def found():
-            return next((job for job in await self.jobs("callback") if job.state == state
-                         and (attempt is None or job.payload["attempt"] == attempt)
-                         and (runs is None or job.attempts == runs)), None)
+            return next(
+                (
+                    job
+                    for job in await self.jobs("callback")
+                    if job.state == state
+                    and (attempt is None or job.payload["attempt"] == attempt)
+                    and (runs is None or job.attempts == runs)
+                ),
+                None,
+            )
+
         return await self.settled(found)
 
     async def outcomes(self, job) -> list[tuple[str, str]]:
-        return [(outcome, detail) for _, _, _, outcome, detail in await attempts_of(self.store.db, job.id)]
+        return [
+            (outcome, detail)
+            for _, _, _, outcome, detail in await attempts_of(self.store.db, job.id)
+        ]
 
     async def lamps_settled(self) -> None:
         async def empty():
             return not await self.store.db.fetch_all("SELECT box_id FROM mwi_pending")
+
         await self.settled(empty)
 
 
@@ -164,24 +196,36 @@ async def test_a_schedule_sets_when_each_attempt_rings(vmbox, asterisk, clock):
     assert "congestion (reason 8); no attempts left" in outcomes[2][1]
 
 
-async def test_attempts_ring_every_interval_and_the_call_lands_in_the_callback_context(vmbox, asterisk, clock):
+async def test_attempts_ring_every_interval_and_the_call_lands_in_the_callback_context(
+    vmbox, asterisk, clock
+):
     box = await vmbox.box("1001", {"number": "(555) 010-2001", "attempts": 3, "interval_s": 120})
     asterisk.originate_outcomes = [NO_ANSWER] * 3
     await vmbox.start()
     start = clock.now()
     await vmbox.deposit(box)
-    waiting = await vmbox.series("pending", attempt=0, runs=1)  # the first attempt waits its interval too
+    waiting = await vmbox.series(
+        "pending", attempt=0, runs=1
+    )  # the first attempt waits its interval too
     assert (waiting.run_at, waiting.payload["due"]) == (start + 120, start + 120)
     assert asterisk.seen("Originate") == []
     for attempt in range(3):
         clock.advance(120)
-        await vmbox.series("done" if attempt == 2 else "pending", attempt=min(attempt + 1, 2), runs=attempt + 2)
+        await vmbox.series(
+            "done" if attempt == 2 else "pending", attempt=min(attempt + 1, 2), runs=attempt + 2
+        )
     calls = asterisk.seen("Originate")
     assert [call.at for call in calls] == [start + 120, start + 240, start + 360]
     assert calls[0].headers == calls[0].headers | {
-        "channel": ["Local/5550102001@vmbox-dial"], "context": ["vmbox-callback"], "exten": ["1001"],
-        "priority": ["1"], "timeout": ["20000"], "callerid": ['"Voicemail" <1001>'], "async": ["true"],
-        "variable": [f"{channel_vars.ACCOUNT}={box.account_id}"]}
+        "channel": ["Local/5550102001@vmbox-dial"],
+        "context": ["vmbox-callback"],
+        "exten": ["1001"],
+        "priority": ["1"],
+        "timeout": ["20000"],
+        "callerid": ['"Voicemail" <1001>'],
+        "async": ["true"],
+        "variable": [f"{channel_vars.ACCOUNT}={box.account_id}"],
+    }
 
 
 async def test_without_timing_five_attempts_ring_300_s_apart_for_20_s(vmbox, asterisk, clock):
@@ -193,11 +237,16 @@ async def test_without_timing_five_attempts_ring_300_s_apart_for_20_s(vmbox, ast
     await vmbox.series("pending", attempt=0, runs=1)
     for attempt in range(5):
         clock.advance(300)
-        job = await vmbox.series("done" if attempt == 4 else "pending", attempt=min(attempt + 1, 4), runs=attempt + 2)
+        job = await vmbox.series(
+            "done" if attempt == 4 else "pending", attempt=min(attempt + 1, 4), runs=attempt + 2
+        )
     calls = asterisk.seen("Originate")
     assert [call.at - start for call in calls] == [300, 600, 900, 1200, 1500]
     assert {call["Timeout"] for call in calls} == {"20000"}
-    assert "attempt 5 of 5 to 2001: congestion (reason 8); no attempts left" in (await vmbox.outcomes(job))[-1][1]
+    assert (
+        "attempt 5 of 5 to 2001: congestion (reason 8); no attempts left"
+        in (await vmbox.outcomes(job))[-1][1]
+    )
 
 
 async def test_an_answered_call_ends_the_series(vmbox, asterisk, clock):
@@ -237,15 +286,19 @@ async def test_a_message_left_during_a_series_does_not_start_another(vmbox, aste
     async def both_dispatched():
         jobs = await vmbox.jobs("message.new")
         return len(jobs) == 2 and all(job.state == "done" for job in jobs)
+
     await vmbox.settled(both_dispatched)
-    assert [(job.id, job.state, job.run_at) for job in await vmbox.jobs("callback")] == \
-        [(first.id, "pending", first.run_at)]
+    assert [(job.id, job.state, job.run_at) for job in await vmbox.jobs("callback")] == [
+        (first.id, "pending", first.run_at)
+    ]
     clock.advance(60)
     await vmbox.series("done")
     assert len(asterisk.seen("Originate")) == 2
 
 
-async def test_a_dropped_ami_connection_postpones_the_attempt_without_using_it_up(vmbox, asterisk, clock):
+async def test_a_dropped_ami_connection_postpones_the_attempt_without_using_it_up(
+    vmbox, asterisk, clock
+):
     box = await vmbox.box("1001", {"number": "2001", "schedule": [0, 60]})
     asterisk.originate_outcomes = ["drop", ANSWERED]
     await vmbox.start()
@@ -305,7 +358,10 @@ async def test_an_originate_asterisk_refuses_is_retried_with_backoff(vmbox, aste
 
 
 async def _retrying(vmbox):
-    return next((job for job in await vmbox.jobs("callback") if job.last_error and job.state == "pending"), None)
+    return next(
+        (job for job in await vmbox.jobs("callback") if job.last_error and job.state == "pending"),
+        None,
+    )
 
 
 async def test_an_undialable_number_fails_the_series(vmbox, asterisk):
@@ -318,7 +374,9 @@ async def test_an_undialable_number_fails_the_series(vmbox, asterisk):
 
 def test_a_callback_channel_without_a_valid_template_is_a_config_error():
     with pytest.raises(ConfigError, match="callback_channel"):
-        CallbackNotifier(None, None, replace(AMI, callback_channel="Local/{num}@vmbox-dial"), TestClock())
+        CallbackNotifier(
+            None, None, replace(AMI, callback_channel="Local/{num}@vmbox-dial"), TestClock()
+        )
 
 
 async def test_a_wrong_secret_keeps_the_link_down_and_says_why(asterisk, clock, caplog):
@@ -356,7 +414,11 @@ async def test_every_lamp_is_refreshed_at_start(vmbox, asterisk):
     updates = await asterisk.wait_for("MWIUpdate", 3)
     await vmbox.lamps_settled()
     assert len(asterisk.seen("MWIUpdate")) == 3
-    assert counts(updates) == {"1001@vmbox": ("2", "1"), "1002@vmbox": ("0", "0"), "1003@vmbox": ("1", "0")}
+    assert counts(updates) == {
+        "1001@vmbox": ("2", "1"),
+        "1002@vmbox": ("0", "0"),
+        "1003@vmbox": ("1", "0"),
+    }
 
 
 async def test_a_deposit_sends_one_update_with_the_new_counts(vmbox, asterisk):
@@ -444,8 +506,10 @@ async def test_the_fake_fails_an_originate_without_async(asterisk):
         assert (await reader.readuntil(b"\r\n")).startswith(b"Asterisk Call Manager/")
         writer.write(b"Action: Login\r\nActionID: 1\r\nUsername: vmbox\r\nSecret: s3cret\r\n\r\n")
         assert b"Message: Authentication accepted" in await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"Action: Originate\r\nActionID: 2\r\nChannel: Local/2001@vmbox-dial\r\nContext: vmbox-callback"
-                     b"\r\nExten: 1001\r\nPriority: 1\r\n\r\n")
+        writer.write(
+            b"Action: Originate\r\nActionID: 2\r\nChannel: Local/2001@vmbox-dial\r\nContext: vmbox-callback"
+            b"\r\nExten: 1001\r\nPriority: 1\r\n\r\n"
+        )
         assert await reader.read() == b""  # the fake hangs up on it ...
         assert "Originate without Async" in asterisk.unexpected[0]  # ... and fails the test
     finally:
@@ -454,19 +518,29 @@ async def test_the_fake_fails_an_originate_without_async(asterisk):
 
 
 async def test_vmbox_serve_s_wiring_calls_back_and_lights_the_lamp(tmp_path, asterisk, clock):
-    settings = Settings(store=StoreSettings(data_dir=str(tmp_path / "data")), ami=replace(AMI, port=asterisk.port))
+    settings = Settings(
+        store=StoreSettings(data_dir=str(tmp_path / "data")), ami=replace(AMI, port=asterisk.port)
+    )
     store = await open_store(settings.data_dir, 93)
     try:
-        box = await create_vmbox(store.db, (await create_account(store.db, "A"))[0].id,
-                                 {"name": "Ann", "mailbox": "1001", "notify": {"callback": {"number": "2001",
-                                                                                           "schedule": [0]}}})
+        box = await create_vmbox(
+            store.db,
+            (await create_account(store.db, "A"))[0].id,
+            {
+                "name": "Ann",
+                "mailbox": "1001",
+                "notify": {"callback": {"number": "2001", "schedule": [0]}},
+            },
+        )
         asterisk.originate_outcomes = [ANSWERED]
         async with notifications(store, settings, clock):
             await asterisk.wait_for("MWIUpdate", 1)  # logged in: the lamps were refreshed
-            message = await create_message(store, box.account_id, box.id, {"caller_id_number": "5550100"})
+            message = await create_message(
+                store, box.account_id, box.id, {"caller_id_number": "5550100"}
+            )
             async with store.db.transaction() as tx:
                 await announce(tx, box.account_id, box.id, message.id)
-            call, = await asterisk.wait_for("Originate", 1)
+            (call,) = await asterisk.wait_for("Originate", 1)
             updates = await asterisk.wait_for("MWIUpdate", 2)
         assert (call["Channel"], call["Exten"]) == ("Local/2001@vmbox-dial", "1001")
         assert counts(updates[1:]) == {"1001@vmbox": ("1", "0")}
@@ -479,14 +553,21 @@ def test_the_dialplan_takes_the_call_vmbox_originates():
     contexts = dialplan()
     assert settings.callback_context in contexts
     assert settings.callback_channel.partition("@")[2] in contexts
-    (_, _, lines), = [entry for entry in entry_points() if entry[0] == settings.callback_context]
+    ((_, _, lines),) = [entry for entry in entry_points() if entry[0] == settings.callback_context]
     agi = next(line for line in lines if "AGI(" in line)
     account = "0123456789abcdef0123456789abcdef"
-    expanded = _expand(agi.partition("AGI(")[2][:-1], {"EXTEN": "1001", "VMBOX_AGI": "agi://127.0.0.1:4573",
-                                                      channel_vars.ACCOUNT: account})
+    expanded = _expand(
+        agi.partition("AGI(")[2][:-1],
+        {"EXTEN": "1001", "VMBOX_AGI": "agi://127.0.0.1:4573", channel_vars.ACCOUNT: account},
+    )
     url, *arguments = expanded.split(",")
-    request = parse_request({"agi_network_script": url.split("/", 3)[3], "agi_uniqueid": "1.1",
-                             **{f"agi_arg_{n}": value for n, value in enumerate(arguments, 1)}})
+    request = parse_request(
+        {
+            "agi_network_script": url.split("/", 3)[3],
+            "agi_uniqueid": "1.1",
+            **{f"agi_arg_{n}": value for n, value in enumerate(arguments, 1)},
+        }
+    )
     assert request.parameters["account"] == account
     assert call_info(request).mailbox == "1001"
 
@@ -502,5 +583,8 @@ def test_the_ami_user_has_just_the_permissions_vmbox_needs():
             key, _, value = line.partition("=")
             user.setdefault(key.strip(), []).append(value.strip())
     assert user["read"] == ["call"]  # OriginateResponse is a call event
-    assert set(user["write"][0].split(",")) == {"originate", "call"}  # Originate; MWIUpdate and MWIDelete
+    assert set(user["write"][0].split(",")) == {
+        "originate",
+        "call",
+    }  # Originate; MWIUpdate and MWIDelete
     assert user["permit"] == ["127.0.0.1/255.255.255.255"] and user["deny"] == ["0.0.0.0/0.0.0.0"]

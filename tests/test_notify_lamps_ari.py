@@ -1,6 +1,7 @@
 """Message-waiting lamps over ARI (res_ari_mailboxes): vmbox in ARI mode, without AMI, against the fake
 ARI server, which records every PUT and DELETE /mailboxes/… it gets. Nothing waits but for the fake's
 requests and the store's commits."""
+
 import asyncio
 
 import aiohttp
@@ -27,6 +28,7 @@ async def lamps_settled(system, timeout: float = 10) -> None:
             if not await db.fetch_all("SELECT box_id FROM mwi_pending"):
                 return
             await committed.wait()
+
     await asyncio.wait_for(until_empty(), timeout)
 
 
@@ -52,7 +54,9 @@ async def test_every_lamp_is_refreshed_at_start(tmp_path):
         first = await create_vmbox(store.db, account, {"name": "Ann", "mailbox": "1001"})
         await create_vmbox(store.db, account, {"name": "Bob", "mailbox": "1002"})
         for folder in ("new", "new", "saved"):
-            await create_message(store, account, first.id, {"caller_id_number": "5550100", "folder": folder})
+            await create_message(
+                store, account, first.id, {"caller_id_number": "5550100", "folder": folder}
+            )
     finally:
         await store.db.close()
     async with await start(settings, "ari") as system:
@@ -70,8 +74,9 @@ async def test_a_deposit_by_an_ari_call_sends_one_update_with_the_new_counts(sys
 
 async def deposit(system, box: dict) -> None:
     """A message put straight in the store (as the REST API or a call would)."""
-    await create_message(system.running.store, system.running.account_id, box["id"],
-                         {"caller_id_number": "5550100"})
+    await create_message(
+        system.running.store, system.running.account_id, box["id"], {"caller_id_number": "5550100"}
+    )
 
 
 async def test_a_deleted_box_has_its_lamp_deleted(system):
@@ -100,8 +105,15 @@ async def test_every_lamp_is_refreshed_when_the_websocket_comes_back(system):
     assert sorted(again) == [("PUT", "3000@vmbox", 1, 0), ("PUT", "3001@vmbox", 0, 0)]
 
 
-@pytest.mark.parametrize("query", ["newMessages=1", "oldMessages=0", "newMessages=-1&oldMessages=0",
-                                   "newMessages=x&oldMessages=0"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "newMessages=1",
+        "oldMessages=0",
+        "newMessages=-1&oldMessages=0",
+        "newMessages=x&oldMessages=0",
+    ],
+)
 async def test_the_fake_refuses_a_lamp_without_both_counts(system, query):
     url = f"{system.settings.ari.url}/ari/mailboxes/3000%40vmbox?{query}"
     auth = {"Authorization": aiohttp.encode_basic_auth("vmbox", ARI_PASSWORD)}

@@ -2,6 +2,7 @@
 FastAGI port, or `vmbox call`), an aiosmtpd server and a fake AMI in the test; and the process killed with
 SIGKILL in the middle of a delivery, restarted on the same data directory: exactly one email in the end,
 and the callback and the lamp there too."""
+
 import asyncio
 import os
 import re
@@ -12,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from ivr.simulator.client import run_call
 from ivr.notify.ami import ANSWERED
+from ivr.simulator.client import run_call
 from tests.amikit import FakeAsterisk, TestClock
 from tests.conftest import ApiClient
 from tests.mailkit import Changes, MailServer
@@ -25,13 +26,25 @@ EMAIL_DONE = re.compile(r"job \d+ \(email\.new_message\) attempt (\d+): done")
 class Serve:
     """`vmbox serve` as a child process; every line it prints is kept and wakes `changes`."""
 
-    def __init__(self, data_dir: Path, smtp_port: int, changes: Changes, ami_port: int | None = None):
+    def __init__(
+        self, data_dir: Path, smtp_port: int, changes: Changes, ami_port: int | None = None
+    ):
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
-        self.env |= {"VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": "0", "VMBOX_AGI_PORT": "0",
-                     "VMBOX_SMTP_HOST": "127.0.0.1", "VMBOX_SMTP_PORT": str(smtp_port),
-                     "VMBOX_SMTP_SENDER": "vm@example.com", "VMBOX_SMTP_TIMEOUT_S": "60"}
+        self.env |= {
+            "VMBOX_STORE_DATA_DIR": str(data_dir),
+            "VMBOX_API_PORT": "0",
+            "VMBOX_AGI_PORT": "0",
+            "VMBOX_SMTP_HOST": "127.0.0.1",
+            "VMBOX_SMTP_PORT": str(smtp_port),
+            "VMBOX_SMTP_SENDER": "vm@example.com",
+            "VMBOX_SMTP_TIMEOUT_S": "60",
+        }
         if ami_port is not None:
-            self.env |= {"VMBOX_AMI_HOST": "127.0.0.1", "VMBOX_AMI_PORT": str(ami_port), "VMBOX_AMI_SECRET": "s3cret"}
+            self.env |= {
+                "VMBOX_AMI_HOST": "127.0.0.1",
+                "VMBOX_AMI_PORT": str(ami_port),
+                "VMBOX_AMI_SECRET": "s3cret",
+            }
         self.cwd = data_dir.parent
         self.changes = changes
         self.lines: list[str] = []
@@ -41,10 +54,20 @@ class Serve:
     async def start(self) -> "Serve":
         self.lines = []
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ivr.cli", "serve", env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        self._readers = [asyncio.create_task(self._read(stream)) for stream in (self.process.stdout,
-                                                                                 self.process.stderr)]
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "serve",
+            env=self.env,
+            cwd=self.cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._readers = [
+            asyncio.create_task(self._read(stream))
+            for stream in (self.process.stdout, self.process.stderr)
+        ]
         await self.changes.until(lambda: self.find(READY) or self.process.returncode is not None)
         assert self.process.returncode is None, "\n".join(self.lines)
         return self
@@ -104,14 +127,22 @@ async def a_box_with_email(serve: Serve, **fields) -> dict:
         client = ApiClient(session, serve.api_base, account_id, "")
         auth = await client.put("/v2/api_auth", {"data": {"api_key": api_key}}, token="")
         client.token = auth.body["auth_token"]
-        return await client.create_box("3000", notify_email_addresses=["ann@example.com"], media_extension="mp3",
-                                       **fields)
+        return await client.create_box(
+            "3000", notify_email_addresses=["ann@example.com"], media_extension="mp3", **fields
+        )
 
 
 async def leave_a_message(serve: Serve) -> None:
     host, port = serve.agi_address
-    call = await run_call(host, port, "say tone 3s then press #; press 1", script_name="leave", arguments=["3000"],
-                          caller_number="5551234", caller_name="Bob Builder")
+    call = await run_call(
+        host,
+        port,
+        "say tone 3s then press #; press 1",
+        script_name="leave",
+        arguments=["3000"],
+        caller_number="5551234",
+        caller_name="Bob Builder",
+    )
     assert call.ok, call.errors
 
 
@@ -130,9 +161,13 @@ async def test_a_message_left_by_phone_is_emailed_with_its_audio(serve, mail, ch
     assert await serve.stop() == 0
 
 
-async def test_killed_in_the_middle_of_a_delivery_then_restarted_gives_exactly_one_email(serve, mail, changes):
+async def test_killed_in_the_middle_of_a_delivery_then_restarted_gives_exactly_one_email(
+    serve, mail, changes
+):
     let_go = asyncio.Event()
-    mail.handler.hold_first_rcpt = let_go  # the first delivery stops before its recipient is accepted
+    mail.handler.hold_first_rcpt = (
+        let_go  # the first delivery stops before its recipient is accepted
+    )
     await serve.start()
     await a_box_with_email(serve)
     await leave_a_message(serve)
@@ -153,20 +188,37 @@ async def test_killed_in_the_middle_of_a_delivery_then_restarted_gives_exactly_o
     assert len(mail.received) == 1 and received.rcpt_tos == ["ann@example.com"]
 
 
-async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_across_a_restart(tmp_path, mail, changes):
+async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_across_a_restart(
+    tmp_path, mail, changes
+):
     asterisk = FakeAsterisk(TestClock())
     await asterisk.start()
     serve = Serve(tmp_path / "data", mail.port, changes, ami_port=asterisk.port)
     try:
         let_go = asyncio.Event()
         mail.handler.hold_first_rcpt = let_go
-        asterisk.originate_outcomes = ["hold", ANSWERED]  # the first callback rings when the process dies
+        asterisk.originate_outcomes = [
+            "hold",
+            ANSWERED,
+        ]  # the first callback rings when the process dies
         await serve.start()
         await a_box_with_email(serve, notify={"callback": {"number": "2001", "schedule": [0]}})
         host, port = serve.agi_address
         call = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ivr.cli", "call", "--port", str(port), "--leave", "3000", "--caller-id",
-            '"Bob" <5551234>', "--script", "say tone 3s then press #; press 1", stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "ivr.cli",
+            "call",
+            "--port",
+            str(port),
+            "--leave",
+            "3000",
+            "--caller-id",
+            '"Bob" <5551234>',
+            "--script",
+            "say tone 3s then press #; press 1",
+            stdout=asyncio.subprocess.PIPE,
+        )
         out, _ = await asyncio.wait_for(call.communicate(), 60)
         assert call.returncode == 0, out.decode()
         await changes.until(lambda: mail.handler.held.is_set())
@@ -186,14 +238,19 @@ async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_acros
     [attachment] = received.email.iter_attachments()
     assert (attachment.get_content_type(), received.rcpt_tos) == ("audio/mpeg", ["ann@example.com"])
     assert len(mail.received) == 1
-    assert (second["Channel"], second["Exten"]) == (first["Channel"], first["Exten"]) == ("Local/2001@vmbox-dial",
-                                                                                          "3000")
+    assert (
+        (second["Channel"], second["Exten"])
+        == (first["Channel"], first["Exten"])
+        == ("Local/2001@vmbox-dial", "3000")
+    )
     assert [(lamp["Mailbox"], lamp["NewMessages"]) for lamp in lamps[-1:]] == [("3000@vmbox", "1")]
     assert not asterisk.unexpected, asterisk.unexpected
 
 
 async def test_the_first_start_s_curl_example_names_the_port_really_used(serve, changes):
     await serve.start()  # on VMBOX_API_PORT=0: the system picks the port
-    curl = await changes.until(lambda: next((line for line in serve.lines if line.lstrip().startswith("curl ")), None))
+    curl = await changes.until(
+        lambda: next((line for line in serve.lines if line.lstrip().startswith("curl ")), None)
+    )
     assert curl.endswith(f" {serve.api_base}/v2/api_auth")
     assert await serve.stop() == 0

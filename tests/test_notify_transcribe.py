@@ -2,6 +2,7 @@
 package's own transcripts), the HTTP engine against a local OpenAI-compatible server, and the
 `transcribe` job as `vmbox serve` wires it (real store, real API, real SMTP server, a clock the tests move).
 """
+
 import asyncio
 import socket
 import wave
@@ -13,8 +14,16 @@ import pytest
 from ivr.config import ConfigError, JobSettings, Settings, SmtpSettings, TranscriptionSettings
 from ivr.notify.dispatch import Dispatcher
 from ivr.notify.setup import notifications
-from ivr.notify.transcribe import (HttpEngine, NullEngine, PocketSphinxEngine, Transcription, TranscriptionFailed,
-                                   TranscriptionUnavailable, endpoint, make_engine)
+from ivr.notify.transcribe import (
+    HttpEngine,
+    NullEngine,
+    PocketSphinxEngine,
+    Transcription,
+    TranscriptionFailed,
+    TranscriptionUnavailable,
+    endpoint,
+    make_engine,
+)
 from store.jobs import Job, NewJob, attempts_of, enqueue_job
 from store.messages import get_message, set_transcription
 from tests.test_notify_email import all_finished, bodies, changes, clock, jobs, mail  # noqa: F401 (fixtures)
@@ -24,27 +33,38 @@ from tests.wer import SOUNDS, edit_distance, prompt_corpus, word_error_rate, wor
 # --- the word error rate itself ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Press 5 to leave a message", ["press", "five", "to", "leave", "a", "message"]),
-    ("Please leave your message after the tone. (simple tone sound plays)",
-     ["please", "leave", "your", "message", "after", "the", "tone"]),
-    ("I'm sorry, the user's box can't... re-enter!", ["i'm", "sorry", "the", "user's", "box", "can't", "re", "enter"]),
-    ("[ascending tones]", []),
-    ("press 10", ["press", "one", "zero"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Press 5 to leave a message", ["press", "five", "to", "leave", "a", "message"]),
+        (
+            "Please leave your message after the tone. (simple tone sound plays)",
+            ["please", "leave", "your", "message", "after", "the", "tone"],
+        ),
+        (
+            "I'm sorry, the user's box can't... re-enter!",
+            ["i'm", "sorry", "the", "user's", "box", "can't", "re", "enter"],
+        ),
+        ("[ascending tones]", []),
+        ("press 10", ["press", "one", "zero"]),
+    ],
+)
 def test_texts_are_compared_as_normalised_words(text, expected):
     assert words(text) == expected
 
 
-@pytest.mark.parametrize("reference, hypothesis, distance", [
-    ("a b c", "a b c", 0),
-    ("a b c", "a x c", 1),  # substitution
-    ("a b c", "a c", 1),  # deletion
-    ("a b c", "a b b c", 1),  # insertion
-    ("a b c", "", 3),
-    ("", "a b", 2),
-    ("kitten sitting on", "sitting kitten on", 2),
-])
+@pytest.mark.parametrize(
+    "reference, hypothesis, distance",
+    [
+        ("a b c", "a b c", 0),
+        ("a b c", "a x c", 1),  # substitution
+        ("a b c", "a c", 1),  # deletion
+        ("a b c", "a b b c", 1),  # insertion
+        ("a b c", "", 3),
+        ("", "a b", 2),
+        ("kitten sitting on", "sitting kitten on", 2),
+    ],
+)
 def test_edit_distance_counts_word_edits(reference, hypothesis, distance):
     assert edit_distance(reference.split(), hypothesis.split()) == distance
 
@@ -52,7 +72,9 @@ def test_edit_distance_counts_word_edits(reference, hypothesis, distance):
 def test_the_corpus_rate_weighs_every_reference_word_alike():
     # 1 error in 1 word and 0 in 3: 1/4 over the corpus, not the mean of 1.0 and 0.0
     assert word_error_rate(["yes", "press one now"], ["no", "Press 1, now."]) == 0.25
-    assert word_error_rate(["press one"], ["press one or two"]) == 1.0  # insertions count: it may exceed 1
+    assert (
+        word_error_rate(["press one"], ["press one or two"]) == 1.0
+    )  # insertions count: it may exceed 1
     with pytest.raises(ValueError):
         word_error_rate(["a"], [])
 
@@ -85,14 +107,19 @@ def test_the_corpus_pairs_asterisk_prompts_with_their_transcripts(sample):
     assert len(prompt_corpus()) >= 100  # every vm-* prompt of the package, not a lucky few
     for prompt in sample:
         with wave.open(str(prompt.path)) as audio:
-            assert (audio.getframerate(), audio.getnchannels()) == (8000, 1)  # as messages are stored
+            assert (audio.getframerate(), audio.getnchannels()) == (
+                8000,
+                1,
+            )  # as messages are stored
     assert sample[1].text == "Nobody is available to take your call at the moment"
 
 
 async def test_the_offline_engine_hears_asterisks_prompts(sample):
-    rate, heard = await rate_of(PocketSphinxEngine(), [prompt.path for prompt in sample], [p.text for p in sample])
+    rate, heard = await rate_of(
+        PocketSphinxEngine(), [prompt.path for prompt in sample], [p.text for p in sample]
+    )
     print(f"\npocketsphinx WER on {len(sample)} vm-* prompts: {rate:.2f}")
-    for prompt, text in zip(sample, heard):
+    for prompt, text in zip(sample, heard, strict=True):
         print(f"  {prompt.name}: {text!r}")
     assert rate < WER_BOUND, f"WER {rate:.2f} on {', '.join(SAMPLE)}: {heard}"
 
@@ -109,13 +136,18 @@ def mislabelled(prompt_path: Path, directory: Path, rate: int) -> Path:
 
 
 async def test_the_bound_tells_a_broken_engine_apart(sample, tmp_path):
-    null_rate, _ = await rate_of(NullEngine(), [prompt.path for prompt in sample], [p.text for p in sample])
+    null_rate, _ = await rate_of(
+        NullEngine(), [prompt.path for prompt in sample], [p.text for p in sample]
+    )
     assert null_rate == 1.0
     # The shortest two read at twice their rate (what an engine that got the sample rate wrong hears); only
     # two, since the decoder searches long through audio it cannot make sense of.
     short = [sample[0], sample[-1]]
-    wrong_rate, heard = await rate_of(PocketSphinxEngine(), [mislabelled(p.path, tmp_path, 16000) for p in short],
-                                      [p.text for p in short])
+    wrong_rate, heard = await rate_of(
+        PocketSphinxEngine(),
+        [mislabelled(p.path, tmp_path, 16000) for p in short],
+        [p.text for p in short],
+    )
     print(f"\npocketsphinx WER with the sample rate wrong: {wrong_rate:.2f}")
     assert wrong_rate > WER_BOUND, heard
 
@@ -166,6 +198,7 @@ def scripted(*answers: tuple[int, object]):
 
     async def answer(request: Request) -> tuple[int, object]:
         return remaining.pop(0) if len(remaining) > 1 else remaining[0]
+
     return answer
 
 
@@ -190,7 +223,9 @@ async def test_a_wrong_or_missing_key_fails(whisper, api_key):
     assert whisper.requests == []
 
 
-@pytest.mark.parametrize("body", [{"error": "no text"}, {"text": None}, {"text": 3}, ["text"], "not JSON at all"])
+@pytest.mark.parametrize(
+    "body", [{"error": "no text"}, {"text": None}, {"text": 3}, ["text"], "not JSON at all"]
+)
 async def test_an_answer_without_a_text_fails(whisper, body):
     whisper.answer = scripted((200, body))
     with pytest.raises(TranscriptionFailed, match="without a text"):
@@ -211,7 +246,9 @@ async def test_a_service_that_is_down_is_unavailable():
 
 
 async def test_a_service_that_does_not_answer_in_time_is_unavailable(whisper):
-    whisper.hold = asyncio.Event()  # the request arrives and is never answered (until the test ends)
+    whisper.hold = (
+        asyncio.Event()
+    )  # the request arrives and is never answered (until the test ends)
     with pytest.raises(TranscriptionUnavailable, match="Timeout"):
         await transcribe_with(whisper.url, timeout_s=0.3)
     assert len(whisper.requests) == 1
@@ -223,16 +260,22 @@ async def test_a_missing_file_is_not_sent(whisper, tmp_path):
     assert whisper.requests == []
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("http://asr:8000", "http://asr:8000/v1/audio/transcriptions"),
-    ("http://asr:8000/", "http://asr:8000/v1/audio/transcriptions"),
-    ("http://asr:8000/v1", "http://asr:8000/v1/audio/transcriptions"),
-    ("http://asr:8000/v1/", "http://asr:8000/v1/audio/transcriptions"),
-    ("https://api.openai.com/v1/audio/transcriptions", "https://api.openai.com/v1/audio/transcriptions"),
-    ("http://gateway/openai/v1", "http://gateway/openai/v1/audio/transcriptions"),
-    ("http://gateway/openai", "http://gateway/openai/v1/audio/transcriptions"),
-    ("http://gateway/v10", "http://gateway/v10/v1/audio/transcriptions"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://asr:8000", "http://asr:8000/v1/audio/transcriptions"),
+        ("http://asr:8000/", "http://asr:8000/v1/audio/transcriptions"),
+        ("http://asr:8000/v1", "http://asr:8000/v1/audio/transcriptions"),
+        ("http://asr:8000/v1/", "http://asr:8000/v1/audio/transcriptions"),
+        (
+            "https://api.openai.com/v1/audio/transcriptions",
+            "https://api.openai.com/v1/audio/transcriptions",
+        ),
+        ("http://gateway/openai/v1", "http://gateway/openai/v1/audio/transcriptions"),
+        ("http://gateway/openai", "http://gateway/openai/v1/audio/transcriptions"),
+        ("http://gateway/v10", "http://gateway/v10/v1/audio/transcriptions"),
+    ],
+)
 def test_the_endpoint_is_found_from_the_base_url(url, expected):
     assert endpoint(url) == expected
 
@@ -245,16 +288,26 @@ async def test_the_settings_choose_the_engine():
     offline = make_engine(TranscriptionSettings(engine="pocketsphinx"))
     assert isinstance(offline, PocketSphinxEngine)
     await offline.close()
-    http = make_engine(TranscriptionSettings(engine="http", url="http://asr:9000/v1", model="large", timeout_s=7))
-    assert isinstance(http, HttpEngine) and (http.endpoint, http.model) == ("http://asr:9000/v1/audio/transcriptions",
-                                                                            "large")
+    http = make_engine(
+        TranscriptionSettings(engine="http", url="http://asr:9000/v1", model="large", timeout_s=7)
+    )
+    assert isinstance(http, HttpEngine) and (http.endpoint, http.model) == (
+        "http://asr:9000/v1/audio/transcriptions",
+        "large",
+    )
     await http.close()
 
 
-@pytest.mark.parametrize("settings, complaint", [
-    (TranscriptionSettings(engine="whisper"), "'whisper' is not one of null, pocketsphinx, http"),
-    (TranscriptionSettings(engine="http"), "needs transcription.url"),
-])
+@pytest.mark.parametrize(
+    "settings, complaint",
+    [
+        (
+            TranscriptionSettings(engine="whisper"),
+            "'whisper' is not one of null, pocketsphinx, http",
+        ),
+        (TranscriptionSettings(engine="http"), "needs transcription.url"),
+    ],
+)
 async def test_a_wrong_engine_setting_is_a_config_error_at_start(store, settings, complaint):
     with pytest.raises(ConfigError, match=complaint):
         make_engine(settings)
@@ -276,18 +329,27 @@ async def store(api, changes):
 @asynccontextmanager
 async def notifying(store, mail, clock, whisper, max_attempts: int = 5):
     """The worker of `vmbox serve`, transcribing through `whisper` and emailing through `mail`."""
-    settings = Settings(smtp=SmtpSettings(host="127.0.0.1", port=mail.port, sender="vm@example.com", timeout_s=10),
-                        jobs=JobSettings(backoff_base_s=30, backoff_max_s=3600, max_attempts=max_attempts),
-                        transcription=TranscriptionSettings(engine="http", url=whisper.url, api_key=KEY, timeout_s=10))
+    settings = Settings(
+        smtp=SmtpSettings(host="127.0.0.1", port=mail.port, sender="vm@example.com", timeout_s=10),
+        jobs=JobSettings(backoff_base_s=30, backoff_max_s=3600, max_attempts=max_attempts),
+        transcription=TranscriptionSettings(
+            engine="http", url=whisper.url, api_key=KEY, timeout_s=10
+        ),
+    )
     async with notifications(store, settings, clock) as worker:
         yield worker
 
 
 async def run_out(store, clock, changes) -> None:
     """Let the worker finish every job, moving the clock to each retry instead of waiting for it."""
+
     async def settled() -> bool:
         waiting = [job for job in await jobs(store) if job.state not in ("done", "failed")]
-        if waiting and clock.sleeping and all(job.state == "pending" and job.run_at > clock.now() for job in waiting):
+        if (
+            waiting
+            and clock.sleeping
+            and all(job.state == "pending" and job.run_at > clock.now() for job in waiting)
+        ):
             clock.advance(min(job.run_at for job in waiting) - clock.now() + 1)
         return not waiting
 
@@ -297,8 +359,9 @@ async def run_out(store, clock, changes) -> None:
 async def a_message(api, **box_fields) -> tuple[dict, dict]:
     """(box, message): a transcribing box emailing ann@example.com, and a message with a prompt's audio,
     left through the API."""
-    box = await api.client.create_box("3000", **{"transcribe": True, "notify_email_addresses": ["ann@example.com"],
-                                                 **box_fields})
+    box = await api.client.create_box(
+        "3000", **{"transcribe": True, "notify_email_addresses": ["ann@example.com"], **box_fields}
+    )
     message = await api.client.create_message(box["id"], PROMPT, caller_id_number="5551234")
     return box, message
 
@@ -314,14 +377,18 @@ def outcomes(attempts) -> list[str]:
     return [outcome for _, _, _, outcome, _ in attempts]
 
 
-async def test_a_transcribing_box_is_transcribed_before_the_email(api, store, mail, clock, changes, whisper):
+async def test_a_transcribing_box_is_transcribed_before_the_email(
+    api, store, mail, clock, changes, whisper
+):
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper):
         await run_out(store, clock, changes)
     assert await transcription_shown(api, box, message) == {"result": "success", "text": SAID}
     stored = await get_message(store.db, api.client.account_id, box["id"], message["media_id"], 0)
     [request] = whisper.requests
-    assert request.audio == store.media.path(stored.media_file).read_bytes()  # the message's own audio
+    assert (
+        request.audio == store.media.path(stored.media_file).read_bytes()
+    )  # the message's own audio
     assert request.model == "whisper-1"  # the settings' default
     [transcribe] = await jobs(store, "transcribe")
     [email] = await jobs(store, "email.new_message")
@@ -329,10 +396,14 @@ async def test_a_transcribing_box_is_transcribed_before_the_email(api, store, ma
     [(_, emailed_at, _, _, _)] = await attempts_of(store.db, email.id)
     assert (outcome, detail) == ("done", "transcribed: 10 words") and emailed_at >= transcribed_at
     [received] = mail.received
-    assert f"Transcription:\n{SAID}" in bodies(received.email)[0]  # the email was made after the text was stored
+    assert (
+        f"Transcription:\n{SAID}" in bodies(received.email)[0]
+    )  # the email was made after the text was stored
 
 
-async def test_a_service_down_is_retried_then_the_email_goes_without_text(api, store, mail, clock, changes, whisper):
+async def test_a_service_down_is_retried_then_the_email_goes_without_text(
+    api, store, mail, clock, changes, whisper
+):
     whisper.answer = scripted(error(503))
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper):
@@ -346,7 +417,9 @@ async def test_a_service_down_is_retried_then_the_email_goes_without_text(api, s
     assert "Transcription" not in bodies(received.email)[0]
 
 
-async def test_a_service_back_before_the_last_attempt_gives_the_text(api, store, mail, clock, changes, whisper):
+async def test_a_service_back_before_the_last_attempt_gives_the_text(
+    api, store, mail, clock, changes, whisper
+):
     whisper.answer = scripted(error(429), error(502), (200, {"text": SAID}))
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper):
@@ -357,19 +430,25 @@ async def test_a_service_back_before_the_last_attempt_gives_the_text(api, store,
     assert len(mail.received) == 1
 
 
-async def test_the_worker_limit_below_the_transcription_attempts_still_gives_the_email(api, store, mail, clock,
-                                                                                        changes, whisper):
+async def test_the_worker_limit_below_the_transcription_attempts_still_gives_the_email(
+    api, store, mail, clock, changes, whisper
+):
     whisper.answer = scripted(error(503))
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper, max_attempts=2):
         await run_out(store, clock, changes)
     [transcribe] = await jobs(store, "transcribe")
-    assert transcribe.state == "done" and outcomes(await attempts_of(store.db, transcribe.id)) == ["retry", "done"]
+    assert transcribe.state == "done" and outcomes(await attempts_of(store.db, transcribe.id)) == [
+        "retry",
+        "done",
+    ]
     assert await transcription_shown(api, box, message) == {"result": "failure", "text": ""}
     assert len(mail.received) == 1
 
 
-async def test_a_refused_request_stores_the_failure_at_once(api, store, mail, clock, changes, whisper):
+async def test_a_refused_request_stores_the_failure_at_once(
+    api, store, mail, clock, changes, whisper
+):
     whisper.answer = scripted(error(400, "audio too long"))
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper):
@@ -381,7 +460,9 @@ async def test_a_refused_request_stores_the_failure_at_once(api, store, mail, cl
     assert len(whisper.requests) == 1 and len(mail.received) == 1
 
 
-async def test_a_message_deleted_while_it_is_transcribed_is_left_alone(api, store, mail, clock, changes, whisper):
+async def test_a_message_deleted_while_it_is_transcribed_is_left_alone(
+    api, store, mail, clock, changes, whisper
+):
     whisper.hold = asyncio.Event()
     box, message = await a_message(api)
     async with notifying(store, mail, clock, whisper):
@@ -391,22 +472,34 @@ async def test_a_message_deleted_while_it_is_transcribed_is_left_alone(api, stor
         whisper.hold.set()
         await run_out(store, clock, changes)
     [transcribe] = await jobs(store, "transcribe")
-    assert (await attempts_of(store.db, transcribe.id))[0][3:] == ("done", "the message is gone; nothing to notify")
+    assert (await attempts_of(store.db, transcribe.id))[0][3:] == (
+        "done",
+        "the message is gone; nothing to notify",
+    )
     assert await jobs(store, "email.new_message") == [] and mail.received == []
-    row = await store.db.fetch_one("SELECT doc, state FROM messages WHERE id = ?", (message["media_id"],))
+    row = await store.db.fetch_one(
+        "SELECT doc, state FROM messages WHERE id = ?", (message["media_id"],)
+    )
     assert row["state"] == "removed" and "transcription" not in row["doc"]
 
 
 def transcribe_job(api, box, message, attempts: int = 1) -> Job:
-    payload = {"account_id": api.client.account_id, "box_id": box["id"], "message_id": message["media_id"]}
+    payload = {
+        "account_id": api.client.account_id,
+        "box_id": box["id"],
+        "message_id": message["media_id"],
+    }
     return Job(1, "transcribe", None, payload, "running", 0.0, attempts)
 
 
 def handler(store, whisper) -> Transcription:
     """The job handler alone, with email configured."""
     engine = HttpEngine(whisper.url, KEY)
-    return Transcription(store, engine, Dispatcher(store, email=True, transcription=True, callbacks=False)
-                         .after_transcription)
+    return Transcription(
+        store,
+        engine,
+        Dispatcher(store, email=True, transcription=True, callbacks=False).after_transcription,
+    )
 
 
 async def test_a_message_deleted_before_the_job_runs_is_not_transcribed(api, store, whisper):
@@ -421,17 +514,24 @@ async def test_a_message_deleted_before_the_job_runs_is_not_transcribed(api, sto
 
 async def test_a_rerun_after_a_crash_does_not_transcribe_twice(api, store, whisper):
     box, message = await a_message(api)
-    await set_transcription(store, api.client.account_id, box["id"], message["media_id"], "success", "earlier text")
+    await set_transcription(
+        store, api.client.account_id, box["id"], message["media_id"], "success", "earlier text"
+    )
     job = transcribe_job(api, box, message, attempts=2)
     transcription = handler(store, whisper)
     outcome = await transcription.transcribe(job)
     await transcription.close()
     assert outcome.follow_ups == (NewJob("email.new_message", job.payload),)
     assert whisper.requests == []
-    assert await transcription_shown(api, box, message) == {"result": "success", "text": "earlier text"}
+    assert await transcription_shown(api, box, message) == {
+        "result": "success",
+        "text": "earlier text",
+    }
 
 
-async def test_a_box_that_does_not_transcribe_is_emailed_at_once(api, store, mail, clock, changes, whisper):
+async def test_a_box_that_does_not_transcribe_is_emailed_at_once(
+    api, store, mail, clock, changes, whisper
+):
     box, message = await a_message(api, transcribe=False)
     async with notifying(store, mail, clock, whisper):
         await run_out(store, clock, changes)
@@ -443,7 +543,9 @@ async def test_a_box_that_does_not_transcribe_is_emailed_at_once(api, store, mai
 async def test_a_queued_transcription_survives_a_restart(api, store, mail, clock, changes, whisper):
     whisper.answer = scripted(error(503))
     box, message = await a_message(api)
-    async with notifying(store, mail, clock, whisper):  # the first attempt fails, then the process stops
+    async with notifying(
+        store, mail, clock, whisper
+    ):  # the first attempt fails, then the process stops
         await changes.until(lambda: whisper.requests)
         await changes.until(lambda: _retry_waiting(store))
     whisper.answer = says(SAID)
@@ -454,12 +556,25 @@ async def test_a_queued_transcription_survives_a_restart(api, store, mail, clock
 
 
 async def _retry_waiting(store) -> bool:
-    return any(job.state == "pending" and job.attempts == 1 for job in await jobs(store, "transcribe"))
+    return any(
+        job.state == "pending" and job.attempts == 1 for job in await jobs(store, "transcribe")
+    )
 
 
-async def test_a_job_queued_by_hand_for_an_unknown_message_is_done(api, store, mail, clock, changes, whisper):
-    await enqueue_job(store.db, NewJob("transcribe", {"account_id": api.client.account_id, "box_id": "0" * 32,
-                                                      "message_id": "202601-" + "0" * 32}))
+async def test_a_job_queued_by_hand_for_an_unknown_message_is_done(
+    api, store, mail, clock, changes, whisper
+):
+    await enqueue_job(
+        store.db,
+        NewJob(
+            "transcribe",
+            {
+                "account_id": api.client.account_id,
+                "box_id": "0" * 32,
+                "message_id": "202601-" + "0" * 32,
+            },
+        ),
+    )
     async with notifying(store, mail, clock, whisper):
         await run_out(store, clock, changes)
     [transcribe] = await jobs(store, "transcribe")

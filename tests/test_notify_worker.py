@@ -1,4 +1,5 @@
 """The durable job queue and its worker, on a real store, with a clock the tests move."""
+
 import asyncio
 import dataclasses
 import json
@@ -9,8 +10,18 @@ from ivr.notify.dispatch import Dispatcher
 from ivr.notify.setup import _report_death
 from ivr.notify.worker import IDLE_POLL_S, STORE_RETRY_S, Backoff, Failure, Retry, Worker
 from store.core import open_store
-from store.jobs import (NewJob, Outcome, attempts_of, claim_due, enqueue_job, lamp_updated, lamps_to_update,
-                        list_jobs, recover_interrupted, retry_failed)
+from store.jobs import (
+    NewJob,
+    Outcome,
+    attempts_of,
+    claim_due,
+    enqueue_job,
+    lamp_updated,
+    lamps_to_update,
+    list_jobs,
+    recover_interrupted,
+    retry_failed,
+)
 from store.message_changes import change_folder
 from store.messages import attach_audio, create_message
 from store.vmboxes import create_vmbox, patch_vmbox
@@ -34,21 +45,27 @@ async def box(store, account):
 async def a_message(store, account, box, tmp_path, seconds: int = 2):
     path = store.media.temp_path(".wav")
     write_tone(path, seconds)
-    return await create_message(store, account, box.id, {"caller_id_number": "1001"}, await store.media.adopt(path, account))
+    return await create_message(
+        store, account, box.id, {"caller_id_number": "1001"}, await store.media.adopt(path, account)
+    )
 
 
 async def jobs_of(store, kind: str | None = None, states=("pending", "running", "failed", "done")):
     return [job for job in await list_jobs(store.db, states) if kind is None or job.kind == kind]
 
 
-async def test_a_message_with_audio_queues_its_notification_in_the_same_transaction(store, account, box, tmp_path):
+async def test_a_message_with_audio_queues_its_notification_in_the_same_transaction(
+    store, account, box, tmp_path
+):
     message = await a_message(store, account, box, tmp_path)
     [job] = await jobs_of(store)
     assert (job.kind, job.state) == ("message.new", "pending")
     assert job.payload == {"account_id": account, "box_id": box.id, "message_id": message.id}
 
 
-async def test_a_message_without_audio_is_news_only_once_its_audio_comes(store, account, box, tmp_path):
+async def test_a_message_without_audio_is_news_only_once_its_audio_comes(
+    store, account, box, tmp_path
+):
     message = await create_message(store, account, box.id, {"caller_id_number": "1001"})
     assert await jobs_of(store) == []
     path = store.media.temp_path(".wav")
@@ -68,10 +85,14 @@ async def test_copies_and_moves_notify_their_new_box(store, account, box, tmp_pa
 
 
 def dispatcher(store, **configured):
-    return Dispatcher(store, **{"email": False, "transcription": False, "callbacks": False, **configured})
+    return Dispatcher(
+        store, **{"email": False, "transcription": False, "callbacks": False, **configured}
+    )
 
 
-async def test_a_new_message_becomes_an_email_job_when_email_is_configured(store, account, box, tmp_path):
+async def test_a_new_message_becomes_an_email_job_when_email_is_configured(
+    store, account, box, tmp_path
+):
     clock = Clock()
     await a_message(store, account, box, tmp_path)
     worker = Worker(store, {"message.new": dispatcher(store, email=True).message_new}, clock)
@@ -82,7 +103,11 @@ async def test_a_new_message_becomes_an_email_job_when_email_is_configured(store
 async def test_a_transcribing_box_transcribes_first(store, account, box, tmp_path):
     await patch_vmbox(store.db, account, box.id, {"transcribe": True})
     await a_message(store, account, box, tmp_path)
-    worker = Worker(store, {"message.new": dispatcher(store, email=True, transcription=True).message_new}, Clock())
+    worker = Worker(
+        store,
+        {"message.new": dispatcher(store, email=True, transcription=True).message_new},
+        Clock(),
+    )
     await worker.run_due()
     assert [job.kind for job in await jobs_of(store, states=("pending",))] == ["transcribe"]
 
@@ -98,7 +123,9 @@ async def test_one_callback_series_per_box_and_number(store, account, box, tmp_p
 
 
 async def test_a_disabled_callback_starts_nothing(store, account, box, tmp_path):
-    await patch_vmbox(store.db, account, box.id, {"notify": {"callback": {"number": "555", "disabled": True}}})
+    await patch_vmbox(
+        store.db, account, box.id, {"notify": {"callback": {"number": "555", "disabled": True}}}
+    )
     worker = Worker(store, {"message.new": dispatcher(store, callbacks=True).message_new}, Clock())
     await a_message(store, account, box, tmp_path)
     await worker.run_due()
@@ -124,7 +151,9 @@ async def test_failures_back_off_exponentially_then_give_up(store):
     await worker.run_due()
     [job] = await jobs_of(store)
     assert job.state == "failed" and "gave up after 4 attempts" in job.last_error
-    assert [outcome for _, _, _, outcome, _ in await attempts_of(store.db, job.id)] == ["retry"] * 3 + ["failed"]
+    assert [outcome for _, _, _, outcome, _ in await attempts_of(store.db, job.id)] == [
+        "retry"
+    ] * 3 + ["failed"]
     assert len(calls) == 4
 
 
@@ -188,7 +217,10 @@ async def test_a_job_interrupted_by_a_dying_process_runs_again_after_restart(tmp
         await Worker(reopened, {"email": email}, Clock(2e9)).run_due()
         assert ran == [2]
         [job] = await jobs_of(reopened)
-        assert [outcome for _, _, _, outcome, _ in await attempts_of(reopened.db, job.id)] == ["interrupted", "done"]
+        assert [outcome for _, _, _, outcome, _ in await attempts_of(reopened.db, job.id)] == [
+            "interrupted",
+            "done",
+        ]
     finally:
         await reopened.db.close()
 
@@ -204,16 +236,30 @@ async def test_retry_failed_makes_them_due_again(store):
     assert job.state == "pending" and job.run_at == 3e9
 
 
-@pytest.mark.parametrize("settings, folder", [
-    ({}, "new"), ({"delete_after_notify": True}, "deleted"), ({"save_after_notify": True}, "saved"),
-    ({"save_after_notify": True, "delete_after_notify": True}, "saved"),
-])
-async def test_after_notify_moves_the_message_as_the_box_says(store, account, box, tmp_path, settings, folder):
+@pytest.mark.parametrize(
+    "settings, folder",
+    [
+        ({}, "new"),
+        ({"delete_after_notify": True}, "deleted"),
+        ({"save_after_notify": True}, "saved"),
+        ({"save_after_notify": True, "delete_after_notify": True}, "saved"),
+    ],
+)
+async def test_after_notify_moves_the_message_as_the_box_says(
+    store, account, box, tmp_path, settings, folder
+):
     await patch_vmbox(store.db, account, box.id, settings)
     message = await a_message(store, account, box, tmp_path)
-    await enqueue_job(store.db, NewJob("message.after_notify", {"account_id": account, "box_id": box.id,
-                                                                "message_id": message.id}))
-    await Worker(store, {"message.after_notify": dispatcher(store).after_notify}, Clock(2e9)).run_due()
+    await enqueue_job(
+        store.db,
+        NewJob(
+            "message.after_notify",
+            {"account_id": account, "box_id": box.id, "message_id": message.id},
+        ),
+    )
+    await Worker(
+        store, {"message.after_notify": dispatcher(store).after_notify}, Clock(2e9)
+    ).run_due()
     row = await store.db.fetch_one("SELECT folder FROM messages WHERE id = ?", (message.id,))
     assert row[0] == folder
 
@@ -232,15 +278,20 @@ async def test_lamps_are_marked_once_per_box_whatever_the_burst(store, account, 
     assert len(await lamps_to_update(store.db)) == 1  # so it is refreshed once more
 
 
-async def test_messages_past_retention_mark_their_box_s_lamp_when_they_expire(store, account, box, tmp_path):
+async def test_messages_past_retention_mark_their_box_s_lamp_when_they_expire(
+    store, account, box, tmp_path
+):
     from store.message_changes import expire_messages
 
-    message = await create_message(store, account, box.id, {"caller_id_number": "1001",
-                                                            "timestamp": store.cutoff() + 60})
+    message = await create_message(
+        store, account, box.id, {"caller_id_number": "1001", "timestamp": store.cutoff() + 60}
+    )
     [lamp] = await lamps_to_update(store.db)
     await lamp_updated(store.db, lamp)
     assert await expire_messages(store) == 0 and await lamps_to_update(store.db) == []
-    later = dataclasses.replace(store, retention_s=store.retention_s - 120)  # the store, two minutes on
+    later = dataclasses.replace(
+        store, retention_s=store.retention_s - 120
+    )  # the store, two minutes on
     assert await expire_messages(later) == 1
     [lamp] = await lamps_to_update(store.db)
     assert (lamp.box_id, lamp.deleted) == (box.id, False), message.id
@@ -265,10 +316,25 @@ async def test_vmbox_jobs_lists_and_retries(tmp_path, store):
     await enqueue_job(store.db, NewJob("email.new_message", {"x": 1}))
     await Worker(store, {"email.new_message": refused}, Clock(2e9)).run_due()
     env = {"VMBOX_STORE_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
-    listed = subprocess.run([sys.executable, "-m", "ivr.cli", "jobs"], env=env, capture_output=True, text=True)
-    assert listed.returncode == 0 and "email.new_message" in listed.stdout and "550 no such user" in listed.stdout
-    retried = subprocess.run([sys.executable, "-m", "ivr.cli", "jobs", "retry", "--all-failed"], env=env,
-                             capture_output=True, text=True)
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ivr.cli", "jobs"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        listed.returncode == 0
+        and "email.new_message" in listed.stdout
+        and "550 no such user" in listed.stdout
+    )
+    retried = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ivr.cli", "jobs", "retry", "--all-failed"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert retried.returncode == 0 and "1 failed job(s) queued again" in retried.stdout
     [job] = await jobs_of(store)
     assert job.state == "pending"
@@ -300,5 +366,8 @@ async def test_a_notification_task_that_dies_says_so_at_once(caplog):
     with pytest.raises(RuntimeError):
         await task  # resumed after the callback: the report is already out
     [record] = [r for r in caplog.records if r.levelname == "CRITICAL"]
-    assert record.getMessage() == "LampRefresher.run stopped: no more notifications until vmbox restarts"
+    assert (
+        record.getMessage()
+        == "LampRefresher.run stopped: no more notifications until vmbox restarts"
+    )
     assert "lost the plot" in caplog.text

@@ -1,4 +1,5 @@
 """The OpenAPI document describes exactly the routes the server answers."""
+
 import re
 
 from store.api.app import make_app

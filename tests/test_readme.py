@@ -1,4 +1,5 @@
 """The README's generated parts stay true."""
+
 from pathlib import Path
 
 from ivr import flow_diagram as diagram

@@ -1,13 +1,24 @@
 """The call simulator's script language and the simulated caller, pure: tables of text in, steps out,
 and of windows in, caller actions out."""
+
 from pathlib import Path
 
 import pytest
 
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
 from ivr.simulator.client import parse_caller_id
-from ivr.simulator.script import (AudioFile, HangUp, Idle, Press, Say, ScriptError, Tone, describe, parse_duration,
-                                  parse_script)
+from ivr.simulator.script import (
+    AudioFile,
+    HangUp,
+    Idle,
+    Press,
+    Say,
+    ScriptError,
+    Tone,
+    describe,
+    parse_duration,
+    parse_script,
+)
 
 S = 8000  # samples per second
 
@@ -26,7 +37,10 @@ SCRIPTS = [
     ("say tone 10s then press #", (Say(Tone(10 * S), Press("#")),)),
     ("say tone 1.5s then hangup", (Say(Tone(12000), HangUp()),)),
     ("say /tmp/hello.wav", (Say(AudioFile(Path("/tmp/hello.wav"))),)),
-    ("say /tmp/my message.mp3 then press 1", (Say(AudioFile(Path("/tmp/my message.mp3")), Press("1")),)),
+    (
+        "say /tmp/my message.mp3 then press 1",
+        (Say(AudioFile(Path("/tmp/my message.mp3")), Press("1")),),
+    ),
     ("hangup", (HangUp(),)),
     ("hangup after 2s", (HangUp(2 * S),)),
     ("press 1; wait ;press 2", (Press("1"), Idle("wait"), Press("2"))),
@@ -64,18 +78,34 @@ def test_bad_scripts_are_refused_with_the_step_named(text, message):
 
 
 def test_relative_say_files_are_taken_from_the_base_directory():
-    assert parse_script("say hello.wav", base_dir=Path("/scripts")) == (Say(AudioFile(Path("/scripts/hello.wav"))),)
-    assert parse_script("say /abs/hello.wav", base_dir=Path("/scripts")) == (Say(AudioFile(Path("/abs/hello.wav"))),)
+    assert parse_script("say hello.wav", base_dir=Path("/scripts")) == (
+        Say(AudioFile(Path("/scripts/hello.wav"))),
+    )
+    assert parse_script("say /abs/hello.wav", base_dir=Path("/scripts")) == (
+        Say(AudioFile(Path("/abs/hello.wav"))),
+    )
 
 
-@pytest.mark.parametrize(("text", "samples"), [("3s", 24000), ("0.5s", 4000), ("500ms", 4000), ("1 S", 8000),
-                                               ("20 ms", 160), ("0s", 0)])
+@pytest.mark.parametrize(
+    ("text", "samples"),
+    [("3s", 24000), ("0.5s", 4000), ("500ms", 4000), ("1 S", 8000), ("20 ms", 160), ("0s", 0)],
+)
 def test_durations_are_samples_at_8khz(text, samples):
     assert parse_duration(text) == samples
 
 
-@pytest.mark.parametrize("text", ["press 1 after 3s", "wait", "silence", "say tone 10s then press #",
-                                  "say /tmp/x.wav then hangup", "hangup", "hangup after 2.5s"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "press 1 after 3s",
+        "wait",
+        "silence",
+        "say tone 10s then press #",
+        "say /tmp/x.wav then hangup",
+        "hangup",
+        "hangup after 2.5s",
+    ],
+)
 def test_steps_describe_back_to_their_text(text):
     (step,) = parse_script(text)
     assert describe(step) == text
@@ -106,10 +136,18 @@ WINDOWS = [
     ("press 8 after 3s", [(0, 40000, "8")], [KeyPressed("8", 24000)]),
     # The moment is fixed when a window first accepts the key; a shorter window leaves it for the next one.
     ("press 8 after 3s", [(0, 16000, "8"), (16000, 40000, "8")], [None, KeyPressed("8", 8000)]),
-    ("press 8 after 3s", [(0, 16000, "8"), (16000, 16000, "#"), (32000, 8000, "8")], [None, None, KeyPressed("8", 0)]),
+    (
+        "press 8 after 3s",
+        [(0, 16000, "8"), (16000, 16000, "#"), (32000, 8000, "8")],
+        [None, None, KeyPressed("8", 0)],
+    ),
     ("press 8 after 3s", [(0, 8000, "#"), (8000, 40000, "8")], [None, KeyPressed("8", 24000)]),
     ("wait; press 1", [(0, 8000, "1"), (8000, 8000, "1")], [None, KeyPressed("1", 0)]),
-    ("wait; press 1", [(0, 8000, ""), (8000, 8000, "1"), (16000, 8000, "1")], [None, None, KeyPressed("1", 0)]),
+    (
+        "wait; press 1",
+        [(0, 8000, ""), (8000, 8000, "1"), (16000, 8000, "1")],
+        [None, None, KeyPressed("1", 0)],
+    ),
     ("hangup after 2s", [(0, 8000, ""), (8000, 80000, "#")], [None, HangingUp(8000)]),
     ("hangup after 2s", [(0, 80000, "")], [HangingUp(16000)]),
     ("say tone 5s; press 1", [(0, 8000, "1")], [None]),

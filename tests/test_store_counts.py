@@ -5,6 +5,7 @@ messages: creates, folder changes, moves, copies, removes, ageing past retention
 Store level, no HTTP: a real store in tmp_path, driven through the store's own functions. The random
 sequence has a fixed seed, and choices are made from rows read in insertion order, so a failure replays.
 """
+
 import json
 import random
 from collections import Counter
@@ -13,7 +14,13 @@ import pytest
 
 from store.accounts import create_account
 from store.core import open_store
-from store.message_changes import change_folder, copy_messages, expire_messages, move_messages, remove_messages
+from store.message_changes import (
+    change_folder,
+    copy_messages,
+    expire_messages,
+    move_messages,
+    remove_messages,
+)
 from store.messages import FOLDERS, create_message
 from store.vmboxes import create_vmbox, delete_vmbox, folder_counts, list_vmboxes
 
@@ -60,7 +67,9 @@ async def assert_counts_true(store, account_id: str, step: str) -> None:
     listed = await list_vmboxes(store.db, account_id, store.cutoff(), None, None)
     entries = [json.loads(entry) for _, entry in listed]
     assert {box["id"]: box["folders"] for box in entries} == visible, step
-    assert all(box["messages"] == box["folders"]["new"] + box["folders"]["saved"] for box in entries), step
+    assert all(
+        box["messages"] == box["folders"]["new"] + box["folders"]["saved"] for box in entries
+    ), step
 
 
 class RandomChanges:
@@ -73,8 +82,14 @@ class RandomChanges:
 
     async def message_ids(self, box_id: str | None = None) -> list[str]:
         """Ids of every message row (any state, any age), of one box or all, in insertion order."""
-        sql = "SELECT id FROM messages" + ("" if box_id is None else " WHERE box_id = ?") + " ORDER BY rowid"
-        return [row[0] for row in await self.store.db.scan(sql, () if box_id is None else (box_id,))]
+        sql = (
+            "SELECT id FROM messages"
+            + ("" if box_id is None else " WHERE box_id = ?")
+            + " ORDER BY rowid"
+        )
+        return [
+            row[0] for row in await self.store.db.scan(sql, () if box_id is None else (box_id,))
+        ]
 
     async def some_ids(self, box_id: str) -> list[str]:
         """A few ids of the box (whatever their state), sometimes with one of another box's among them."""
@@ -85,34 +100,50 @@ class RandomChanges:
         return ids
 
     async def create(self, box_id: str) -> None:
-        metadata = {"folder": self.rng.choice(FOLDERS), "caller_id_number": str(self.rng.randint(1000, 9999))}
+        metadata = {
+            "folder": self.rng.choice(FOLDERS),
+            "caller_id_number": str(self.rng.randint(1000, 9999)),
+        }
         if self.rng.random() < 0.5:
             metadata["timestamp"] = self.store.cutoff() + self.rng.randint(DAY, 90 * DAY)
         await create_message(self.store, self.account_id, box_id, metadata)
         self.done["created"] += 1
 
     async def change_folder(self, box_id: str) -> None:
-        outcome = await change_folder(self.store, self.account_id, box_id, await self.some_ids(box_id),
-                                      self.rng.choice(FOLDERS))
+        outcome = await change_folder(
+            self.store,
+            self.account_id,
+            box_id,
+            await self.some_ids(box_id),
+            self.rng.choice(FOLDERS),
+        )
         self.done["folder changed"] += len(outcome.succeeded)
         self.done["refused"] += len(outcome.failed)
 
     async def move(self, box_id: str) -> None:
         target = self.rng.choice(self.box_ids)
-        outcome = await move_messages(self.store, self.account_id, box_id, await self.some_ids(box_id), target)
+        outcome = await move_messages(
+            self.store, self.account_id, box_id, await self.some_ids(box_id), target
+        )
         self.done["moved"] += len(outcome.succeeded)
 
     async def copy(self, box_id: str) -> None:
         targets = self.rng.sample(self.box_ids, self.rng.randint(1, 2))
-        outcome = await copy_messages(self.store, self.account_id, box_id, await self.some_ids(box_id), targets)
+        outcome = await copy_messages(
+            self.store, self.account_id, box_id, await self.some_ids(box_id), targets
+        )
         self.done["copied"] += len(outcome.succeeded)
 
     async def remove(self, box_id: str) -> None:
         how = self.rng.random()
         if how < 0.7:
-            outcome = await remove_messages(self.store, self.account_id, box_id, await self.some_ids(box_id))
+            outcome = await remove_messages(
+                self.store, self.account_id, box_id, await self.some_ids(box_id)
+            )
         elif how < 0.9:
-            outcome = await remove_messages(self.store, self.account_id, box_id, None, self.rng.choice(FOLDERS))
+            outcome = await remove_messages(
+                self.store, self.account_id, box_id, None, self.rng.choice(FOLDERS)
+            )
         else:
             outcome = await remove_messages(self.store, self.account_id, box_id, None)
         self.done["removed"] += len(outcome.succeeded)
@@ -124,8 +155,10 @@ class RandomChanges:
             return
         old = self.store.cutoff() - self.rng.randint(1, 30 * DAY)
         async with self.store.db.transaction() as tx:
-            await tx.execute("UPDATE messages SET timestamp = ?, doc = json_set(doc, '$.timestamp', ?) WHERE id = ?",
-                             (old, old, self.rng.choice(ids)))
+            await tx.execute(
+                "UPDATE messages SET timestamp = ?, doc = json_set(doc, '$.timestamp', ?) WHERE id = ?",
+                (old, old, self.rng.choice(ids)),
+            )
         self.done["aged"] += 1
 
     async def expire(self, box_id: str) -> None:
@@ -135,15 +168,27 @@ class RandomChanges:
         """Delete the box with all its messages and put a fresh, empty box in its place."""
         await delete_vmbox(self.store, self.account_id, box_id)
         self.mailboxes += 1
-        fresh = await create_vmbox(self.store.db, self.account_id, {"name": "Fresh", "mailbox": str(self.mailboxes)})
+        fresh = await create_vmbox(
+            self.store.db, self.account_id, {"name": "Fresh", "mailbox": str(self.mailboxes)}
+        )
         self.box_ids[self.box_ids.index(box_id)] = fresh.id
         self.done["boxes replaced"] += 1
 
     async def step(self) -> str:
         """One random operation on a random box; its name, for failure messages."""
-        operations = [(self.create, 30), (self.change_folder, 20), (self.move, 10), (self.copy, 10),
-                      (self.remove, 12), (self.age, 8), (self.expire, 4), (self.replace_box, 1)]
-        operation = self.rng.choices([op for op, _ in operations], [weight for _, weight in operations])[0]
+        operations = [
+            (self.create, 30),
+            (self.change_folder, 20),
+            (self.move, 10),
+            (self.copy, 10),
+            (self.remove, 12),
+            (self.age, 8),
+            (self.expire, 4),
+            (self.replace_box, 1),
+        ]
+        operation = self.rng.choices(
+            [op for op, _ in operations], [weight for _, weight in operations]
+        )[0]
         box_id = self.rng.choice(self.box_ids)
         await operation(box_id)
         return f"{operation.__name__} on {box_id}"
@@ -151,15 +196,28 @@ class RandomChanges:
 
 async def test_counters_equal_count_after_a_random_sequence_of_changes(store):
     account, _ = await create_account(store.db, "A")
-    boxes = [(await create_vmbox(store.db, account.id, {"name": f"Box {i}", "mailbox": str(3000 + i)})).id
-             for i in range(BOXES)]
+    boxes = [
+        (
+            await create_vmbox(store.db, account.id, {"name": f"Box {i}", "mailbox": str(3000 + i)})
+        ).id
+        for i in range(BOXES)
+    ]
     changes = RandomChanges(store, account.id, boxes, random.Random(SEED))
     for number in range(OPERATIONS):
         step = await changes.step()
         await assert_counts_true(store, account.id, f"operation {number}: {step}")
     # The sequence really did each kind of change, so the equality above was put to the test.
-    for kind in ("created", "folder changed", "refused", "moved", "copied", "removed", "aged", "expired",
-                 "boxes replaced"):
+    for kind in (
+        "created",
+        "folder changed",
+        "refused",
+        "moved",
+        "copied",
+        "removed",
+        "aged",
+        "expired",
+        "boxes replaced",
+    ):
         assert changes.done[kind] > 0, (kind, changes.done)
     states = {row[0] for row in await store.db.scan("SELECT DISTINCT state FROM messages")}
     assert states == {"active", "removed", "expired"}
@@ -176,5 +234,8 @@ async def test_counters_ignore_a_second_account_with_the_same_operations(store):
     assert outcome.failed == {message.id: "not_found"}
     outcome = await remove_messages(store, second.id, theirs, [message.id])
     assert outcome.failed == {message.id: "not_found"}
-    assert await stored_counters(store) == await counted(store) == {mine: {"new": 0, "saved": 1},
-                                                                     theirs: {"new": 0, "saved": 0}}
+    assert (
+        await stored_counters(store)
+        == await counted(store)
+        == {mine: {"new": 0, "saved": 1}, theirs: {"new": 0, "saved": 0}}
+    )

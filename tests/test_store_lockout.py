@@ -3,10 +3,17 @@ its expiry, and its reset on a successful login.
 
 Store level: a real store in tmp_path. Every time is an explicit Unix second: no clock, no waiting.
 """
+
 import pytest
 
-from store.lockout import (DEFAULT_LOCK_S, DEFAULT_THRESHOLD, DEFAULT_WINDOW_S, clear_failures, is_locked,
-                           record_failure)
+from store.lockout import (
+    DEFAULT_LOCK_S,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WINDOW_S,
+    clear_failures,
+    is_locked,
+    record_failure,
+)
 from store.vmboxes import create_vmbox, delete_vmbox
 
 T0 = 1_700_000_000
@@ -14,7 +21,11 @@ POLICY = {"window_s": 900, "threshold": 10, "lock_s": 900}
 
 
 async def new_box(store, account: str, mailbox: str = "3000") -> str:
-    return (await create_vmbox(store.db, account, {"name": f"Box {mailbox}", "mailbox": mailbox, "pin": "1234"})).id
+    return (
+        await create_vmbox(
+            store.db, account, {"name": f"Box {mailbox}", "mailbox": mailbox, "pin": "1234"}
+        )
+    ).id
 
 
 @pytest.fixture
@@ -93,7 +104,11 @@ async def test_clearing_failures_does_not_lift_a_running_lock(store, box):
 
 
 async def test_the_policy_comes_from_the_caller(store, box):
-    assert await fail(store, box, [T0, T0 + 1, T0 + 2], threshold=3, window_s=60, lock_s=30) == [False, False, True]
+    assert await fail(store, box, [T0, T0 + 1, T0 + 2], threshold=3, window_s=60, lock_s=30) == [
+        False,
+        False,
+        True,
+    ]
     assert await is_locked(store.db, box, T0 + 31)
     assert not await is_locked(store.db, box, T0 + 32)
 

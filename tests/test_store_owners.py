@@ -3,10 +3,18 @@ a call comes from), the facts behind check_if_owner.
 
 Store level: a real store in tmp_path, users written through the store's own functions.
 """
+
 import pytest
 
 from store.accounts import create_account
-from store.users import create_user, delete_user, endpoint_of, owner_ids_for_caller, patch_user, replace_user
+from store.users import (
+    create_user,
+    delete_user,
+    endpoint_of,
+    owner_ids_for_caller,
+    patch_user,
+    replace_user,
+)
 
 
 @pytest.fixture
@@ -16,7 +24,9 @@ async def accounts(store) -> tuple[str, str]:
     return first.id, second.id
 
 
-async def user(store, account: str, endpoints: list[str] | None = None, numbers: list[str] | None = None) -> str:
+async def user(
+    store, account: str, endpoints: list[str] | None = None, numbers: list[str] | None = None
+) -> str:
     doc = {"first_name": "Test", "last_name": "User"}
     if endpoints is not None:
         doc["endpoints"] = endpoints
@@ -27,23 +37,28 @@ async def user(store, account: str, endpoints: list[str] | None = None, numbers:
 
 # --- endpoint_of ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("channel, endpoint", [
-    ("PJSIP/1001-0000002a", "PJSIP/1001"),
-    ("SIP/1001-00000001", "SIP/1001"),
-    ("PJSIP/alice-phone-0000002a", "PJSIP/alice-phone"),
-    ("IAX2/trunk_1-12345", "IAX2/trunk_1"),
-    ("DAHDI/1-1", "DAHDI/1"),
-    ("Local/1001@from-internal-00000001;1", "Local/1001@from-internal"),
-    ("Local/1001@from-internal-00000001;2", "Local/1001@from-internal"),
-    ("PJSIP/1001", "PJSIP/1001"),
-    ("", ""),
-    ("not a channel", "not a channel"),
-])
+
+@pytest.mark.parametrize(
+    "channel, endpoint",
+    [
+        ("PJSIP/1001-0000002a", "PJSIP/1001"),
+        ("SIP/1001-00000001", "SIP/1001"),
+        ("PJSIP/alice-phone-0000002a", "PJSIP/alice-phone"),
+        ("IAX2/trunk_1-12345", "IAX2/trunk_1"),
+        ("DAHDI/1-1", "DAHDI/1"),
+        ("Local/1001@from-internal-00000001;1", "Local/1001@from-internal"),
+        ("Local/1001@from-internal-00000001;2", "Local/1001@from-internal"),
+        ("PJSIP/1001", "PJSIP/1001"),
+        ("", ""),
+        ("not a channel", "not a channel"),
+    ],
+)
 def test_endpoint_of_strips_the_channel_suffix(channel, endpoint):
     assert endpoint_of(channel) == endpoint
 
 
 # --- the rule -------------------------------------------------------------------------------------------
+
 
 async def test_a_user_with_endpoints_is_matched_by_endpoint_whatever_the_number(store, accounts):
     alice = await user(store, accounts[0], endpoints=["PJSIP/1001"], numbers=["1001"])
@@ -66,7 +81,13 @@ async def test_a_user_without_endpoints_is_matched_by_caller_id_number(store, ac
 
 async def test_endpoints_compare_exactly_and_case_sensitively(store, accounts):
     await user(store, accounts[0], endpoints=["PJSIP/alice"])
-    for endpoint in ("pjsip/alice", "PJSIP/Alice", "PJSIP/alice-00000001", "PJSIP/ali", "PJSIP/alice2"):
+    for endpoint in (
+        "pjsip/alice",
+        "PJSIP/Alice",
+        "PJSIP/alice-00000001",
+        "PJSIP/ali",
+        "PJSIP/alice2",
+    ):
         assert await owner_ids_for_caller(store.db, accounts[0], endpoint, "") == set(), endpoint
 
 
@@ -104,6 +125,7 @@ async def test_another_accounts_users_never_match(store, accounts):
 
 # --- the lookup follows every write ---------------------------------------------------------------------
 
+
 async def test_a_deleted_user_is_no_longer_an_owner(store, accounts):
     alice = await user(store, accounts[0], endpoints=["PJSIP/1001"])
     bob = await user(store, accounts[0], numbers=["1002"])
@@ -122,13 +144,21 @@ async def test_adding_an_endpoint_stops_the_number_from_matching(store, accounts
 
 async def test_removing_every_endpoint_lets_the_number_match_again(store, accounts):
     alice = await user(store, accounts[0], endpoints=["PJSIP/1001"], numbers=["1001"])
-    await replace_user(store.db, accounts[0], alice, {"first_name": "A", "last_name": "B", "endpoints": [],
-                                                      "caller_id_numbers": ["1001"]})
+    await replace_user(
+        store.db,
+        accounts[0],
+        alice,
+        {"first_name": "A", "last_name": "B", "endpoints": [], "caller_id_numbers": ["1001"]},
+    )
     assert await owner_ids_for_caller(store.db, accounts[0], "PJSIP/trunk", "1001") == {alice}
     assert await owner_ids_for_caller(store.db, accounts[0], "PJSIP/1001", "") == set()
 
 
 async def test_repeated_phones_are_stored_once(store, accounts):
-    alice = await user(store, accounts[0], endpoints=["PJSIP/1001", "PJSIP/1001"], numbers=["1001", "1001"])
-    rows = await store.db.fetch_all("SELECT kind, value FROM user_phones WHERE user_id = ? ORDER BY kind", (alice,))
+    alice = await user(
+        store, accounts[0], endpoints=["PJSIP/1001", "PJSIP/1001"], numbers=["1001", "1001"]
+    )
+    rows = await store.db.fetch_all(
+        "SELECT kind, value FROM user_phones WHERE user_id = ? ORDER BY kind", (alice,)
+    )
     assert [tuple(row) for row in rows] == [("endpoint", "PJSIP/1001"), ("number", "1001")]

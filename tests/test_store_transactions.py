@@ -1,5 +1,6 @@
 """Write transactions survive the cancellation of the task that opened them (a worker stopped at shutdown,
 a request given up): the writer connection is never left inside a transaction nobody will end."""
+
 import asyncio
 
 import pytest
@@ -22,7 +23,9 @@ async def test_a_write_cancelled_while_it_begins_leaves_the_next_writes_working(
             await tx.execute("UPDATE accounts SET name = 'never' WHERE 0")
 
     await cancelled(begin_and_write)
-    account, _ = await create_account(store.db, "after")  # failed with "cannot start a transaction within a transaction"
+    account, _ = await create_account(
+        store.db, "after"
+    )  # failed with "cannot start a transaction within a transaction"
     assert [found.id for found in await list_accounts(store.db)] == [account.id]
 
 

@@ -6,6 +6,7 @@ then answers what the test scripts: `answer(request)` gives (status, JSON body).
 until it lets them go (to race a deletion, or to outlast the client's timeout); every request that got
 past the checks is kept in `requests`, and each arrival wakes `on_request`.
 """
+
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
@@ -29,8 +30,10 @@ Answer = Callable[[Request], Awaitable[tuple[int, object]]]
 
 def says(text: str) -> Answer:
     """An answer that always hears `text`."""
+
     async def answer(request: Request) -> tuple[int, object]:
         return 200, {"text": text}
+
     return answer
 
 

@@ -11,12 +11,15 @@ Rules:
   ("press 5" is heard, and recognised, as "press five"); hyphens split words; every other
   punctuation mark dropped except an apostrophe inside a word ("i'm", "user's").
 """
+
 import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SOUNDS = Path("/usr/share/asterisk/sounds/en")  # Debian: a link to the chosen voice (en_US_f_Allison)
+SOUNDS = Path(
+    "/usr/share/asterisk/sounds/en"
+)  # Debian: a link to the chosen voice (en_US_f_Allison)
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -37,9 +40,13 @@ def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
     for i, said in enumerate(reference, 1):
         current = [i]
         for j, heard in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1,  # `said` deleted
-                               current[j - 1] + 1,  # `heard` inserted
-                               previous[j - 1] + (said != heard)))  # matched or substituted
+            current.append(
+                min(
+                    previous[j] + 1,  # `said` deleted
+                    current[j - 1] + 1,  # `heard` inserted
+                    previous[j - 1] + (said != heard),
+                )
+            )  # matched or substituted
         previous = current
     return previous[-1]
 
@@ -49,7 +56,10 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     weigh a one-word prompt like a twenty-word one)."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references for {len(hypotheses)} hypotheses")
-    pairs = [(words(reference), words(hypothesis)) for reference, hypothesis in zip(references, hypotheses)]
+    pairs = [
+        (words(reference), words(hypothesis))
+        for reference, hypothesis in zip(references, hypotheses, strict=True)
+    ]
     total = sum(len(reference) for reference, _ in pairs)
     if total == 0:
         raise ValueError("the references have no words")
@@ -76,5 +86,8 @@ def transcripts(path: Path = TRANSCRIPTS) -> dict[str, str]:
 
 def prompt_corpus(prefix: str = "vm-", sounds: Path = SOUNDS) -> list[Prompt]:
     """The prompts named `prefix*` that have both a WAV file and a transcript with words, by name."""
-    return [Prompt(name, sounds / f"{name}.wav", text) for name, text in sorted(transcripts().items())
-            if name.startswith(prefix) and (sounds / f"{name}.wav").is_file() and words(text)]
+    return [
+        Prompt(name, sounds / f"{name}.wav", text)
+        for name, text in sorted(transcripts().items())
+        if name.startswith(prefix) and (sounds / f"{name}.wav").is_file() and words(text)
+    ]

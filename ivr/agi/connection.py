@@ -8,6 +8,7 @@ reference/asterisk-agi.md §5):
   the real reply; `100 Trying` lines are skipped; a multi-line `520-` reply is read to its `520 ` end;
 - EOF while waiting for a reply, and `511`, mean the caller is gone (`CallGone`).
 """
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def parse_request(headers: dict[str, str]) -> AgiRequest:
 class AgiConnection:
     """Commands and replies over one FastAGI connection."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply_timeout_s: float):
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply_timeout_s: float
+    ):
         self._reader = reader
         self._writer = writer
         self._reply_timeout_s = reply_timeout_s
@@ -81,7 +84,7 @@ class AgiConnection:
         for _ in range(MAX_HEADER_LINES):
             try:
                 line = await self._line(max(0.0, deadline - loop.time()))
-            except (EOFError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, EOFError, ValueError) as exc:
                 raise HeaderError(f"header block not completed ({type(exc).__name__})") from None
             if not line:
                 if not headers:

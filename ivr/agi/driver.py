@@ -12,6 +12,7 @@ Commands sent (arguments always quoted by protocol.command, so caller-controlled
   HANGUP
 Playback and recording offsets are in samples at 8 kHz (what Asterisk reports for wav).
 """
+
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -19,9 +20,30 @@ from pathlib import Path
 from ivr import channel_vars
 from ivr.agi.connection import AgiConnection, AgiRequest, CallGone
 from ivr.agi.protocol import command
-from ivr.calls import ALL_KEYS, DATE_FORMAT, collect_digits, describe_call, drive, recorded, recording_stem
-from ivr.flow.actions import (Answer, Collect, DateTime, Digits, End, HangUp, Number, Play, PlayAudio, Prompt, Record,
-                              Sound, Transfer)
+from ivr.calls import (
+    ALL_KEYS,
+    DATE_FORMAT,
+    collect_digits,
+    describe_call,
+    drive,
+    recorded,
+    recording_stem,
+)
+from ivr.flow.actions import (
+    Answer,
+    Collect,
+    DateTime,
+    Digits,
+    End,
+    HangUp,
+    Number,
+    Play,
+    PlayAudio,
+    Prompt,
+    Record,
+    Sound,
+    Transfer,
+)
 from ivr.flow.events import CallerHungUp, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo, Recording, Settings
@@ -35,9 +57,15 @@ SAMPLES_PER_MS = SAMPLE_RATE // 1000
 def call_info(request: AgiRequest) -> CallInfo:
     """The call as the flow sees it. Raises ValueError for an unknown script name."""
     headers = request.headers
-    return describe_call(request.call_id, request.script, request.arguments, request.parameters,
-                         headers.get("agi_callerid", ""), headers.get("agi_calleridname", ""),
-                         headers.get("agi_channel", ""))
+    return describe_call(
+        request.call_id,
+        request.script,
+        request.arguments,
+        request.parameters,
+        headers.get("agi_callerid", ""),
+        headers.get("agi_calleridname", ""),
+        headers.get("agi_channel", ""),
+    )
 
 
 def _without_wav(path: str) -> str:
@@ -47,8 +75,15 @@ def _without_wav(path: str) -> str:
 class AgiCall:
     """One call: the flow, the connection, and the services for store actions."""
 
-    def __init__(self, connection: AgiConnection, info: CallInfo, services, prompts, settings: Settings,
-                 recordings_dir: Path):
+    def __init__(
+        self,
+        connection: AgiConnection,
+        info: CallInfo,
+        services,
+        prompts,
+        settings: Settings,
+        recordings_dir: Path,
+    ):
         self.connection = connection
         self.info = info
         self.services = services
@@ -102,8 +137,11 @@ class AgiCall:
                 if self.connection.hung_up:
                     raise CallGone("hung up during playback")
                 # -1 without a HANGUP line yet: a missing file, or a hang-up whose HANGUP line follows.
-                logger.warning("call %s: %r did not play (missing file, or the caller hung up)",
-                               self.info.call_id, item)
+                logger.warning(
+                    "call %s: %r did not play (missing file, or the caller hung up)",
+                    self.info.call_id,
+                    item,
+                )
                 continue
             if reply.number:
                 return chr(reply.number)
@@ -113,7 +151,9 @@ class AgiCall:
         return PlaybackStopped(await self._play_items(action.items, action.escape))
 
     async def _collect(self, action: Collect):
-        return await collect_digits(action, await self._play_items(action.items, ALL_KEYS), self._wait_for_digit)
+        return await collect_digits(
+            action, await self._play_items(action.items, ALL_KEYS), self._wait_for_digit
+        )
 
     async def _wait_for_digit(self, timeout_ms: int) -> str | None:
         reply = await self._send("WAIT FOR DIGIT", timeout_ms)
@@ -123,8 +163,12 @@ class AgiCall:
 
     async def _play_audio(self, action: PlayAudio):
         audio = action.audio
-        reply = await self._send("STREAM FILE", _without_wav(audio.handle), action.escape,
-                                 action.offset_ms * SAMPLES_PER_MS)
+        reply = await self._send(
+            "STREAM FILE",
+            _without_wav(audio.handle),
+            action.escape,
+            action.offset_ms * SAMPLES_PER_MS,
+        )
         if reply.number == -1:
             if self.connection.hung_up:
                 raise CallGone("hung up during playback")
@@ -139,13 +183,23 @@ class AgiCall:
         self._recordings += 1
         path = self.recordings_dir / recording_stem(self.info.call_id, self._recordings)
         try:
-            reply = await self._send("RECORD FILE", path, "wav", ALL_KEYS, action.max_s * 1000, "BEEP",
-                                     f"s={action.silence_s}")
+            reply = await self._send(
+                "RECORD FILE",
+                path,
+                "wav",
+                ALL_KEYS,
+                action.max_s * 1000,
+                "BEEP",
+                f"s={action.silence_s}",
+            )
         except CallGone:
             return RecordingFinished(self._recorded(path), hung_up=True)
         if reply.data == "writefile":
-            logger.error("call %s: Asterisk cannot write %s: check recordings_dir is shared and writable",
-                         self.info.call_id, path)
+            logger.error(
+                "call %s: Asterisk cannot write %s: check recordings_dir is shared and writable",
+                self.info.call_id,
+                path,
+            )
         hung_up = reply.number == -1 and (reply.data == "hangup" or self.connection.hung_up)
         return RecordingFinished(self._recorded(path), hung_up=hung_up)
 
@@ -158,7 +212,9 @@ class AgiCall:
             return
         try:
             if isinstance(action, Transfer):
-                result = channel_vars.OPERATOR if action.reason == "operator" else channel_vars.CALLBACK
+                result = (
+                    channel_vars.OPERATOR if action.reason == "operator" else channel_vars.CALLBACK
+                )
                 await self._send("SET VARIABLE", channel_vars.DESTINATION, action.number)
                 await self._send("SET VARIABLE", channel_vars.RESULT, result)
                 return
@@ -189,8 +245,15 @@ def call_handler(services, prompts, settings: Settings, recordings_dir: Path, de
             await connection.send(command("SET VARIABLE", channel_vars.RESULT, channel_vars.FAILED))
             return
         info = replace(info, account_id=info.account_id or default_account)
-        logger.info("call %s: %s, mailbox %s, from %r <%s> on %s", info.call_id, info.purpose.value,
-                    info.mailbox or "-", info.caller_name, info.caller_number, info.channel)
+        logger.info(
+            "call %s: %s, mailbox %s, from %r <%s> on %s",
+            info.call_id,
+            info.purpose.value,
+            info.mailbox or "-",
+            info.caller_name,
+            info.caller_number,
+            info.channel,
+        )
         await AgiCall(connection, info, services, prompts, settings, recordings_dir).run()
         logger.info("call %s: ended", info.call_id)
 

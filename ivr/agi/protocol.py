@@ -7,6 +7,7 @@ controls (caller ID name, digits, file names) can break out of its argument or s
 Asterisk's side (for the call simulator, and to prove the quoting): `split_command()` splits a command
 line exactly as res_agi.c's parse_args does, and `header_block()` writes the agi_ header block.
 """
+
 import re
 from dataclasses import dataclass
 
@@ -43,7 +44,9 @@ class Reply:
 
 
 _REPLY = re.compile(r"(?P<code>\d{3})[ -](?P<rest>.*)")
-_RESULT = re.compile(r"result=(?P<result>\S*)(?:\s+\((?P<data>[^)]*)\))?(?:\s+endpos=(?P<endpos>-?\d+))?")
+_RESULT = re.compile(
+    r"result=(?P<result>\S*)(?:\s+\((?P<data>[^)]*)\))?(?:\s+endpos=(?P<endpos>-?\d+))?"
+)
 
 
 def parse_reply(line: str) -> Reply:
@@ -56,7 +59,13 @@ def parse_reply(line: str) -> Reply:
     if found is None:
         return Reply(code, text=line)
     endpos = found["endpos"]
-    return Reply(code, found["result"], found["data"] or "", int(endpos) if endpos is not None else None, line)
+    return Reply(
+        code,
+        found["result"],
+        found["data"] or "",
+        int(endpos) if endpos is not None else None,
+        line,
+    )
 
 
 # Asterisk's side.
@@ -90,17 +99,38 @@ def split_command(line: str) -> list[str]:
 
 
 HEADER_ORDER = (
-    "agi_network", "agi_network_script", "agi_request", "agi_channel", "agi_language", "agi_type", "agi_uniqueid",
-    "agi_version", "agi_callerid", "agi_calleridname", "agi_callingpres", "agi_callingani2", "agi_callington",
-    "agi_callingtns", "agi_dnid", "agi_rdnis", "agi_context", "agi_extension", "agi_priority", "agi_enhanced",
-    "agi_accountcode", "agi_threadid",
+    "agi_network",
+    "agi_network_script",
+    "agi_request",
+    "agi_channel",
+    "agi_language",
+    "agi_type",
+    "agi_uniqueid",
+    "agi_version",
+    "agi_callerid",
+    "agi_calleridname",
+    "agi_callingpres",
+    "agi_callingani2",
+    "agi_callington",
+    "agi_callingtns",
+    "agi_dnid",
+    "agi_rdnis",
+    "agi_context",
+    "agi_extension",
+    "agi_priority",
+    "agi_enhanced",
+    "agi_accountcode",
+    "agi_threadid",
 )
 
 
 def header_block(headers: dict[str, str], arguments: list[str] = ()) -> bytes:
     """The header block FastAGI sends: `name: value` lines in Asterisk's order (agi_network_script only
     when non-empty), then agi_arg_1..N, then an empty line."""
-    lines = [f"{name}: {headers[name]}" for name in HEADER_ORDER
-             if name in headers and not (name == "agi_network_script" and not headers[name])]
+    lines = [
+        f"{name}: {headers[name]}"
+        for name in HEADER_ORDER
+        if name in headers and not (name == "agi_network_script" and not headers[name])
+    ]
     lines += [f"agi_arg_{number}: {value}" for number, value in enumerate(arguments, start=1)]
     return ("\n".join(lines) + "\n\n").encode()

@@ -3,6 +3,7 @@
 Each connection is its own task; a connection that misbehaves (cut-off header, garbage, silence) is
 closed after `header_timeout_s` without affecting the others.
 """
+
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,12 @@ CallHandler = Callable[[AgiConnection, AgiRequest], Awaitable[None]]
 
 
 class FastAgiServer:
-    def __init__(self, handle_call: CallHandler, header_timeout_s: float = 10.0, reply_timeout_s: float = 900.0):
+    def __init__(
+        self,
+        handle_call: CallHandler,
+        header_timeout_s: float = 10.0,
+        reply_timeout_s: float = 900.0,
+    ):
         self._handle_call = handle_call
         self._header_timeout_s = header_timeout_s
         self._reply_timeout_s = reply_timeout_s
@@ -38,7 +44,7 @@ class FastAgiServer:
             logger.warning("dropping FastAGI connection from %s: %s", peer, exc)
         except CallGone:
             pass
-        except asyncio.TimeoutError:
+        except TimeoutError:
             logger.warning("FastAGI peer %s stopped answering; closing", peer)
         except asyncio.CancelledError:
             # stop() cancels the calls in progress (the driver has already kept what was recorded). The

@@ -6,6 +6,7 @@ Events are routed by channel: the event's `channel`, or the channel a playback o
   Stasis(vmbox,leave,<mailbox>[,operator=<ext>][,account=<id>])   leave a message
   Stasis(vmbox,check[,<mailbox>])   Stasis(vmbox,login)   Stasis(vmbox,callback,<mailbox>,account=<id>)
 """
+
 import asyncio
 import logging
 import uuid
@@ -24,8 +25,16 @@ logger = logging.getLogger(__name__)
 
 # Hang-up causes (Q.850) of a callback channel that never answered, as the AMI reasons they mean.
 ANSWERED, NO_ANSWER, BUSY, CONGESTION, FAILED = 4, 3, 5, 8, 0
-_CAUSES = {16: NO_ANSWER, 18: NO_ANSWER, 19: NO_ANSWER, 21: CONGESTION, 17: BUSY, 34: CONGESTION, 38: CONGESTION,
-           42: CONGESTION}
+_CAUSES = {
+    16: NO_ANSWER,
+    18: NO_ANSWER,
+    19: NO_ANSWER,
+    21: CONGESTION,
+    17: BUSY,
+    34: CONGESTION,
+    38: CONGESTION,
+    42: CONGESTION,
+}
 
 
 def channel_of(event: dict) -> str | None:
@@ -35,15 +44,23 @@ def channel_of(event: dict) -> str | None:
     for key in ("playback", "recording"):
         target = event.get(key, {}).get("target_uri", "")
         if target.startswith("channel:"):
-            return target[len("channel:"):]
+            return target[len("channel:") :]
     return None
 
 
 class StasisApp:
     """The calls in vmbox's Stasis application; `run` it with the client's event stream."""
 
-    def __init__(self, client: AriClient, services, prompts, flow_settings: Settings, recordings_dir: Path,
-                 default_account: str, media: MediaGrants | None):
+    def __init__(
+        self,
+        client: AriClient,
+        services,
+        prompts,
+        flow_settings: Settings,
+        recordings_dir: Path,
+        default_account: str,
+        media: MediaGrants | None,
+    ):
         self.client = client
         self.services = services
         self.prompts = prompts
@@ -54,7 +71,9 @@ class StasisApp:
         self.calls: dict[str, AriCall] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._dialling: dict[str, asyncio.Future] = {}
-        self.up = asyncio.Event()  # set while the events websocket is connected (the application registered)
+        self.up = (
+            asyncio.Event()
+        )  # set while the events websocket is connected (the application registered)
         self._up_listeners: list = []
 
     def on_up(self, listener) -> None:
@@ -76,7 +95,9 @@ class StasisApp:
             call.events.put_nowait(LOST)
         for waiting in self._dialling.values():
             if not waiting.done():
-                waiting.set_exception(AriError("the ARI events websocket dropped while the call rang"))
+                waiting.set_exception(
+                    AriError("the ARI events websocket dropped while the call rang")
+                )
 
     def on_event(self, event: dict) -> None:
         """Route one event to its call (or start the call)."""
@@ -100,15 +121,29 @@ class StasisApp:
         arguments, parameters = split_arguments(event.get("args", [])[1:])
         entry = (event.get("args") or [""])[0]
         try:
-            info = describe_call(channel_id, entry, arguments, parameters, caller.get("number", ""),
-                                 caller.get("name", ""), channel.get("name", ""))
+            info = describe_call(
+                channel_id,
+                entry,
+                arguments,
+                parameters,
+                caller.get("number", ""),
+                caller.get("name", ""),
+                channel.get("name", ""),
+            )
         except ValueError as exc:
             logger.error("call %s: %s", channel_id, exc)
             asyncio.get_running_loop().create_task(self._refuse(channel_id))
             return
         info = replace(info, account_id=info.account_id or self.default_account)
-        logger.info("call %s: %s over ARI, mailbox %s, from %r <%s> on %s", channel_id, info.purpose.value,
-                    info.mailbox or "-", info.caller_name, info.caller_number, info.channel)
+        logger.info(
+            "call %s: %s over ARI, mailbox %s, from %r <%s> on %s",
+            channel_id,
+            info.purpose.value,
+            info.mailbox or "-",
+            info.caller_name,
+            info.caller_number,
+            info.channel,
+        )
         call = AriCall(self, channel_id, info)
         self.calls[channel_id] = call
         self._tasks[channel_id] = asyncio.get_running_loop().create_task(self._run(call))
@@ -116,7 +151,9 @@ class StasisApp:
     async def _run(self, call: AriCall) -> None:
         try:
             await call.run()
-        except Exception:  # one broken call must never take the application down; the traceback says why
+        except (
+            Exception
+        ):  # one broken call must never take the application down; the traceback says why
             logger.exception("call %s failed", call.info.call_id)
         finally:
             self.calls.pop(call.channel_id, None)
@@ -126,16 +163,18 @@ class StasisApp:
     async def _refuse(self, channel_id: str) -> None:
         path = f"/channels/{quote(channel_id, safe='')}"
         try:
-            await self.client.request("POST", f"{path}/variable", variable=channel_vars.RESULT,
-                                      value=channel_vars.FAILED)
+            await self.client.request(
+                "POST", f"{path}/variable", variable=channel_vars.RESULT, value=channel_vars.FAILED
+            )
             await self.client.request("POST", f"{path}/continue")
         except AriError as exc:
             logger.warning("call %s: %s", channel_id, exc)
 
     async def wait_idle(self) -> None:
         """Return once vmbox is done with every call it has now (their bookkeeping included)."""
-        await asyncio.gather(*(asyncio.shield(task) for task in list(self._tasks.values())),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(asyncio.shield(task) for task in list(self._tasks.values())), return_exceptions=True
+        )
 
     async def stop(self) -> None:
         """End the calls in progress (their flows keep what was recorded)."""
@@ -146,7 +185,9 @@ class StasisApp:
 
     # Callback calls.
 
-    async def originate(self, endpoint: str, arguments: list[str], timeout_s: int, caller_id: str) -> int:
+    async def originate(
+        self, endpoint: str, arguments: list[str], timeout_s: int, caller_id: str
+    ) -> int:
         """Call `endpoint`; once answered it enters this application with `arguments`. Returns ANSWERED,
         NO_ANSWER, BUSY, CONGESTION or FAILED (AMI's reasons). Raises AriError (refused, or the websocket
         dropped while it rang), AriDown (unreachable)."""
@@ -157,12 +198,21 @@ class StasisApp:
         channel_id = f"vmbox-callback-{uuid.uuid4().hex}"
         waiting = self._dialling[channel_id] = asyncio.get_running_loop().create_future()
         try:
-            await self.client.request("POST", "/channels", endpoint=endpoint, app=self.client.app,
-                                      appArgs=",".join(arguments), callerId=caller_id, timeout=timeout_s,
-                                      channelId=channel_id)
+            await self.client.request(
+                "POST",
+                "/channels",
+                endpoint=endpoint,
+                app=self.client.app,
+                appArgs=",".join(arguments),
+                callerId=caller_id,
+                timeout=timeout_s,
+                channelId=channel_id,
+            )
             return await asyncio.wait_for(asyncio.shield(waiting), timeout_s + 30)
-        except asyncio.TimeoutError:
-            raise AriError(f"no answer nor hang-up from {endpoint} within {timeout_s + 30} s") from None
+        except TimeoutError:
+            raise AriError(
+                f"no answer nor hang-up from {endpoint} within {timeout_s + 30} s"
+            ) from None
         finally:
             self._dialling.pop(channel_id, None)
 

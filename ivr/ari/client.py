@@ -9,6 +9,7 @@ The only module that uses aiohttp's client for ARI. It fences it in:
   (1 s, doubling up to 30 s) while Asterisk cannot be reached; `on_down` is told of every drop so calls
   in progress can end, and `on_up` of every (re)connection.
 """
+
 import asyncio
 import json
 import logging
@@ -64,46 +65,66 @@ class AriClient:
         if self._closing.is_set():
             raise AriDown("the ARI client is closed")
         if self._session is None:  # made inside the running loop
-            self._session = aiohttp.ClientSession(headers=self._auth,
-                                                  timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S))
+            self._session = aiohttp.ClientSession(
+                headers=self._auth, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+            )
         return self._session
 
     async def request(self, method: str, path: str, **params) -> object:
         """`method` `path` (under /ari) with query `params`; the JSON answer, or None for 204.
         Raises AriError (refused: .status says how), AriDown (unreachable)."""
         try:
-            async with self._http().request(method, self.base + path, params=_query(params)) as reply:
+            async with self._http().request(
+                method, self.base + path, params=_query(params)
+            ) as reply:
                 body = await reply.read()
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise AriDown(f"{method} {path}: Asterisk unreachable ({type(exc).__name__}: {exc})") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise AriDown(
+                f"{method} {path}: Asterisk unreachable ({type(exc).__name__}: {exc})"
+            ) from None
         document = _json(body)
         if reply.status >= 400:
-            message = document.get("message") if isinstance(document, dict) else body[:200].decode(errors="replace")
+            message = (
+                document.get("message")
+                if isinstance(document, dict)
+                else body[:200].decode(errors="replace")
+            )
             raise AriError(f"{method} {path}: {reply.status} {message}", reply.status)
         return document
 
     async def download(self, path: str) -> bytes:
         """The bytes `GET path` answers (a stored recording's file). Raises AriError, AriDown."""
         try:
-            async with self._http().get(self.base + path,
-                                        timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_S)) as reply:
+            async with self._http().get(
+                self.base + path, timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_S)
+            ) as reply:
                 body = await reply.read()
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-            raise AriDown(f"GET {path}: Asterisk unreachable ({type(exc).__name__}: {exc})") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise AriDown(
+                f"GET {path}: Asterisk unreachable ({type(exc).__name__}: {exc})"
+            ) from None
         if reply.status >= 400:
             raise AriError(f"GET {path}: {reply.status}", reply.status)
         return body
 
-    async def run(self, on_event: Callable[[dict], None], on_up: Callable[[], None],
-                  on_down: Callable[[], None]) -> None:
+    async def run(
+        self,
+        on_event: Callable[[dict], None],
+        on_up: Callable[[], None],
+        on_down: Callable[[], None],
+    ) -> None:
         """Receive the application's events until closed or cancelled, reconnecting as needed."""
         failures, problem = 0, None
         url = self.base + "/events"
         while not self._closing.is_set():
             try:
-                socket = await self._http().ws_connect(url, params={"app": self.app}, heartbeat=30,
-                                                       timeout=aiohttp.ClientWSTimeout(ws_close=5))
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                socket = await self._http().ws_connect(
+                    url,
+                    params={"app": self.app},
+                    heartbeat=30,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=5),
+                )
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 failures += 1
                 problem = self._report(exc, problem, failures)
                 await self.clock.sleep(RECONNECT.delay(failures), self._closing)
@@ -130,7 +151,9 @@ class AriClient:
             if isinstance(event, dict) and "type" in event:
                 on_event(event)
             else:
-                logger.warning("ARI: ignoring a websocket message that is not an event: %r", message.data[:200])
+                logger.warning(
+                    "ARI: ignoring a websocket message that is not an event: %r", message.data[:200]
+                )
 
     def _report(self, exc: Exception, last: str | None, failures: int) -> str:
         problem = f"{type(exc).__name__}: {exc}"
@@ -138,7 +161,13 @@ class AriClient:
         if refused:
             problem = f"Asterisk refused the login as this user (check [ari] username and password): {problem}"
         level = logging.DEBUG if problem == last else logging.ERROR if refused else logging.WARNING
-        logger.log(level, "ARI %s: %s; trying again in %.0f s", self.base, problem, RECONNECT.delay(failures))
+        logger.log(
+            level,
+            "ARI %s: %s; trying again in %.0f s",
+            self.base,
+            problem,
+            RECONNECT.delay(failures),
+        )
         return problem
 
     async def drop(self) -> None:

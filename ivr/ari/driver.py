@@ -28,6 +28,7 @@ Rules:
   bookkeeping, and the channel is sent on to the dialplan with VMBOX_RESULT=failed (which hangs up);
   so are calls in progress when vmbox stops.
 """
+
 import asyncio
 import logging
 from collections import deque
@@ -63,7 +64,10 @@ def stamp(event: dict) -> datetime | None:
 
 
 def _is(event: dict, kind: str, key: str, name: str) -> bool:
-    return event["type"] == kind and event.get(key, {}).get("id" if key == "playback" else "name") == name
+    return (
+        event["type"] == kind
+        and event.get(key, {}).get("id" if key == "playback" else "name") == name
+    )
 
 
 class AriCall:
@@ -80,7 +84,9 @@ class AriCall:
         self._playbacks = 0
         self._recordings = 0
         self._tokens: list[str] = []
-        self._typed_ahead: deque[dict] = deque()  # DTMF events that came after a playback's stop key
+        self._typed_ahead: deque[dict] = (
+            deque()
+        )  # DTMF events that came after a playback's stop key
 
     @property
     def _channel(self) -> str:
@@ -156,21 +162,32 @@ class AriCall:
         await self._rest("POST", f"{self._channel}/answer")
         return Done()
 
-    async def _playback(self, media: list[str], escape: str, offset_ms: int = 0) -> tuple[str | None, int]:
+    async def _playback(
+        self, media: list[str], escape: str, offset_ms: int = 0
+    ) -> tuple[str | None, int]:
         """Play `media`; (the accepted key that stopped it or None, ms played before the key)."""
         if not media:
             return None, 0
         self._playbacks += 1
         playback = playback_id(self.info.call_id, self._playbacks, escape)
-        await self._rest("POST", f"{self._channel}/play", media=media, playbackId=playback,
-                         offsetms=offset_ms or None)
+        await self._rest(
+            "POST",
+            f"{self._channel}/play",
+            media=media,
+            playbackId=playback,
+            offsetms=offset_ms or None,
+        )
         started = key = pressed = None
         later: list[dict] = []
         while True:
             event = await self._event()
             if _is(event, "PlaybackStarted", "playback", playback):
                 started = stamp(event)
-            elif event["type"] == "ChannelDtmfReceived" and key is None and event.get("digit", "") in escape:
+            elif (
+                event["type"] == "ChannelDtmfReceived"
+                and key is None
+                and event.get("digit", "") in escape
+            ):
                 key, pressed = event["digit"], stamp(event)
                 await self._stop(playback)
             elif event["type"] == "ChannelDtmfReceived" and key is not None:
@@ -180,13 +197,17 @@ class AriCall:
                     logger.warning("call %s: Asterisk could not play %s", self.info.call_id, media)
                 break
         self._typed_ahead.extend(later)
-        elapsed = round((pressed - started).total_seconds() * 1000) if key and started and pressed else 0
+        elapsed = (
+            round((pressed - started).total_seconds() * 1000) if key and started and pressed else 0
+        )
         return key, max(0, elapsed)
 
     async def _stop(self, playback: str) -> None:
         try:
             await self.app.client.request("DELETE", f"/playbacks/{quote(playback, safe='')}")
-        except AriError as exc:  # 404: it ended by itself meanwhile; its PlaybackFinished follows anyway
+        except (
+            AriError
+        ) as exc:  # 404: it ended by itself meanwhile; its PlaybackFinished follows anyway
             if exc.status != 404:
                 raise CallGone(str(exc)) from None
 
@@ -204,7 +225,9 @@ class AriCall:
 
     async def _play_audio(self, action: PlayAudio):
         audio = action.audio
-        key, elapsed = await self._playback([self._audio(audio.handle)], action.escape, action.offset_ms)
+        key, elapsed = await self._playback(
+            [self._audio(audio.handle)], action.escape, action.offset_ms
+        )
         if key is None:
             return PlaybackStopped(None, audio.length_ms)
         return PlaybackStopped(key, min(audio.length_ms, action.offset_ms + elapsed))
@@ -212,8 +235,17 @@ class AriCall:
     async def _record(self, action: Record):
         self._recordings += 1
         name = recording_stem(self.info.call_id, self._recordings)
-        await self._rest("POST", f"{self._channel}/record", name=name, format="wav", maxDurationSeconds=action.max_s,
-                         maxSilenceSeconds=action.silence_s, beep=True, terminateOn="any", ifExists="overwrite")
+        await self._rest(
+            "POST",
+            f"{self._channel}/record",
+            name=name,
+            format="wav",
+            maxDurationSeconds=action.max_s,
+            maxSilenceSeconds=action.silence_s,
+            beep=True,
+            terminateOn="any",
+            ifExists="overwrite",
+        )
         failed = await self._recording_ends(name)
         recording = None if failed else await self._fetch(name)
         return RecordingFinished(recording, hung_up=self.hung_up or self.lost)
@@ -226,15 +258,23 @@ class AriCall:
                 event = await self._event(stop_on_hangup=False)
             except CallGone:  # the websocket dropped: end the recording ourselves to keep it
                 try:
-                    await self.app.client.request("POST", f"/recordings/live/{quote(name, safe='')}/stop")
+                    await self.app.client.request(
+                        "POST", f"/recordings/live/{quote(name, safe='')}/stop"
+                    )
                 except AriError as exc:
-                    logger.warning("call %s: could not stop recording %s: %s", self.info.call_id, name, exc)
+                    logger.warning(
+                        "call %s: could not stop recording %s: %s", self.info.call_id, name, exc
+                    )
                 return False
             if _is(event, "RecordingFinished", "recording", name):
                 return False
             if _is(event, "RecordingFailed", "recording", name):
-                logger.warning("call %s: recording %s failed: %s", self.info.call_id, name,
-                               event["recording"].get("cause", "no cause given"))
+                logger.warning(
+                    "call %s: recording %s failed: %s",
+                    self.info.call_id,
+                    name,
+                    event["recording"].get("cause", "no cause given"),
+                )
                 return True
             if event["type"] in ("StasisEnd", "ChannelDestroyed"):
                 return False
@@ -246,14 +286,18 @@ class AriCall:
         try:
             audio = await client.download(stored + "/file")
         except AriError as exc:
-            logger.error("call %s: recording %s could not be fetched: %s", self.info.call_id, name, exc)
+            logger.error(
+                "call %s: recording %s could not be fetched: %s", self.info.call_id, name, exc
+            )
             return None
         file = Path(self.app.recordings_dir) / f"{name}.wav"
         await asyncio.to_thread(file.write_bytes, audio)
         try:
             await client.request("DELETE", stored)
         except AriError as exc:
-            logger.warning("call %s: recording %s stays on Asterisk: %s", self.info.call_id, name, exc)
+            logger.warning(
+                "call %s: recording %s stays on Asterisk: %s", self.info.call_id, name, exc
+            )
         return recorded(file)
 
     async def _finish(self, action) -> None:
@@ -265,7 +309,9 @@ class AriCall:
             elif isinstance(action, End) or self.hung_up:
                 return
             elif isinstance(action, Transfer):
-                result = channel_vars.OPERATOR if action.reason == "operator" else channel_vars.CALLBACK
+                result = (
+                    channel_vars.OPERATOR if action.reason == "operator" else channel_vars.CALLBACK
+                )
                 await self._set(channel_vars.DESTINATION, action.number)
                 await self._set(channel_vars.RESULT, result)
                 await self._rest("POST", f"{self._channel}/continue")

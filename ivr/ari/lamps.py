@@ -8,6 +8,7 @@ The requests need no websocket, but a (re)registration of the application is wha
 Asterisk is back (maybe restarted, its lamps lost): each one is a new generation, and every lamp is
 refreshed. Unreachable, Asterisk is waited for: until the next registration, or RETRY_DOWN_S.
 """
+
 import asyncio
 from urllib.parse import quote
 
@@ -17,7 +18,9 @@ from ivr.notify.lamps import LampRefused
 from ivr.notify.originate import LinkDown
 from ivr.notify.worker import SystemClock
 
-RETRY_DOWN_S = 30.0  # Asterisk unreachable while the websocket looked connected: wait this long at most
+RETRY_DOWN_S = (
+    30.0  # Asterisk unreachable while the websocket looked connected: wait this long at most
+)
 
 
 class AriLamps:
@@ -65,5 +68,7 @@ class AriLamps:
                 return
             if not self.app.up.is_set():
                 raise LinkDown(str(exc)) from None
-            raise LampRefused(f"{exc} (are res_ari_mailboxes and res_mwi_external loaded, and may the ARI"
-                              " user write?)") from None
+            raise LampRefused(
+                f"{exc} (are res_ari_mailboxes and res_mwi_external loaded, and may the ARI"
+                " user write?)"
+            ) from None

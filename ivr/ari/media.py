@@ -8,6 +8,7 @@ driver plays `sound:http://…` URLs (Asterisk's media cache fetches them).
 - vmbox's own prompts are public (they ship with the package): served by name at a stable URL, so
   Asterisk's media cache keeps one copy for every call.
 """
+
 import secrets
 import time
 from dataclasses import dataclass
@@ -68,17 +69,23 @@ class MediaGrants:
 
     def routes(self) -> list[web.RouteDef]:
         """The HTTP routes that serve the granted files and the shipped prompts."""
-        return [web.get(PREFIX + "/calls/{token}.wav", self._call_audio),
-                web.get(PREFIX + "/prompts/{name}.wav", self._prompt)]
+        return [
+            web.get(PREFIX + "/calls/{token}.wav", self._call_audio),
+            web.get(PREFIX + "/prompts/{name}.wav", self._prompt),
+        ]
 
     async def _call_audio(self, request: web.Request) -> web.StreamResponse:
         file = self.file_for(request.match_info["token"])
         if file is None or not file.is_file():
             raise web.HTTPNotFound()
-        return web.FileResponse(file, headers={"Content-Type": "audio/wav", "Cache-Control": "private"})
+        return web.FileResponse(
+            file, headers={"Content-Type": "audio/wav", "Cache-Control": "private"}
+        )
 
     async def _prompt(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if not self.prompts.is_shipped(name):
             raise web.HTTPNotFound()
-        return web.FileResponse(self.prompts.shipped_dir / f"{name}.wav", headers={"Content-Type": "audio/wav"})
+        return web.FileResponse(
+            self.prompts.shipped_dir / f"{name}.wav", headers={"Content-Type": "audio/wav"}
+        )

@@ -10,9 +10,10 @@ Digit waits: a Collect waits for the next key with a silent playback (`silence/N
 to 10 s) rather than a timer in vmbox, so the wait is timed by Asterisk from the instant the prompts
 end, exactly as WAIT FOR DIGIT is, and a key stops it like any playback.
 """
+
 import time
 from collections.abc import Callable
-from datetime import timezone
+from datetime import UTC
 
 from ivr import say
 from ivr.calls import ALL_KEYS, DATE_FORMAT
@@ -35,7 +36,7 @@ def say_media(item, now: Callable[[], float] = time.time) -> list[str]:
         try:
             zone = say.zone(item.timezone)
         except ValueError:
-            zone = timezone.utc
+            zone = UTC
         parts, _ = say.datetime_parts(item.unix, DATE_FORMAT, zone, now())
     else:
         raise TypeError(f"cannot say {item!r}")
@@ -55,7 +56,9 @@ def silence(ms: int) -> list[str]:
     """Silent media lasting `ms` (rounded up to whole seconds, at least one)."""
     seconds = max(1, -(-ms // 1000))
     whole, rest = divmod(seconds, LONGEST_SILENCE_S)
-    return [sound(f"silence/{LONGEST_SILENCE_S}")] * whole + ([sound(f"silence/{rest}")] if rest else [])
+    return [sound(f"silence/{LONGEST_SILENCE_S}")] * whole + (
+        [sound(f"silence/{rest}")] if rest else []
+    )
 
 
 def playback_id(call_id: str, number: int, keys: str) -> str:

@@ -1,5 +1,6 @@
 """Builds vmbox's ARI side from the settings: the media server (when Asterisk fetches audio over HTTP),
 the client and the Stasis application, running around a block."""
+
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
@@ -28,13 +29,21 @@ async def _media_server(settings: Settings, media: MediaGrants) -> web.AppRunner
 
 
 @contextlib.asynccontextmanager
-async def stasis_application(settings: Settings, services, prompts, flow_settings: FlowSettings,
-                             recordings_dir: Path, account: str) -> AsyncIterator[StasisApp]:
+async def stasis_application(
+    settings: Settings,
+    services,
+    prompts,
+    flow_settings: FlowSettings,
+    recordings_dir: Path,
+    account: str,
+) -> AsyncIterator[StasisApp]:
     """The Stasis application, registered with Asterisk (and re-registered after every reconnection)."""
     ari = settings.ari
     if ari.media not in MEDIA_MODES:
-        raise ConfigError(f"ari.media {ari.media!r}: use http (Asterisk fetches audio from vmbox) or shared"
-                          " (Asterisk reads vmbox's data directory)")
+        raise ConfigError(
+            f"ari.media {ari.media!r}: use http (Asterisk fetches audio from vmbox) or shared"
+            " (Asterisk reads vmbox's data directory)"
+        )
     media = MediaGrants(ari.media_ttl_s, prompts) if ari.media == "http" else None
     runner = await _media_server(settings, media) if media else None
     client = AriClient(ari.url, ari.username, ari.password, ari.app)

@@ -6,6 +6,7 @@ set up goes through the setup wizard first; a box without a PIN refuses everyone
 is the owner is decided by the services from the calling channel and number, never from anything the
 caller could dial or forward.
 """
+
 from dataclasses import replace
 
 from ivr.flow.actions import CheckPin, FindBox, Play, Prompt
@@ -36,7 +37,12 @@ def authenticate(ctx: CallState) -> Step:
 
 
 def ask_mailbox(ctx: CallState) -> Step:
-    return ask(ctx, State.ASKING_MAILBOX, (Prompt("enter_mailbox"),), ctx.settings.limits.max_mailbox_digits)
+    return ask(
+        ctx,
+        State.ASKING_MAILBOX,
+        (Prompt("enter_mailbox"),),
+        ctx.settings.limits.max_mailbox_digits,
+    )
 
 
 def ask_pin(ctx: CallState) -> Step:

@@ -4,6 +4,7 @@ Channel actions (answer, play, collect, record, transfer, hang up) act on the ca
 (find a box, check a PIN, save a message, ...) go to the services every driver shares. Each non-final
 action is answered by the event named in its comment.
 """
+
 from dataclasses import dataclass
 
 from ivr.flow.model import Audio, Recording
@@ -204,6 +205,25 @@ class CompleteSetup:
 
 CHANNEL_ACTIONS = (Answer, Play, Collect, PlayAudio, Record, Transfer, HangUp)
 FINAL_ACTIONS = (Transfer, HangUp, End)
-Action = (Answer | Play | Collect | PlayAudio | Record | Transfer | HangUp | End | FindBox | CheckPin | LoadMessages
-          | SaveMessage | DiscardRecording | SetFolder | ForwardMessage | SaveGreeting | RemoveGreeting | SetPin
-          | CompleteSetup | ReportFull)
+Action = (
+    Answer
+    | Play
+    | Collect
+    | PlayAudio
+    | Record
+    | Transfer
+    | HangUp
+    | End
+    | FindBox
+    | CheckPin
+    | LoadMessages
+    | SaveMessage
+    | DiscardRecording
+    | SetFolder
+    | ForwardMessage
+    | SaveGreeting
+    | RemoveGreeting
+    | SetPin
+    | CompleteSetup
+    | ReportFull
+)

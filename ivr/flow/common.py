@@ -3,10 +3,22 @@
 A step is (next state, action). Entry points (`enter_*`) are here rather than in their own modules so
 that parts of the flow can hand over to each other without importing each other.
 """
+
 from collections.abc import Callable
 
-from ivr.flow.actions import Action, Collect, DiscardRecording, End, HangUp, LoadMessages, Play, Prompt, Record
-from ivr.flow.actions import SaveMessage, Say
+from ivr.flow.actions import (
+    Action,
+    Collect,
+    DiscardRecording,
+    End,
+    HangUp,
+    LoadMessages,
+    Play,
+    Prompt,
+    Record,
+    SaveMessage,
+    Say,
+)
 from ivr.flow.state import CallState, State
 
 Step = tuple[State, Action]
@@ -31,8 +43,12 @@ def ask(ctx: CallState, state: State, items: tuple[Say, ...], max_digits: int = 
     return state, collect(ctx, items, max_digits)[1]
 
 
-def retry(ctx: CallState, again: Callable[[CallState], Step], notice: str = "invalid_choice",
-          exhausted: Callable[[CallState], Step] = goodbye) -> Step:
+def retry(
+    ctx: CallState,
+    again: Callable[[CallState], Step],
+    notice: str = "invalid_choice",
+    exhausted: Callable[[CallState], Step] = goodbye,
+) -> Step:
     """Count a failed menu choice; say `notice` and ask again, or past the retry limit go to `exhausted`
     (goodbye, unless the menu has something better to do)."""
     ctx.menu_failures += 1
@@ -40,8 +56,12 @@ def retry(ctx: CallState, again: Callable[[CallState], Step], notice: str = "inv
         return exhausted(ctx)
     state, action = again(ctx)
     if isinstance(action, Collect):
-        action = Collect((Prompt(notice), *action.items), action.max_digits, action.first_timeout_ms,
-                         action.next_timeout_ms)
+        action = Collect(
+            (Prompt(notice), *action.items),
+            action.max_digits,
+            action.first_timeout_ms,
+            action.next_timeout_ms,
+        )
     return state, action
 
 

@@ -6,11 +6,29 @@ and records nothing; during the greeting `*` logs in to the box, `0` goes to the
 key skips to the beep. A recording shorter than min_message_ms is dropped and the caller told so.
 Once recording has begun, a hang-up at any moment keeps the message.
 """
+
 from ivr.flow.access import enter_login
-from ivr.flow.actions import (DiscardRecording, Digits, Play, PlayAudio, Prompt, ReportFull, SaveMessage, Say, Sound,
-                              Transfer)
+from ivr.flow.actions import (
+    Digits,
+    DiscardRecording,
+    Play,
+    PlayAudio,
+    Prompt,
+    ReportFull,
+    SaveMessage,
+    Say,
+    Sound,
+    Transfer,
+)
 from ivr.flow.common import ALL_KEYS, Step, ask, chose, goodbye, keep_or_drop, record_message, retry
-from ivr.flow.events import BoxFound, CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
+from ivr.flow.events import (
+    BoxFound,
+    CallerHungUp,
+    DigitsEntered,
+    Done,
+    PlaybackStopped,
+    RecordingFinished,
+)
 from ivr.flow.model import Audio
 from ivr.flow.state import CallState, State
 
@@ -40,14 +58,18 @@ def found(ctx: CallState, event: BoxFound) -> Step:
         return State.ANNOUNCING, Play(greeting(ctx), escape=ctx.settings.keys.login)
     if 0 < box.max_message_count <= box.message_count:
         return State.REPORTING_FULL, ReportFull(box.id)
-    items = greeting(ctx) + (() if box.skip_instructions else (Prompt("leave_message_instructions"),))
+    items = greeting(ctx) + (
+        () if box.skip_instructions else (Prompt("leave_message_instructions"),)
+    )
     if not items:
         return record_message(ctx)
     return State.GREETING, Play(items, escape=ALL_KEYS)
 
 
 def reported_full(ctx: CallState, event: Done) -> Step:
-    return State.FULL, Play((*greeting(ctx), Prompt("mailbox_full")), escape=ctx.settings.keys.login)
+    return State.FULL, Play(
+        (*greeting(ctx), Prompt("mailbox_full")), escape=ctx.settings.keys.login
+    )
 
 
 def greeted(ctx: CallState, event: PlaybackStopped) -> Step:
@@ -83,7 +105,9 @@ def told_too_short(ctx: CallState, event: Done) -> Step:
 
 
 def review(ctx: CallState) -> Step:
-    items = (Prompt("review_recording"),) + ((Prompt("review_operator"),) if operator_number(ctx) else ())
+    items = (Prompt("review_recording"),) + (
+        (Prompt("review_operator"),) if operator_number(ctx) else ()
+    )
     return ask(ctx, State.REVIEWING, items)
 
 
@@ -102,7 +126,9 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
         ctx.then_operator = True
         return State.SAVING_THEN_OPERATOR, SaveMessage(ctx.box.id, ctx.recording)
     # No usable answer in the end: the caller meant to leave this message, so keep it rather than lose it.
-    return retry(ctx, review, exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording)))
+    return retry(
+        ctx, review, exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording))
+    )
 
 
 def _as_audio(ctx: CallState) -> Audio:

@@ -4,6 +4,7 @@ Every action but the terminal ones is answered by exactly one event; `CallerHung
 of them instead, and after it the flow asks only for bookkeeping (saving a recording), never for
 anything on the channel.
 """
+
 from dataclasses import dataclass
 
 from ivr.flow.model import Box, CallInfo, Message, Recording
@@ -70,5 +71,15 @@ class CallerHungUp:
     pass
 
 
-Event = (CallStarted | Done | PlaybackStopped | DigitsEntered | RecordingFinished | BoxFound | PinChecked
-         | MessagesLoaded | Forwarded | CallerHungUp)
+Event = (
+    CallStarted
+    | Done
+    | PlaybackStopped
+    | DigitsEntered
+    | RecordingFinished
+    | BoxFound
+    | PinChecked
+    | MessagesLoaded
+    | Forwarded
+    | CallerHungUp
+)

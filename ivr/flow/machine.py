@@ -7,8 +7,19 @@ Rules (h11-style: everything that affects the flow lives in the table):
 - After the caller hangs up, only bookkeeping follows: a message being left is saved (or, if shorter
   than min_message_ms, discarded), a greeting being recorded is discarded; never a channel action.
 """
+
 from ivr.flow import access, deposit, mailbox, options, personal
-from ivr.flow.actions import CHANNEL_ACTIONS, FINAL_ACTIONS, Action, Answer, End, FindBox, HangUp, Play, Prompt
+from ivr.flow.actions import (
+    CHANNEL_ACTIONS,
+    FINAL_ACTIONS,
+    Action,
+    Answer,
+    End,
+    FindBox,
+    HangUp,
+    Play,
+    Prompt,
+)
 from ivr.flow.common import Step, ended, hang_up, keep_or_drop
 from ivr.flow.events import CallerHungUp, CallStarted, Done, Event, PlaybackStopped
 from ivr.flow.model import CallInfo, Purpose, Settings
@@ -98,7 +109,7 @@ class Flow:
         ctx.problems.append(f"no transition for {type(event).__name__} in state {ctx.state.value}")
         if ctx.recording is not None:  # never lose what a caller left, nor leave a recording behind
             ctx.hung_up = True
-            state, action = (personal.drop(ctx) if ctx.greeting_kind else keep_or_drop(ctx))
+            state, action = personal.drop(ctx) if ctx.greeting_kind else keep_or_drop(ctx)
             ctx.state = state
             return action
         if ctx.state is State.ENDING:

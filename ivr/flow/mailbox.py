@@ -6,8 +6,28 @@ oldest_message_first); listening never changes a folder, only the keep, delete, 
 keys do; with ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped
 at the start, and past the end they go to the message menu; `#` leaves a menu.
 """
-from ivr.flow.actions import DateTime, Digits, ForwardMessage, Number, Play, PlayAudio, Prompt, SetFolder, Transfer
-from ivr.flow.common import ALL_KEYS, Step, ask, chose, enter_main_menu, enter_options, goodbye, retry
+
+from ivr.flow.actions import (
+    DateTime,
+    Digits,
+    ForwardMessage,
+    Number,
+    Play,
+    PlayAudio,
+    Prompt,
+    SetFolder,
+    Transfer,
+)
+from ivr.flow.common import (
+    ALL_KEYS,
+    Step,
+    ask,
+    chose,
+    enter_main_menu,
+    enter_options,
+    goodbye,
+    retry,
+)
 from ivr.flow.events import DigitsEntered, Done, Forwarded, MessagesLoaded, PlaybackStopped
 from ivr.flow.state import CallState, State
 
@@ -24,7 +44,7 @@ def _count(number: int, folder: str) -> tuple:
 
 
 def counts(ctx: CallState) -> tuple:
-    """"You have N new and M saved messages" (or "no messages")."""
+    """ "You have N new and M saved messages" (or "no messages")."""
     new, saved = len(ctx.new), len(ctx.saved)
     if not new and not saved:
         return Prompt("you_have"), Prompt("no"), Prompt("messages")
@@ -73,7 +93,9 @@ def escape(ctx: CallState) -> str:
 def play_message(ctx: CallState) -> Step:
     if ctx.box.skip_envelope:
         return play_audio(ctx, 0)
-    return State.ENVELOPE, Play((Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx))
+    return State.ENVELOPE, Play(
+        (Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
+    )
 
 
 def play_audio(ctx: CallState, offset_ms: int) -> Step:
@@ -103,7 +125,11 @@ def after_audio(ctx: CallState) -> Step:
     if ctx.box.skip_envelope:
         return message_menu(ctx)
     message = ctx.message
-    sender = (Prompt("from"), Digits(message.caller_number)) if message.caller_number else (Prompt("unknown_caller"),)
+    sender = (
+        (Prompt("from"), Digits(message.caller_number))
+        if message.caller_number
+        else (Prompt("unknown_caller"),)
+    )
     items = (Prompt("received"), DateTime(message.received, ctx.box.timezone), *sender)
     return State.AFTER_ENVELOPE, Play(items, escape=escape(ctx))
 
@@ -115,7 +141,11 @@ def after_envelope(ctx: CallState, event: PlaybackStopped) -> Step:
 
 
 def message_menu(ctx: CallState) -> Step:
-    return ask(ctx, State.MESSAGE_MENU, (Prompt("message_menu_ffrw" if ctx.box.ff_rw_enabled else "message_menu"),))
+    return ask(
+        ctx,
+        State.MESSAGE_MENU,
+        (Prompt("message_menu_ffrw" if ctx.box.ff_rw_enabled else "message_menu"),),
+    )
 
 
 def message_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
@@ -164,7 +194,11 @@ def filed(ctx: CallState, event: Done) -> Step:
     why = ctx.filed_as
     if why == "returned":
         return enter_main_menu(ctx)
-    notice = {"kept": "message_saved", "deleted": "message_deleted", "forwarded": "message_forwarded"}[why]
+    notice = {
+        "kept": "message_saved",
+        "deleted": "message_deleted",
+        "forwarded": "message_forwarded",
+    }[why]
     return State.FILED, Play((Prompt(notice),), escape=escape(ctx))
 
 
@@ -185,7 +219,12 @@ def no_more(ctx: CallState, event: PlaybackStopped) -> Step:
 
 
 def ask_forward(ctx: CallState) -> Step:
-    return ask(ctx, State.ASKING_FORWARD, (Prompt("enter_forward_mailbox"),), ctx.settings.limits.max_mailbox_digits)
+    return ask(
+        ctx,
+        State.ASKING_FORWARD,
+        (Prompt("enter_forward_mailbox"),),
+        ctx.settings.limits.max_mailbox_digits,
+    )
 
 
 def forward_entered(ctx: CallState, event: DigitsEntered) -> Step:

@@ -3,6 +3,7 @@
 Nothing here refers to a file, socket or database: audio is an opaque `handle` the driver knows how
 to play, boxes and messages are snapshots taken when the flow asked for them.
 """
+
 import enum
 from dataclasses import dataclass, field
 
@@ -38,7 +39,9 @@ class Audio:
 class Box:
     id: str
     mailbox: str
-    is_owner: bool  # the calling channel or number belongs to the box's owner (decided by the services)
+    is_owner: (
+        bool  # the calling channel or number belongs to the box's owner (decided by the services)
+    )
     has_pin: bool
     require_pin: bool = False
     check_if_owner: bool = True

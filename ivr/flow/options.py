@@ -1,4 +1,5 @@
 """The configuration menu: greetings, name, PIN, temporary greeting; `0` or `#` back to the main menu."""
+
 from ivr.flow.actions import Play, Prompt, RemoveGreeting
 from ivr.flow.common import Step, chose, enter_main_menu, enter_options, options_menu, retry
 from ivr.flow.events import DigitsEntered, Done, PlaybackStopped
@@ -9,7 +10,11 @@ from ivr.flow.state import CallState, State
 
 def options_choice(ctx: CallState, event: DigitsEntered) -> Step:
     keys, key = ctx.settings.keys, choice(event)
-    greetings = {keys.record_unavailable: "unavailable", keys.record_name: "name", keys.record_temporary: "temporary"}
+    greetings = {
+        keys.record_unavailable: "unavailable",
+        keys.record_name: "name",
+        keys.record_temporary: "temporary",
+    }
     if key in greetings:
         return start_greeting(ctx, greetings[key])
     if key == keys.set_pin:

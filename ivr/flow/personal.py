@@ -4,8 +4,18 @@ Both serve the first-time setup wizard (PIN, unavailable greeting, name, then se
 configuration menu (back to the menu after each). A greeting is kept only when the owner accepts it:
 a hang-up or a review left unanswered discards it, so a stray recording never replaces a greeting.
 """
-from ivr.flow.actions import CompleteSetup, DiscardRecording, End, Play, PlayAudio, Prompt, Record, SaveGreeting
-from ivr.flow.actions import SetPin
+
+from ivr.flow.actions import (
+    CompleteSetup,
+    DiscardRecording,
+    End,
+    Play,
+    PlayAudio,
+    Prompt,
+    Record,
+    SaveGreeting,
+    SetPin,
+)
 from ivr.flow.common import ALL_KEYS, Step, ask, chose, enter_main_menu, enter_options, retry
 from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.model import Audio
@@ -81,10 +91,16 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
         return State.SAVING_GREETING, SaveGreeting(ctx.box.id, ctx.greeting_kind, recording)
     if event.digits == keys.listen:
         chose(ctx)
-        return State.GREETING_LISTENING, PlayAudio(Audio(recording.handle, recording.length_ms), 0, ALL_KEYS)
+        return State.GREETING_LISTENING, PlayAudio(
+            Audio(recording.handle, recording.length_ms), 0, ALL_KEYS
+        )
     if event.digits == keys.record:
         return State.REDOING_GREETING, DiscardRecording(recording)
-    return retry(ctx, review, exhausted=lambda ctx: (State.DROPPING_GREETING, DiscardRecording(ctx.recording)))
+    return retry(
+        ctx,
+        review,
+        exhausted=lambda ctx: (State.DROPPING_GREETING, DiscardRecording(ctx.recording)),
+    )
 
 
 def listened(ctx: CallState, event: PlaybackStopped) -> Step:

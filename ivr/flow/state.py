@@ -3,6 +3,7 @@
 Every state names what the flow is waiting for; the table in `machine.py` says which event each
 state accepts and what follows.
 """
+
 import enum
 from dataclasses import dataclass, field
 

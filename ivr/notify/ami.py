@@ -14,6 +14,7 @@ attempt is next, when it is due) is the job's payload, so it survives restarts b
 job key (dispatch.callback_key) keeps one series per box and number. AmiLamps carries the lamps of
 ivr/notify/lamps.py LampRefresher as MWIUpdate and MWIDelete.
 """
+
 import asyncio
 import logging
 import re
@@ -44,8 +45,14 @@ AMI_WAIT_S = 30.0  # a callback due while AMI is down is tried again this much l
 
 # OriginateResponse reasons: the last control frame of the dialled channel (AST_CONTROL_*).
 ANSWERED, NO_ANSWER, BUSY, CONGESTION = 4, 3, 5, 8
-_REASONS = {0: "failed", 1: "failed (hung up before answering)", NO_ANSWER: "no answer", ANSWERED: "answered",
-            BUSY: "busy", CONGESTION: "congestion"}
+_REASONS = {
+    0: "failed",
+    1: "failed (hung up before answering)",
+    NO_ANSWER: "no answer",
+    ANSWERED: "answered",
+    BUSY: "busy",
+    CONGESTION: "congestion",
+}
 
 
 def reason_text(reason: int) -> str:
@@ -91,7 +98,9 @@ def _checked(fields: dict) -> dict:
 
 def _succeeded(response, what: str) -> None:
     if response.response != "Success":
-        raise AmiError(f"Asterisk refused {what}: {response.message or response.response or 'no answer'}")
+        raise AmiError(
+            f"Asterisk refused {what}: {response.message or response.response or 'no answer'}"
+        )
 
 
 class AmiLink:
@@ -135,7 +144,11 @@ class AmiLink:
                 await session.lost.wait()
                 self._session = None
                 if not self._closing.is_set():
-                    logger.warning("AMI connection to %s:%d lost; reconnecting", self.settings.host, self.settings.port)
+                    logger.warning(
+                        "AMI connection to %s:%d lost; reconnecting",
+                        self.settings.host,
+                        self.settings.port,
+                    )
                     await self.clock.sleep(RECONNECT.delay(1), self._closing)
         finally:
             self._end(self._session)
@@ -145,13 +158,28 @@ class AmiLink:
         self._closing.set()
         self._end(self._session)
 
-    async def originate(self, channel: str, context: str, exten: str, timeout_ms: int, caller_id: str,
-                        variables: dict[str, str]) -> int:
+    async def originate(
+        self,
+        channel: str,
+        context: str,
+        exten: str,
+        timeout_ms: int,
+        caller_id: str,
+        variables: dict[str, str],
+    ) -> int:
         """Call `channel` and, once answered, send it to `context`,`exten`,1. Returns the OriginateResponse
         reason (ANSWERED, NO_ANSWER, BUSY, CONGESTION, 0 or 1 failed). Raises AmiDown (no connection, or it
         dropped while the call rang), AmiError (refused), ValueError (a line break in a value)."""
-        fields = {"Action": "Originate", "Channel": channel, "Context": context, "Exten": exten, "Priority": "1",
-                  "Timeout": str(timeout_ms), "CallerID": caller_id, "Async": "true"}
+        fields = {
+            "Action": "Originate",
+            "Channel": channel,
+            "Context": context,
+            "Exten": exten,
+            "Priority": "1",
+            "Timeout": str(timeout_ms),
+            "CallerID": caller_id,
+            "Async": "true",
+        }
         if variables:
             fields["Variable"] = [f"{name}={value}" for name, value in variables.items()]
         messages = await self._ask(self._current(), fields, timeout_ms / 1000 + ORIGINATE_GRACE_S)
@@ -166,7 +194,12 @@ class AmiLink:
 
     async def mwi_update(self, mailbox: str, new: int, old: int) -> None:
         """Set the lamp counts of `mailbox` (res_mwi_external). Raises AmiDown, AmiError, ValueError."""
-        fields = {"Action": "MWIUpdate", "Mailbox": mailbox, "NewMessages": str(new), "OldMessages": str(old)}
+        fields = {
+            "Action": "MWIUpdate",
+            "Mailbox": mailbox,
+            "NewMessages": str(new),
+            "OldMessages": str(old),
+        }
         messages = await self._ask(self._current(), fields, ACTION_TIMEOUT_S)
         _succeeded(messages[0], f"MWIUpdate of {mailbox}")
 
@@ -175,28 +208,39 @@ class AmiLink:
         with "/", which Asterisk would take as a regular expression of mailboxes to delete)."""
         if mailbox.startswith("/"):
             raise ValueError(f"MWIDelete would take {mailbox!r} as a regular expression")
-        messages = await self._ask(self._current(), {"Action": "MWIDelete", "Mailbox": mailbox}, ACTION_TIMEOUT_S)
+        messages = await self._ask(
+            self._current(), {"Action": "MWIDelete", "Mailbox": mailbox}, ACTION_TIMEOUT_S
+        )
         _succeeded(messages[0], f"MWIDelete of {mailbox}")
 
     def _current(self) -> _Session:
         if not self.connected:
-            raise AmiDown(f"not connected to Asterisk's AMI at {self.settings.host}:{self.settings.port}")
+            raise AmiDown(
+                f"not connected to Asterisk's AMI at {self.settings.host}:{self.settings.port}"
+            )
         return self._session
 
     async def _connect(self) -> _Session:
         """A new connection, logged in. Raises OSError (unreachable), AmiError (login refused)."""
         loop = asyncio.get_running_loop()
         session = _Session(None, asyncio.Event())
-        session.manager = _Manager(lambda: self._lost(session), loop=loop, host=self.settings.host,
-                                   port=self.settings.port)
+        session.manager = _Manager(
+            lambda: self._lost(session), loop=loop, host=self.settings.host, port=self.settings.port
+        )
         connection = await asyncio.wait_for(
-            loop.create_connection(AMIProtocol, self.settings.host, self.settings.port), CONNECT_TIMEOUT_S)
+            loop.create_connection(AMIProtocol, self.settings.host, self.settings.port),
+            CONNECT_TIMEOUT_S,
+        )
         made = loop.create_future()
         made.set_result(connection)
         session.manager.connection_made(made)
         try:
-            login = {"Action": "Login", "Username": self.settings.username, "Secret": self.settings.secret,
-                     "Events": EVENTS}
+            login = {
+                "Action": "Login",
+                "Username": self.settings.username,
+                "Secret": self.settings.secret,
+                "Events": EVENTS,
+            }
             messages = await self._ask(session, login, ACTION_TIMEOUT_S)
             _succeeded(messages[0], f"the login as {self.settings.username!r}")
         except BaseException:
@@ -210,7 +254,9 @@ class AmiLink:
         reply = session.manager.send_action(action)
         lost = asyncio.ensure_future(session.lost.wait())
         try:
-            await asyncio.wait({reply, lost}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {reply, lost}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             lost.cancel()
         if reply.done():
@@ -220,8 +266,10 @@ class AmiLink:
         if session.lost.is_set():
             raise AmiDown(f"the AMI connection dropped while {name} waited for its answer")
         if action.responses:  # acknowledged, but what should follow never came
-            raise AmiError(f"Asterisk acknowledged {name} but sent nothing more within {timeout_s:.0f} s"
-                           " (does the AMI user have read=call?)")
+            raise AmiError(
+                f"Asterisk acknowledged {name} but sent nothing more within {timeout_s:.0f} s"
+                " (does the AMI user have read=call?)"
+            )
         self._end(session)  # no answer at all: a stuck connection; start afresh
         raise AmiDown(f"Asterisk did not answer {name} within {timeout_s:.0f} s; reconnecting")
 
@@ -239,16 +287,33 @@ class AmiLink:
         self._session = session
         self.generation += 1
         self._up.set()
-        logger.info("AMI connected to %s:%d as %s", self.settings.host, self.settings.port, self.settings.username)
+        logger.info(
+            "AMI connected to %s:%d as %s",
+            self.settings.host,
+            self.settings.port,
+            self.settings.username,
+        )
         for listener in self._up_listeners:
             listener()
 
     def _report(self, exc: Exception, last: str | None, failures: int) -> str:
         """Log a failed connection, loudly when it is a new problem; the problem as text."""
         problem = f"{type(exc).__name__}: {exc}"
-        level = logging.DEBUG if problem == last else logging.ERROR if type(exc) is AmiError else logging.WARNING
-        logger.log(level, "AMI %s:%d: %s; trying again in %.0f s", self.settings.host, self.settings.port, problem,
-                   RECONNECT.delay(failures))
+        level = (
+            logging.DEBUG
+            if problem == last
+            else logging.ERROR
+            if type(exc) is AmiError
+            else logging.WARNING
+        )
+        logger.log(
+            level,
+            "AMI %s:%d: %s; trying again in %.0f s",
+            self.settings.host,
+            self.settings.port,
+            problem,
+            RECONNECT.delay(failures),
+        )
         return problem
 
 
@@ -286,8 +351,10 @@ class CallbackNotifier:
         try:
             settings.callback_channel.format(number="1")
         except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"ami.callback_channel {settings.callback_channel!r} is not a valid template"
-                              f" ({type(exc).__name__}: {exc}); it takes {{number}}") from None
+            raise ConfigError(
+                f"ami.callback_channel {settings.callback_channel!r} is not a valid template"
+                f" ({type(exc).__name__}: {exc}); it takes {{number}}"
+            ) from None
         self.store, self.link, self.settings, self.clock = store, link, settings, clock
 
     async def attempt(self, job: Job) -> Outcome:
@@ -298,7 +365,9 @@ class CallbackNotifier:
             return Outcome("done", stop)
         plan = CallbackPlan.of(box.doc["notify"]["callback"])
         if series["attempt"] >= len(plan.delays):
-            return Outcome("done", f"the box's schedule has no attempt {series['attempt'] + 1} any more")
+            return Outcome(
+                "done", f"the box's schedule has no attempt {series['attempt'] + 1} any more"
+            )
         if "due" not in series and plan.delays[0] > 0:
             return self._next(series, 0, plan.delays[0], "series started")
         return await self._call(box, series, plan)
@@ -321,11 +390,17 @@ class CallbackNotifier:
         try:
             reason = await self.link.originate(
                 self.settings.callback_channel.format(number=dialable(series["number"])),
-                self.settings.callback_context, box.mailbox, plan.timeout_s * 1000, f'"Voicemail" <{box.mailbox}>',
-                {channel_vars.ACCOUNT: box.account_id})
+                self.settings.callback_context,
+                box.mailbox,
+                plan.timeout_s * 1000,
+                f'"Voicemail" <{box.mailbox}>',
+                {channel_vars.ACCOUNT: box.account_id},
+            )
         except LinkDown as exc:
             run_at = self.clock.now() + AMI_WAIT_S
-            return Outcome("rescheduled", f"{label} waits for Asterisk ({exc})", run_at=run_at, payload=series)
+            return Outcome(
+                "rescheduled", f"{label} waits for Asterisk ({exc})", run_at=run_at, payload=series
+            )
         except CallNotPlaced as exc:
             raise Retry(f"{label}: {exc}") from None
         except ValueError as exc:  # a line break in the mailbox: retrying cannot help
@@ -334,12 +409,18 @@ class CallbackNotifier:
             return Outcome("done", f"{label}: answered")
         if attempt + 1 >= len(plan.delays):
             return Outcome("done", f"{label}: {reason_text(reason)}; no attempts left")
-        return self._next(series, attempt + 1, plan.delays[attempt + 1], f"{label}: {reason_text(reason)}")
+        return self._next(
+            series, attempt + 1, plan.delays[attempt + 1], f"{label}: {reason_text(reason)}"
+        )
 
     def _next(self, series: dict, attempt: int, delay: int, why: str) -> Outcome:
         due = self.clock.now() + delay
-        return Outcome("rescheduled", f"{why}; attempt {attempt + 1} in {delay} s", run_at=due,
-                       payload={**series, "attempt": attempt, "due": due})
+        return Outcome(
+            "rescheduled",
+            f"{why}; attempt {attempt + 1} in {delay} s",
+            run_at=due,
+            payload={**series, "attempt": attempt, "due": due},
+        )
 
 
 class AmiLamps:

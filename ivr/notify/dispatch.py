@@ -5,6 +5,7 @@ the box transcribes and an engine is configured) or else an email job (when emai
 a callback series (when the box's notify.callback has a number and is not disabled; one series per
 box and number at a time). The message-waiting lamp needs no job: the store marks it itself.
 """
+
 import logging
 
 from store.core import Store
@@ -34,7 +35,9 @@ class Dispatcher:
     async def message_new(self, job: Job) -> Outcome:
         payload = job.payload
         box = await get_vmbox(self.store.db, payload["account_id"], payload["box_id"])
-        message = await get_message(self.store.db, payload["account_id"], payload["box_id"], payload["message_id"], 0)
+        message = await get_message(
+            self.store.db, payload["account_id"], payload["box_id"], payload["message_id"], 0
+        )
         if box is None or message is None:
             return Outcome("done", "the message is gone; nothing to notify")
         follow_ups: list[NewJob] = []
@@ -45,7 +48,12 @@ class Dispatcher:
         callback = box.doc.get("notify", {}).get("callback", {})
         number = callback.get("number")
         if self.callbacks and number and not callback.get("disabled"):
-            series = {"account_id": box.account_id, "box_id": box.id, "number": number, "attempt": 0}
+            series = {
+                "account_id": box.account_id,
+                "box_id": box.id,
+                "number": number,
+                "attempt": 0,
+            }
             follow_ups.append(NewJob("callback", series, key=callback_key(box.id, number)))
         kinds = ", ".join(job.kind for job in follow_ups) or "nothing to notify"
         return Outcome("done", kinds, follow_ups=tuple(follow_ups))
@@ -56,8 +64,16 @@ class Dispatcher:
         box = await get_vmbox(self.store.db, payload["account_id"], payload["box_id"])
         if box is None:
             return Outcome("done", "the box is gone")
-        folder = "saved" if box.doc.get("save_after_notify") else "deleted" if box.doc.get("delete_after_notify") else None
+        folder = (
+            "saved"
+            if box.doc.get("save_after_notify")
+            else "deleted"
+            if box.doc.get("delete_after_notify")
+            else None
+        )
         if folder is None:
             return Outcome("done", "the box keeps notified messages where they are")
-        outcome = await change_folder(self.store, box.account_id, box.id, [payload["message_id"]], folder)
+        outcome = await change_folder(
+            self.store, box.account_id, box.id, [payload["message_id"]], folder
+        )
         return Outcome("done", f"moved to {folder}" if outcome.succeeded else "the message is gone")

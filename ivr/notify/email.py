@@ -13,6 +13,7 @@ Rules:
   between the server's acceptance and the job's commit can cause is recognisable as one.
 - A mailbox-full email goes out at most once an hour per box.
 """
+
 import asyncio
 import logging
 import re
@@ -24,8 +25,16 @@ from email.utils import parseaddr
 import aiosmtplib
 
 from ivr.config import ConfigError, SmtpSettings
-from ivr.notify.email_content import (Attachment, Envelope, box_full_content, build_email, full_fields,
-                                      load_templates, message_fields, new_message_content)
+from ivr.notify.email_content import (
+    Attachment,
+    Envelope,
+    box_full_content,
+    build_email,
+    full_fields,
+    load_templates,
+    message_fields,
+    new_message_content,
+)
 from ivr.notify.worker import Failure, Retry
 from store.audio import FORMATS
 from store.core import Store
@@ -46,7 +55,11 @@ def recipients_of(box: VMBox, owner: User | None) -> list[str]:
     """The box's notification addresses, then its owner's email; duplicates (any case) and malformed
     addresses left out."""
     addresses = [a for a in box.doc.get("notify_email_addresses", ()) if isinstance(a, str)]
-    if owner is not None and owner.doc.get("email") and owner.doc.get("vm_to_email_enabled", True) is not False:
+    if (
+        owner is not None
+        and owner.doc.get("email")
+        and owner.doc.get("vm_to_email_enabled", True) is not False
+    ):
         addresses.append(owner.doc["email"])
     chosen: dict[str, str] = {}
     for address in (a.strip() for a in addresses):
@@ -80,7 +93,9 @@ class EmailNotifier:
 
     def __init__(self, store: Store, smtp: SmtpSettings, clock):
         if smtp.security not in SECURITY:
-            raise ConfigError(f"smtp.security: expected one of {', '.join(SECURITY)}, got {smtp.security!r}")
+            raise ConfigError(
+                f"smtp.security: expected one of {', '.join(SECURITY)}, got {smtp.security!r}"
+            )
         self.store = store
         self.smtp = smtp
         self.clock = clock
@@ -93,16 +108,29 @@ class EmailNotifier:
         """Email the box's recipients about a new message (with its audio when the box says so)."""
         payload, db = job.payload, self.store.db
         box = await get_vmbox(db, payload["account_id"], payload["box_id"])
-        message = None if box is None else await get_message(db, box.account_id, box.id, payload["message_id"],
-                                                             self.store.cutoff())
+        message = (
+            None
+            if box is None
+            else await get_message(
+                db, box.account_id, box.id, payload["message_id"], self.store.cutoff()
+            )
+        )
         if box is None or message is None:
-            logger.info("email job %d (message %s): the message is gone; no email", job.id, payload["message_id"])
+            logger.info(
+                "email job %d (message %s): the message is gone; no email",
+                job.id,
+                payload["message_id"],
+            )
             return Outcome("done", "the message is gone; no email")
         recipients, zone = await self._audience(box)
         if not recipients:
-            logger.info("email job %d (message %s): the box has no one to email", job.id, message.id)
+            logger.info(
+                "email job %d (message %s): the box has no one to email", job.id, message.id
+            )
             return Outcome("done", "no recipients")
-        content = new_message_content(self.templates, message_fields(box, message, zone), _transcription(box, message))
+        content = new_message_content(
+            self.templates, message_fields(box, message, zone), _transcription(box, message)
+        )
         attachment = await self._attachment(job, box, message, zone)
         email = build_email(self._envelope(job, message.id, recipients), content, attachment)
         detail = await self._send(job, f"message {message.id}", email, recipients)
@@ -130,42 +158,76 @@ class EmailNotifier:
     async def _audience(self, box: VMBox) -> tuple[list[str], tzinfo]:
         """(who to email, the zone to show times in: the box's, else its owner's, else UTC)."""
         owner_id = box.doc.get("owner_id")
-        owner = await get_user(self.store.db, box.account_id, owner_id) if isinstance(owner_id, str) else None
+        owner = (
+            await get_user(self.store.db, box.account_id, owner_id)
+            if isinstance(owner_id, str)
+            else None
+        )
         zone = zone_of(box.doc.get("timezone"), owner.doc.get("timezone") if owner else None)
         return recipients_of(box, owner), zone
 
-    async def _attachment(self, job: Job, box: VMBox, message: Message, zone: tzinfo) -> Attachment | None:
+    async def _attachment(
+        self, job: Job, box: VMBox, message: Message, zone: tzinfo
+    ) -> Attachment | None:
         if not box.doc.get("include_message_on_notify", True) or message.media_file is None:
             return None
         extension = box.doc.get("media_extension", "mp3")
         try:
             audio = await self.store.media.encoded(message.media_file, extension)
-        except FileNotFoundError:  # replaced or deleted since it was read: the next attempt reads it again
-            raise Retry(f"the audio of message {message.id} changed while it was being read") from None
-        logger.debug("email job %d (message %s): %d bytes of %s attached", job.id, message.id, len(audio), extension)
-        return Attachment(audio, FORMATS[extension][1], message_file_name(message.doc, zone, extension))
+        except (
+            FileNotFoundError
+        ):  # replaced or deleted since it was read: the next attempt reads it again
+            raise Retry(
+                f"the audio of message {message.id} changed while it was being read"
+            ) from None
+        logger.debug(
+            "email job %d (message %s): %d bytes of %s attached",
+            job.id,
+            message.id,
+            len(audio),
+            extension,
+        )
+        return Attachment(
+            audio, FORMATS[extension][1], message_file_name(message.doc, zone, extension)
+        )
 
     def _envelope(self, job: Job, subject_id: str, recipients: list[str]) -> Envelope:
         # Short enough not to be folded (78 columns) in the usual case; a folded one is valid all the same.
-        return Envelope(self.smtp.sender, tuple(recipients), f"<vmbox.{job.id}.{subject_id}@{self.domain}>",
-                        self.clock.now())
+        return Envelope(
+            self.smtp.sender,
+            tuple(recipients),
+            f"<vmbox.{job.id}.{subject_id}@{self.domain}>",
+            self.clock.now(),
+        )
 
     async def _send(self, job: Job, about: str, email: EmailMessage, recipients: list[str]) -> str:
         """Deliver `email`; a detail for the job's record. Raises Retry or Failure."""
         try:
             refused = await self._deliver(email, recipients)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             failure = classified(exc)
             logger.warning("email job %d (%s): not delivered: %s", job.id, about, failure)
             raise failure from exc
         for address, response in refused.items():
-            logger.warning("email job %d (%s): %s refused: %s %s", job.id, about, address, response.code,
-                           response.message)
+            logger.warning(
+                "email job %d (%s): %s refused: %s %s",
+                job.id,
+                about,
+                address,
+                response.code,
+                response.message,
+            )
         accepted = len(recipients) - len(refused)
-        logger.info("email job %d (%s): delivered to %d of %d recipient(s)", job.id, about, accepted,
-                    len(recipients))
+        logger.info(
+            "email job %d (%s): delivered to %d of %d recipient(s)",
+            job.id,
+            about,
+            accepted,
+            len(recipients),
+        )
         return f"emailed {accepted} of {len(recipients)} recipient(s)" + (
-            f"; refused: {', '.join(refused)}" if refused else "")
+            f"; refused: {', '.join(refused)}" if refused else ""
+        )
 
     async def _deliver(self, email: EmailMessage, recipients: list[str]) -> dict:
         """One SMTP session: connect (TLS, login as configured), send, quit; the refused recipients."""
@@ -173,18 +235,26 @@ class EmailNotifier:
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
         smtp = self.smtp
         client = aiosmtplib.SMTP(
-            hostname=smtp.host, port=smtp.port, username=smtp.username or None, password=smtp.password or None,
-            use_tls=smtp.security == "tls", start_tls=smtp.security == "starttls", timeout=smtp.timeout_s,
-            local_hostname=self._local_hostname)
+            hostname=smtp.host,
+            port=smtp.port,
+            username=smtp.username or None,
+            password=smtp.password or None,
+            use_tls=smtp.security == "tls",
+            start_tls=smtp.security == "starttls",
+            timeout=smtp.timeout_s,
+            local_hostname=self._local_hostname,
+        )
         try:
             await client.connect()
-            refused, _ = await client.send_message(email, sender=self.sender_address, recipients=recipients)
+            refused, _ = await client.send_message(
+                email, sender=self.sender_address, recipients=recipients
+            )
         except BaseException:
             client.close()
             raise
         try:  # delivered: whatever happens while saying goodbye does not change that
             await client.quit()
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             pass
         finally:
             client.close()

@@ -11,10 +11,11 @@ Rules:
 - A subject is one line: runs of whitespace (line breaks included) become one space.
 - Times are shown in the box's zone (else its owner's, else UTC); lengths as H:MM:SS.
 """
+
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
 from importlib import resources
@@ -62,11 +63,15 @@ def _read(name: str, templates_dir: str) -> tuple[str, str]:
 def _checked(name: str, text: str, origin: str) -> Template:
     template = Template(text)
     if not template.is_valid():
-        raise TemplateError(f"email template {origin}: a `$` that starts no field name (write $$ for a dollar sign)")
+        raise TemplateError(
+            f"email template {origin}: a `$` that starts no field name (write $$ for a dollar sign)"
+        )
     unknown = sorted(set(template.get_identifiers()) - set(TEMPLATES[name]))
     if unknown:
-        raise TemplateError(f"email template {origin}: unknown field(s) {', '.join(unknown)};"
-                            f" it may use: {', '.join(TEMPLATES[name])}")
+        raise TemplateError(
+            f"email template {origin}: unknown field(s) {', '.join(unknown)};"
+            f" it may use: {', '.join(TEMPLATES[name])}"
+        )
     return template
 
 
@@ -84,14 +89,24 @@ def hms(length_ms: int) -> str:
 def _time_fields(unix: float, zone: tzinfo) -> dict[str, str]:
     when = datetime.fromtimestamp(unix, zone)
     date, clock = f"{when:%Y-%m-%d}", f"{when:%H:%M:%S}"
-    return {"received": f"{date} {clock} {when.tzname()}", "date": date, "time": clock,
-            "timezone": getattr(zone, "key", "UTC")}
+    return {
+        "received": f"{date} {clock} {when.tzname()}",
+        "date": date,
+        "time": clock,
+        "timezone": getattr(zone, "key", "UTC"),
+    }
 
 
 def _caller_fields(name: object, number: object) -> dict[str, str]:
     name, number = str(name or "").strip(), str(number or "").strip()
-    shown = f"{name} ({number})" if name and number and name != number else number or name or "unknown"
-    return {"caller": shown, "caller_name": name or number or "unknown", "caller_number": number or "unknown"}
+    shown = (
+        f"{name} ({number})" if name and number and name != number else number or name or "unknown"
+    )
+    return {
+        "caller": shown,
+        "caller_name": name or number or "unknown",
+        "caller_number": number or "unknown",
+    }
 
 
 def _box_fields(box: VMBox) -> dict[str, str]:
@@ -101,15 +116,23 @@ def _box_fields(box: VMBox) -> dict[str, str]:
 def message_fields(box: VMBox, message: Message, zone: tzinfo) -> dict[str, str]:
     """The fields of a new-message email (all but the transcription)."""
     doc = message.doc
-    return {**_caller_fields(doc.get("caller_id_name"), doc.get("caller_id_number")), **_box_fields(box),
-            **_time_fields(to_unix(doc["timestamp"]), zone), "callee": str(doc.get("to") or box.mailbox),
-            "length": hms(int(doc.get("length") or 0)), "message_id": message.id}
+    return {
+        **_caller_fields(doc.get("caller_id_name"), doc.get("caller_id_number")),
+        **_box_fields(box),
+        **_time_fields(to_unix(doc["timestamp"]), zone),
+        "callee": str(doc.get("to") or box.mailbox),
+        "length": hms(int(doc.get("length") or 0)),
+        "message_id": message.id,
+    }
 
 
 def full_fields(box: VMBox, payload: dict, zone: tzinfo) -> dict[str, str]:
     """The fields of a mailbox-full email, from the report the call queued."""
-    return {**_caller_fields(payload.get("caller_id_name"), payload.get("caller_id_number")), **_box_fields(box),
-            **_time_fields(float(payload["unix"]), zone)}
+    return {
+        **_caller_fields(payload.get("caller_id_name"), payload.get("caller_id_number")),
+        **_box_fields(box),
+        **_time_fields(float(payload["unix"]), zone),
+    }
 
 
 @dataclass(frozen=True)
@@ -127,15 +150,23 @@ def _subject(template: Template, fields: dict[str, str]) -> str:
     return " ".join(_CONTROL.sub(" ", template.substitute(fields)).split())
 
 
-def new_message_content(templates: dict[str, Template], fields: dict[str, str], transcription: str | None) -> Content:
+def new_message_content(
+    templates: dict[str, Template], fields: dict[str, str], transcription: str | None
+) -> Content:
     """Subject and bodies of a new-message email; `transcription` None or empty leaves it out."""
     text_part = html_part = ""
     if transcription:
-        text_part = templates["transcription.txt"].substitute(fields, transcription_text=transcription)
-        html_part = templates["transcription.html"].substitute(_escaped(fields),
-                                                               transcription_text=html.escape(transcription))
+        text_part = templates["transcription.txt"].substitute(
+            fields, transcription_text=transcription
+        )
+        html_part = templates["transcription.html"].substitute(
+            _escaped(fields), transcription_text=html.escape(transcription)
+        )
     return Content(
-        _subject(templates["new_message_subject.txt"], {**fields, "transcription_text": transcription or ""}),
+        _subject(
+            templates["new_message_subject.txt"],
+            {**fields, "transcription_text": transcription or ""},
+        ),
         templates["new_message.txt"].substitute(fields, transcription=text_part),
         templates["new_message.html"].substitute(_escaped(fields), transcription=html_part),
     )
@@ -143,8 +174,11 @@ def new_message_content(templates: dict[str, Template], fields: dict[str, str], 
 
 def box_full_content(templates: dict[str, Template], fields: dict[str, str]) -> Content:
     """Subject and bodies of a mailbox-full email."""
-    return Content(_subject(templates["box_full_subject.txt"], fields), templates["box_full.txt"].substitute(fields),
-                   templates["box_full.html"].substitute(_escaped(fields)))
+    return Content(
+        _subject(templates["box_full_subject.txt"], fields),
+        templates["box_full.txt"].substitute(fields),
+        templates["box_full.html"].substitute(_escaped(fields)),
+    )
 
 
 @dataclass(frozen=True)
@@ -162,17 +196,21 @@ class Envelope:
     date: float  # Unix seconds
 
 
-def build_email(envelope: Envelope, content: Content, attachment: Attachment | None = None) -> EmailMessage:
+def build_email(
+    envelope: Envelope, content: Content, attachment: Attachment | None = None
+) -> EmailMessage:
     """The email: text and HTML as multipart/alternative, and the attachment (multipart/mixed) when given."""
     email = EmailMessage()
     email["Subject"] = content.subject
     email["From"] = envelope.sender
     email["To"] = ", ".join(envelope.recipients)
-    email["Date"] = format_datetime(datetime.fromtimestamp(envelope.date, timezone.utc))
+    email["Date"] = format_datetime(datetime.fromtimestamp(envelope.date, UTC))
     email["Message-ID"] = envelope.message_id
     email.set_content(content.text)
     email.add_alternative(content.html, subtype="html")
     if attachment is not None:
         maintype, _, subtype = attachment.mime_type.partition("/")
-        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.file_name)
+        email.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.file_name
+        )
     return email

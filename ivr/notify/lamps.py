@@ -6,6 +6,7 @@ LampLink; it refreshes every lamp after each (re)connection, since phones may ha
 while the link was down. A row is forgotten only once its lamp was sent and its box did not change
 again meanwhile (store/jobs.py lamp_updated).
 """
+
 import asyncio
 import logging
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from store.vmboxes import find_vmbox, folder_counts
 
 logger = logging.getLogger(__name__)
 
-LAMP_RETRY_S = 60.0  # lamps Asterisk refused are tried again this much later (or after a reconnection)
+LAMP_RETRY_S = (
+    60.0  # lamps Asterisk refused are tried again this much later (or after a reconnection)
+)
 
 
 class LampRefused(Exception):
@@ -61,7 +64,9 @@ class LampRefresher:
             await self.link.wait_up()
             if self.link.generation != refreshed:
                 refreshed = self.link.generation
-                logger.info("refreshing the lamps of %d boxes", await refresh_every_lamp(self.store.db))
+                logger.info(
+                    "refreshing the lamps of %d boxes", await refresh_every_lamp(self.store.db)
+                )
             self.wake.clear()
             self.reconnected.clear()
             changes = await lamps_to_update(self.store.db)
@@ -82,8 +87,12 @@ class LampRefresher:
             try:
                 await self._refresh(change)
             except LampRefused as exc:
-                logger.warning("lamp %s not refreshed: %s; trying again in %.0f s", self._lamp(change), exc,
-                               LAMP_RETRY_S)
+                logger.warning(
+                    "lamp %s not refreshed: %s; trying again in %.0f s",
+                    self._lamp(change),
+                    exc,
+                    LAMP_RETRY_S,
+                )
                 refused += 1
             except ValueError as exc:  # a mailbox the link cannot carry: retrying cannot help
                 logger.warning("lamp %s dropped: %s", self._lamp(change), exc)
@@ -109,7 +118,11 @@ class LampRefresher:
             box = await find_vmbox(self.store.db, change.account_id, change.mailbox)
             box_id = box.id if box else None
         try:
-            return None if box_id is None else await folder_counts(self.store.db, box_id, self.store.cutoff())
+            return (
+                None
+                if box_id is None
+                else await folder_counts(self.store.db, box_id, self.store.cutoff())
+            )
         except NotFound:  # deleted since the row was read; its row is marked deleted now
             return None
 

@@ -5,6 +5,7 @@ Only configured parts are built (and imported): no SMTP host, no email; no AMI h
 (unless `[ari] callbacks` places them over ARI) and lamps over ARI when `[ari] url` is set, else none;
 transcription engine "null", no transcription.
 """
+
 import asyncio
 import contextlib
 import logging
@@ -22,10 +23,16 @@ logger = logging.getLogger(__name__)
 def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) -> tuple[dict, list]:
     """(handlers by job kind, closers) for what `settings` configures."""
     callbacks_over_ari = settings.ari.callbacks and ari is not None
-    dispatcher = Dispatcher(store, email=bool(settings.smtp.host),
-                            transcription=settings.transcription.engine != "null",
-                            callbacks=bool(settings.ami.host) or callbacks_over_ari)
-    handlers = {"message.new": dispatcher.message_new, "message.after_notify": dispatcher.after_notify}
+    dispatcher = Dispatcher(
+        store,
+        email=bool(settings.smtp.host),
+        transcription=settings.transcription.engine != "null",
+        callbacks=bool(settings.ami.host) or callbacks_over_ari,
+    )
+    handlers = {
+        "message.new": dispatcher.message_new,
+        "message.after_notify": dispatcher.after_notify,
+    }
     closers: list = []
     if settings.smtp.host:
         from ivr.notify.email import EmailNotifier
@@ -36,8 +43,12 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) ->
         from ivr.notify.transcribe import ATTEMPTS, Transcription, make_engine
 
         # Never more attempts than the worker allows: it would fail the job first, and the email would never go.
-        transcription = Transcription(store, make_engine(settings.transcription), dispatcher.after_transcription,
-                                      attempts=min(ATTEMPTS, settings.jobs.max_attempts))
+        transcription = Transcription(
+            store,
+            make_engine(settings.transcription),
+            dispatcher.after_transcription,
+            attempts=min(ATTEMPTS, settings.jobs.max_attempts),
+        )
         handlers["transcribe"] = transcription.transcribe
         closers.append(transcription.close)
     if settings.ami.host:
@@ -46,7 +57,10 @@ def _handlers(store: Store, settings: Settings, clock, tasks: list, ari=None) ->
 
         link = AmiLink(settings.ami)
         handlers["callback"] = CallbackNotifier(store, link, settings.ami, clock).attempt
-        tasks += [link.run, LampRefresher(store, AmiLamps(link), settings.ami.mwi_context, clock).run]
+        tasks += [
+            link.run,
+            LampRefresher(store, AmiLamps(link), settings.ami.mwi_context, clock).run,
+        ]
         closers.append(link.close)
     elif ari is not None:
         from ivr.ari.lamps import AriLamps
@@ -66,12 +80,17 @@ def _report_death(task: asyncio.Task) -> None:
     """These tasks run as long as vmbox does: one that ends on its own has failed, and says so at once
     (not at shutdown, when nobody is reading)."""
     if not task.cancelled() and task.exception() is not None:
-        logger.critical("%s stopped: no more notifications until vmbox restarts", task.get_name(),
-                        exc_info=task.exception())
+        logger.critical(
+            "%s stopped: no more notifications until vmbox restarts",
+            task.get_name(),
+            exc_info=task.exception(),
+        )
 
 
 @contextlib.asynccontextmanager
-async def notifications(store: Store, settings: Settings, clock=None, ari=None) -> AsyncIterator[Worker]:
+async def notifications(
+    store: Store, settings: Settings, clock=None, ari=None
+) -> AsyncIterator[Worker]:
     """The worker and the configured notifiers, running around the block. `ari`: the Stasis application,
     which places callback calls when `[ari] callbacks` is set, and carries the lamps when `[ami] host`
     is not."""
@@ -79,8 +98,13 @@ async def notifications(store: Store, settings: Settings, clock=None, ari=None) 
     tasks: list = []
     handlers, closers = _handlers(store, settings, clock, tasks, ari)
     jobs = settings.jobs
-    worker = Worker(store, handlers, clock, Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
-                    jobs.concurrency)
+    worker = Worker(
+        store,
+        handlers,
+        clock,
+        Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
+        jobs.concurrency,
+    )
     running = [asyncio.create_task(task(), name=task.__qualname__) for task in (worker.run, *tasks)]
     for task in running:
         task.add_done_callback(_report_death)

@@ -19,6 +19,7 @@ front end gives a word error rate of 0.75 on Asterisk's vm-* prompts; configurin
 8 kHz instead (samprate 8000, the model's filter bank cut to 3.5-4 kHz) gives 1.13 (worse than no
 output at all), since the model then sees features it was never trained on.
 """
+
 import asyncio
 import json
 import logging
@@ -78,11 +79,15 @@ class PocketSphinxEngine:
         try:
             import pocketsphinx
         except ImportError:
-            raise ConfigError("transcription.engine = \"pocketsphinx\" needs the optional extra: install it with"
-                              " `pip install 'vmbox[transcribe]'` (in vmbox's own environment)") from None
+            raise ConfigError(
+                'transcription.engine = "pocketsphinx" needs the optional extra: install it with'
+                " `pip install 'vmbox[transcribe]'` (in vmbox's own environment)"
+            ) from None
         self._pocketsphinx = pocketsphinx
         self._ffmpeg = ffmpeg
-        self._decoder = None  # made on the decoding thread at first use (loading the model takes ~0.3 s)
+        self._decoder = (
+            None  # made on the decoding thread at first use (loading the model takes ~0.3 s)
+        )
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pocketsphinx")
 
     async def transcribe(self, wav_path: Path) -> str:
@@ -96,12 +101,29 @@ class PocketSphinxEngine:
         if not wav_path.exists():
             raise FileNotFoundError(wav_path)
         process = await asyncio.create_subprocess_exec(
-            self._ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(wav_path),
-            "-ac", "1", "-ar", str(MODEL_RATE), "-f", "s16le", "-",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            self._ffmpeg,
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(wav_path),
+            "-ac",
+            "1",
+            "-ar",
+            str(MODEL_RATE),
+            "-f",
+            "s16le",
+            "-",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         pcm, errors = await process.communicate()
         if process.returncode != 0:
-            raise TranscriptionFailed(f"ffmpeg could not decode {wav_path.name}: {errors.decode(errors='replace')}")
+            raise TranscriptionFailed(
+                f"ffmpeg could not decode {wav_path.name}: {errors.decode(errors='replace')}"
+            )
         return pcm
 
     def _decode(self, pcm: bytes) -> str:
@@ -127,7 +149,9 @@ class HttpEngine:
     """An OpenAI-compatible service: POST multipart `file` (the WAV as stored) and `model` to
     `<url>/v1/audio/transcriptions`, answer `{"text": ...}`."""
 
-    def __init__(self, url: str, api_key: str = "", model: str = "whisper-1", timeout_s: float = 120):
+    def __init__(
+        self, url: str, api_key: str = "", model: str = "whisper-1", timeout_s: float = 120
+    ):
         self.endpoint = endpoint(url)
         self.model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -144,11 +168,15 @@ class HttpEngine:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         try:
-            async with self._session.post(self.endpoint, data=form, headers=self._headers) as response:
+            async with self._session.post(
+                self.endpoint, data=form, headers=self._headers
+            ) as response:
                 body = await response.text()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise TranscriptionUnavailable(f"{self.endpoint}: {type(exc).__name__} {exc}".strip()) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TranscriptionUnavailable(
+                f"{self.endpoint}: {type(exc).__name__} {exc}".strip()
+            ) from exc
         return _text(status, body)
 
     async def close(self) -> None:
@@ -163,7 +191,11 @@ def endpoint(url: str) -> str:
     url = url.rstrip("/")
     if url.endswith("/audio/transcriptions"):
         return url
-    return f"{url}/audio/transcriptions" if re.search(r"/v1$", url) else f"{url}/v1/audio/transcriptions"
+    return (
+        f"{url}/audio/transcriptions"
+        if re.search(r"/v1$", url)
+        else f"{url}/v1/audio/transcriptions"
+    )
 
 
 def _text(status: int, body: str) -> str:
@@ -190,16 +222,25 @@ def make_engine(settings: TranscriptionSettings) -> Engine:
         return PocketSphinxEngine()
     if settings.engine == "http":
         if not settings.url:
-            raise ConfigError("transcription.engine = \"http\" needs transcription.url (VMBOX_TRANSCRIPTION_URL)")
+            raise ConfigError(
+                'transcription.engine = "http" needs transcription.url (VMBOX_TRANSCRIPTION_URL)'
+            )
         return HttpEngine(settings.url, settings.api_key, settings.model, settings.timeout_s)
-    raise ConfigError(f"transcription.engine: {settings.engine!r} is not one of {', '.join(ENGINES)}")
+    raise ConfigError(
+        f"transcription.engine: {settings.engine!r} is not one of {', '.join(ENGINES)}"
+    )
 
 
 class Transcription:
     """The `transcribe` job: transcribe a new message, store the result, then queue `after(payload)`."""
 
-    def __init__(self, store: Store, engine: Engine, after: Callable[[dict], tuple[NewJob, ...]],
-                 attempts: int = ATTEMPTS):
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        after: Callable[[dict], tuple[NewJob, ...]],
+        attempts: int = ATTEMPTS,
+    ):
         self.store = store
         self.engine = engine
         self.after = after
@@ -208,7 +249,9 @@ class Transcription:
     async def transcribe(self, job: Job) -> Outcome:
         """Store the message's transcription; raises Retry on a temporary failure before the last attempt."""
         payload = job.payload
-        message = await get_message(self.store.db, payload["account_id"], payload["box_id"], payload["message_id"], 0)
+        message = await get_message(
+            self.store.db, payload["account_id"], payload["box_id"], payload["message_id"], 0
+        )
         if message is None or message.media_file is None:
             return Outcome("done", "the message is gone; nothing to transcribe")
         if message.doc.get("transcription", {}).get("result") == "success":  # a rerun after a crash
@@ -222,21 +265,34 @@ class Transcription:
                 logger.exception("transcription engine failed on message %s", payload["message_id"])
             if job.attempts < self.attempts:
                 raise Retry(f"{type(exc).__name__}: {exc}") from exc
-            return await self._failed(payload, f"{type(exc).__name__}: {exc} (gave up after {job.attempts} attempts)")
+            return await self._failed(
+                payload, f"{type(exc).__name__}: {exc} (gave up after {job.attempts} attempts)"
+            )
         if not await self._store(payload, "success", text):
             return Outcome("done", "the message is gone; nothing to notify")
-        return Outcome("done", f"transcribed: {len(text.split())} words", follow_ups=self.after(payload))
+        return Outcome(
+            "done", f"transcribed: {len(text.split())} words", follow_ups=self.after(payload)
+        )
 
     async def _failed(self, payload: dict, detail: str) -> Outcome:
         logger.warning("no transcription of message %s: %s", payload["message_id"], detail)
         if not await self._store(payload, "failure", ""):
             return Outcome("done", "the message is gone; nothing to notify")
-        return Outcome("done", f"transcription failed, notifying without it: {detail}",
-                       follow_ups=self.after(payload))
+        return Outcome(
+            "done",
+            f"transcription failed, notifying without it: {detail}",
+            follow_ups=self.after(payload),
+        )
 
     async def _store(self, payload: dict, result: str, text: str) -> bool:
-        return await set_transcription(self.store, payload["account_id"], payload["box_id"],
-                                       payload["message_id"], result, text)
+        return await set_transcription(
+            self.store,
+            payload["account_id"],
+            payload["box_id"],
+            payload["message_id"],
+            result,
+            text,
+        )
 
     async def close(self) -> None:
         """Close the engine."""

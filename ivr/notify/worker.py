@@ -8,6 +8,7 @@ Rules:
 - Jobs found running at start were interrupted by a dying process: they run again.
 - Time comes from a Clock, so tests drive hours of schedules without waiting.
 """
+
 import asyncio
 import logging
 import time
@@ -21,7 +22,9 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Job], Awaitable[Outcome]]
 IDLE_POLL_S = 5.0  # jobs queued by another process (the CLI, a second node) are seen within this
-STORE_RETRY_S = 30.0  # after the store failed (disk full, I/O error), the worker tries again this much later
+STORE_RETRY_S = (
+    30.0  # after the store failed (disk full, I/O error), the worker tries again this much later
+)
 
 
 class Retry(Exception):
@@ -62,8 +65,14 @@ class Backoff:
 
 
 class Worker:
-    def __init__(self, store: Store, handlers: dict[str, Handler], clock=None, backoff: Backoff | None = None,
-                 concurrency: int = 8):
+    def __init__(
+        self,
+        store: Store,
+        handlers: dict[str, Handler],
+        clock=None,
+        backoff: Backoff | None = None,
+        concurrency: int = 8,
+    ):
         self.store = store
         self.handlers = handlers
         self.clock = clock or SystemClock()
@@ -76,13 +85,19 @@ class Worker:
         """Run jobs until cancelled."""
         interrupted = await recover_interrupted(self.store.db, self.clock.now())
         if interrupted:
-            logger.warning("%d jobs were interrupted by the last stop; running them again", interrupted)
+            logger.warning(
+                "%d jobs were interrupted by the last stop; running them again", interrupted
+            )
         while True:
             try:
                 if not await self.run_due():
                     await self._idle()
-            except Exception:  # the store failing must not end notifications for the life of the process
-                logger.exception("the job worker could not use the store; trying again in %.0f s", STORE_RETRY_S)
+            except (
+                Exception
+            ):  # the store failing must not end notifications for the life of the process
+                logger.exception(
+                    "the job worker could not use the store; trying again in %.0f s", STORE_RETRY_S
+                )
                 await self.clock.sleep(STORE_RETRY_S, asyncio.Event())
 
     async def run_due(self) -> int:
@@ -112,11 +127,22 @@ class Worker:
             logger.exception("job %d (%s) attempt %d raised", job.id, job.kind, job.attempts)
             outcome = self._retry(job, f"{type(exc).__name__}: {exc}")
         level = logging.INFO if outcome.state in ("done", "rescheduled") else logging.WARNING
-        logger.log(level, "job %d (%s) attempt %d: %s %s", job.id, job.kind, job.attempts, outcome.state,
-                   outcome.detail)
+        logger.log(
+            level,
+            "job %d (%s) attempt %d: %s %s",
+            job.id,
+            job.kind,
+            job.attempts,
+            outcome.state,
+            outcome.detail,
+        )
         await finish(self.store.db, job, outcome, self.clock.now())
 
     def _retry(self, job: Job, detail: str, at: float | None = None) -> Outcome:
         if job.attempts >= self.backoff.max_attempts:
             return Outcome("failed", f"{detail} (gave up after {job.attempts} attempts)")
-        return Outcome("retry", detail, at if at is not None else self.clock.now() + self.backoff.delay(job.attempts))
+        return Outcome(
+            "retry",
+            detail,
+            at if at is not None else self.clock.now() + self.backoff.delay(job.attempts),
+        )

@@ -10,9 +10,17 @@ benchmarks and `vmbox call`.
 - `ari`, `ari_channel`, `ari_media`: a fake ARI server (REST + websocket) running the same scripted
   caller into vmbox's Stasis application, writing the same transcript.
 """
+
 from ivr.simulator.client import DEFAULT_PORT, DEFAULT_SOUNDS, parse_caller_id, run_call
 from ivr.simulator.script import ScriptError, parse_script
 from ivr.simulator.transcript import Transcript
 
-__all__ = ["DEFAULT_PORT", "DEFAULT_SOUNDS", "ScriptError", "Transcript", "parse_caller_id", "parse_script",
-           "run_call"]
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_SOUNDS",
+    "ScriptError",
+    "Transcript",
+    "parse_caller_id",
+    "parse_script",
+    "run_call",
+]

@@ -10,6 +10,7 @@ Media are found as Asterisk finds them (ari_media.py), `sound:http://…` fetche
 server; stored recordings live in a spool directory of the fake's own. Message-waiting lamps
 (res_ari_mailboxes) are ari_mailboxes.py's: their counts in `mailboxes`, every request in `lamps`.
 """
+
 import asyncio
 import base64
 import itertools
@@ -38,8 +39,15 @@ _ids = itertools.count(1)
 class FakeAri:
     """Asterisk's ARI for one Stasis application; `call()` places a scripted call into it."""
 
-    def __init__(self, sounds_dir: Path, *, app: str = "vmbox", username: str = "vmbox", password: str = "secret",
-                 strict: bool = True):
+    def __init__(
+        self,
+        sounds_dir: Path,
+        *,
+        app: str = "vmbox",
+        username: str = "vmbox",
+        password: str = "secret",
+        strict: bool = True,
+    ):
         self.sounds_dir = sounds_dir
         self.app = app
         self.strict = strict
@@ -48,7 +56,9 @@ class FakeAri:
         self.spool = Path(self._spool.name)
         self.channels: dict[str, FakeChannel] = {}
         self.stored: dict[str, Path] = {}  # stored recordings by name
-        self.live: dict[str, tuple[Path, dict]] = {}  # recordings still running (the app lost its events)
+        self.live: dict[
+            str, tuple[Path, dict]
+        ] = {}  # recordings still running (the app lost its events)
         self.errors: list[str] = []
         self.connections = 0  # websocket connections so far
         # Drop the application's websocket when a playback reaches this sound, or (`"recording"`) instead
@@ -58,12 +68,18 @@ class FakeAri:
         # application stops it or the channel leaves the application.
         self.hold_on: str | None = None
         self.holding = asyncio.Event()
-        self.callees: dict[str, str] = {}  # endpoint -> the script of whoever answers calls to it (else no answer)
-        self.originated: asyncio.Queue[Transcript | None] = asyncio.Queue()  # each originated call, None: unanswered
+        self.callees: dict[
+            str, str
+        ] = {}  # endpoint -> the script of whoever answers calls to it (else no answer)
+        self.originated: asyncio.Queue[Transcript | None] = (
+            asyncio.Queue()
+        )  # each originated call, None: unanswered
         self.requests = 0
         self.lamp_server = FakeMailboxes(self.errors)
         self.mailboxes = self.lamp_server.state  # res_mwi_external's mailboxes: name -> (new, old)
-        self.lamps = self.lamp_server.requests  # each lamp request: ("PUT", name, new, old) or ("DELETE", name)
+        self.lamps = (
+            self.lamp_server.requests
+        )  # each lamp request: ("PUT", name, new, old) or ("DELETE", name)
         self._socket: web.WebSocketResponse | None = None
         self._connected = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -100,8 +116,12 @@ class FakeAri:
         if not self._authorized(request):
             return web.json_response({"message": "Authentication required"}, status=401)
         if request.query.get("app") != self.app:
-            self.errors.append(f"events websocket for app {request.query.get('app')!r}, expected {self.app!r}")
-            return web.json_response({"message": "Invalid application provided in param [app]."}, status=400)
+            self.errors.append(
+                f"events websocket for app {request.query.get('app')!r}, expected {self.app!r}"
+            )
+            return web.json_response(
+                {"message": "Invalid application provided in param [app]."}, status=400
+            )
         socket = web.WebSocketResponse()
         await socket.prepare(request)
         self._outbox = asyncio.Queue()
@@ -131,7 +151,9 @@ class FakeAri:
     async def wait_connected(self, count: int = 1) -> None:
         """Return once the application has connected its websocket `count` times in all."""
         async with self._connected:
-            await self._connected.wait_for(lambda: self.connections >= count and self._socket is not None)
+            await self._connected.wait_for(
+                lambda: self.connections >= count and self._socket is not None
+            )
 
     def send(self, event: dict) -> None:
         """Send an event to the application (lost, as in Asterisk, when its websocket is not connected)."""
@@ -150,8 +172,16 @@ class FakeAri:
 
     # Calls.
 
-    async def call(self, script: str = "", *, args: list[str], caller_number: str = "", caller_name: str = "",
-                   channel: str | None = None, timeout: float = 30.0) -> Transcript:
+    async def call(
+        self,
+        script: str = "",
+        *,
+        args: list[str],
+        caller_number: str = "",
+        caller_name: str = "",
+        channel: str | None = None,
+        timeout: float = 30.0,
+    ) -> Transcript:
         """Place one call into the application with Stasis arguments `args`; its transcript once it has
         left the application (hung up, or continued in the dialplan)."""
         steps = parse_script(script)
@@ -163,10 +193,21 @@ class FakeAri:
                     raise ScriptError(f"cannot use the audio of `say`: {exc}") from None
         await self.wait_connected()
         sequence = next(_ids)
-        return await self._run(FakeChannel(
-            self, Channel(name=channel or f"PJSIP/{caller_number or 'anonymous'}-{sequence:08x}",
-                          uniqueid=f"{int(now_utc().timestamp())}.{sequence}", caller_number=caller_number,
-                          caller_name=caller_name), Caller(steps), now_utc()), args, timeout)
+        return await self._run(
+            FakeChannel(
+                self,
+                Channel(
+                    name=channel or f"PJSIP/{caller_number or 'anonymous'}-{sequence:08x}",
+                    uniqueid=f"{int(now_utc().timestamp())}.{sequence}",
+                    caller_number=caller_number,
+                    caller_name=caller_name,
+                ),
+                Caller(steps),
+                now_utc(),
+            ),
+            args,
+            timeout,
+        )
 
     async def _run(self, fake: FakeChannel, args: list[str], timeout: float) -> Transcript:
         self.channels[fake.id] = fake
@@ -209,7 +250,9 @@ class FakeAri:
     def _param(self, request: web.Request, name: str, channel: FakeChannel | None = None) -> str:
         value = request.query.get(name)
         if value is None:
-            (channel.error if channel else self.errors.append)(f"{request.method} {request.path} without {name}")
+            (channel.error if channel else self.errors.append)(
+                f"{request.method} {request.path} without {name}"
+            )
             raise Refused(400, f"{name}: Missing required parameter")
         return value
 
@@ -239,12 +282,19 @@ class FakeAri:
     async def _record(self, request, channel_id):
         channel = self._channel(channel_id)
         name = self._param(request, "name", channel)
-        if request.query.get("ifExists", "fail") == "fail" and (self.spool / f"{name}.wav").exists():
+        if (
+            request.query.get("ifExists", "fail") == "fail"
+            and (self.spool / f"{name}.wav").exists()
+        ):
             raise Refused(422, "Recording already exists")
-        live = channel.record(name, self._param(request, "format", channel),
-                              int(request.query.get("maxDurationSeconds", "0")),
-                              int(request.query.get("maxSilenceSeconds", "0")),
-                              request.query.get("beep", "false") == "true", request.query.get("terminateOn", "none"))
+        live = channel.record(
+            name,
+            self._param(request, "format", channel),
+            int(request.query.get("maxDurationSeconds", "0")),
+            int(request.query.get("maxSilenceSeconds", "0")),
+            request.query.get("beep", "false") == "true",
+            request.query.get("terminateOn", "none"),
+        )
         return web.json_response(live, status=201)
 
     async def _stop_live(self, request, name):
@@ -280,10 +330,17 @@ class FakeAri:
         """POST /channels with app: a call out; answered (`callees`), it enters the application."""
         endpoint = self._param(request, "endpoint")
         if self._param(request, "app") != self.app:
-            self.errors.append(f"originate into app {request.query['app']!r}, expected {self.app!r}")
+            self.errors.append(
+                f"originate into app {request.query['app']!r}, expected {self.app!r}"
+            )
         sequence = next(_ids)
-        channel = Channel(name=f"{endpoint};{sequence}", uniqueid=request.query.get("channelId") or f"out.{sequence}")
-        fake = FakeChannel(self, channel, Caller(parse_script(self.callees.get(endpoint, ""))), now_utc())
+        channel = Channel(
+            name=f"{endpoint};{sequence}",
+            uniqueid=request.query.get("channelId") or f"out.{sequence}",
+        )
+        fake = FakeChannel(
+            self, channel, Caller(parse_script(self.callees.get(endpoint, ""))), now_utc()
+        )
         args = [arg for arg in request.query.get("appArgs", "").split(",") if arg]
         if endpoint in self.callees:
             task = asyncio.get_running_loop().create_task(self._run(fake, args, 30.0))
@@ -293,7 +350,9 @@ class FakeAri:
         return web.json_response(fake.snapshot())
 
     def _unanswered(self, fake: FakeChannel) -> None:
-        fake.emit("ChannelDestroyed", cause=19, cause_txt="No user responding", channel=fake.snapshot())
+        fake.emit(
+            "ChannelDestroyed", cause=19, cause_txt="No user responding", channel=fake.snapshot()
+        )
         self.originated.put_nowait(None)
 
     async def _put_mailbox(self, request, name):

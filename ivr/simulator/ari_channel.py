@@ -16,9 +16,10 @@ PlaybackFinished, with ChannelDtmfReceived between when a key stops it. A record
 then (ChannelDtmfReceived,) RecordingFinished. A hang-up by the caller: ChannelHangupRequest, the
 PlaybackFinished/RecordingFinished of what was running, StasisEnd, ChannelDestroyed.
 """
+
 import asyncio
 from array import array
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ivr.ari.playlist import keys_of
@@ -65,18 +66,30 @@ class FakeChannel:
 
     def snapshot(self) -> dict:
         """The Channel object as ARI shows it."""
-        return {"id": self.id, "name": self.channel.name, "state": "Up" if self.alive else "Down",
-                "caller": {"name": self.channel.caller_name, "number": self.channel.caller_number},
-                "connected": {"name": "", "number": ""}, "accountcode": "", "language": "en",
-                "dialplan": {"context": self.channel.context, "exten": self.channel.extension, "priority": 1},
-                "creationtime": self.stamp()}
+        return {
+            "id": self.id,
+            "name": self.channel.name,
+            "state": "Up" if self.alive else "Down",
+            "caller": {"name": self.channel.caller_name, "number": self.channel.caller_number},
+            "connected": {"name": "", "number": ""},
+            "accountcode": "",
+            "language": "en",
+            "dialplan": {
+                "context": self.channel.context,
+                "exten": self.channel.extension,
+                "priority": 1,
+            },
+            "creationtime": self.stamp(),
+        }
 
     def stamp(self) -> str:
         when = self.started + timedelta(microseconds=self.clock * 1_000_000 // RATE)
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
 
     def emit(self, kind: str, **fields) -> None:
-        self.server.send({"type": kind, "timestamp": self.stamp(), "application": self.server.app, **fields})
+        self.server.send(
+            {"type": kind, "timestamp": self.stamp(), "application": self.server.app, **fields}
+        )
 
     def error(self, message: str) -> None:
         self.transcript.errors.append(message)
@@ -102,7 +115,9 @@ class FakeChannel:
         if before_end:
             before_end()
         self.emit("StasisEnd", channel=self.snapshot())
-        self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=self.snapshot())
+        self.emit(
+            "ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=self.snapshot()
+        )
         self.transcript.call_seconds = self.clock / RATE
         self.ended.set()
         self._stop.set()
@@ -125,7 +140,9 @@ class FakeChannel:
     def finish(self) -> Transcript:
         unused = [describe(step) for step in self.caller.left() if not isinstance(step, HangUp)]
         if unused:
-            self.error(f"the call ended before the script was played out; unused: {'; '.join(unused)}")
+            self.error(
+                f"the call ended before the script was played out; unused: {'; '.join(unused)}"
+            )
         return self.transcript
 
     # Playbacks.
@@ -133,8 +150,13 @@ class FakeChannel:
     def play(self, playback_id: str, media: list[str], offset_ms: int) -> dict:
         if self.busy:
             self.error(f"play {media} while a playback or recording runs: Asterisk would queue it")
-        playback = {"id": playback_id, "media_uri": media[0], "target_uri": f"channel:{self.id}",
-                    "language": "en", "state": "queued"}
+        playback = {
+            "id": playback_id,
+            "media_uri": media[0],
+            "target_uri": f"channel:{self.id}",
+            "language": "en",
+            "state": "queued",
+        }
         self.busy = asyncio.get_running_loop().create_task(self._play(playback, media, offset_ms))
         return playback
 
@@ -173,19 +195,31 @@ class FakeChannel:
             self.transcript.events.append(Pressed(key) if key else Waited(elapsed / RATE))
         else:
             heard = [name for name, _ in files] if label == "SAY" else ()
-            self.transcript.events.append(Heard(label, elapsed / RATE, tuple(heard), cut_by=key,
-                                                hung_up=isinstance(event, HangingUp), offset_s=begin / RATE))
+            self.transcript.events.append(
+                Heard(
+                    label,
+                    elapsed / RATE,
+                    tuple(heard),
+                    cut_by=key,
+                    hung_up=isinstance(event, HangingUp),
+                    offset_s=begin / RATE,
+                )
+            )
             if key:
                 self.transcript.events.append(Pressed(key))
         if isinstance(event, HangingUp):
             self.transcript.caller_hung_up = True
             self.transcript.events.append(HungUp("caller"))
-            self._gone(lambda: self.emit("PlaybackFinished", playback={**playback, "state": "done"}))
+            self._gone(
+                lambda: self.emit("PlaybackFinished", playback={**playback, "state": "done"})
+            )
             return True
         if key:
             self._stop.clear()
             self._stopping = playback["id"]
-            self.emit("ChannelDtmfReceived", digit=key, duration_ms=DTMF_MS, channel=self.snapshot())
+            self.emit(
+                "ChannelDtmfReceived", digit=key, duration_ms=DTMF_MS, channel=self.snapshot()
+            )
             await self._stop.wait()  # the application's DELETE /playbacks/{id} (or a hang-up)
             return True
         return False
@@ -199,7 +233,9 @@ class FakeChannel:
 
     # Recordings.
 
-    def record(self, name: str, fmt: str, max_s: int, silence_s: int, beep: bool, terminate_on: str) -> dict:
+    def record(
+        self, name: str, fmt: str, max_s: int, silence_s: int, beep: bool, terminate_on: str
+    ) -> dict:
         if fmt != "wav":
             raise Refused(422, f"Recording format {fmt!r}: the fake ARI writes only wav")
         if terminate_on not in TERMINATE_ON:
@@ -208,8 +244,15 @@ class FakeChannel:
             self.error(f"record {name} while a playback or recording runs: Asterisk answers 409")
             raise Refused(409, "Channel is busy")
         live = {"name": name, "format": fmt, "target_uri": f"channel:{self.id}", "state": "queued"}
-        request = recording.RecordRequest(str(self.server.spool / name), fmt, TERMINATE_ON[terminate_on],
-                                          max_s * 1000 if max_s > 0 else -1, 0, beep, silence_s * 1000)
+        request = recording.RecordRequest(
+            str(self.server.spool / name),
+            fmt,
+            TERMINATE_ON[terminate_on],
+            max_s * 1000 if max_s > 0 else -1,
+            0,
+            beep,
+            silence_s * 1000,
+        )
         self.busy = asyncio.get_running_loop().create_task(self._record(live, request))
         return live
 
@@ -226,7 +269,9 @@ class FakeChannel:
         self.clock += take.samples
         if take.key:
             self.transcript.events.append(Pressed(take.key))
-        ended_by = {"dtmf": f"key {take.key}", "endless": "hangup"}.get(take.ended_by, take.ended_by)
+        ended_by = {"dtmf": f"key {take.key}", "endless": "hangup"}.get(
+            take.ended_by, take.ended_by
+        )
         self.transcript.events.append(Recorded(str(path), len(samples) / RATE, ended_by))
         done = {**live, "state": "done", "duration": len(samples) // RATE}
         if self.server.drop_on == "recording":
@@ -243,10 +288,11 @@ class FakeChannel:
             self._gone(lambda: self.emit("RecordingFinished", recording=done))
             return
         if take.key:
-            self.emit("ChannelDtmfReceived", digit=take.key, duration_ms=DTMF_MS, channel=self.snapshot())
+            self.emit(
+                "ChannelDtmfReceived", digit=take.key, duration_ms=DTMF_MS, channel=self.snapshot()
+            )
         self.emit("RecordingFinished", recording=done)
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
-
+    return datetime.now(UTC).replace(microsecond=0)

@@ -1,6 +1,7 @@
 """The fake ARI's message-waiting lamps: res_ari_mailboxes' `PUT` and `DELETE /mailboxes/{name}` over
 res_mwi_external's mailboxes, answered as Asterisk answers them (204; 400 for a count that is not an
 integer of 0 or more, as ARI's own parameter check; 404 when deleting a mailbox it does not know)."""
+
 import asyncio
 
 from aiohttp import web

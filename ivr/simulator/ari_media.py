@@ -3,6 +3,7 @@ directory, absolute paths as given, and `sound:http(s)://…` through a media ca
 once from vmbox's media server (so a test proves the per-call URLs work). Also groups a playlist into
 the scripted caller's windows (see ari_channel.py).
 """
+
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,9 @@ def _group(media: list[str]) -> list[tuple[str, list[str]]]:
     windows: list[tuple[str, list[str]]] = []
     for uri in media:
         name = uri.removeprefix("sound:")
-        kind = "SAY" if name.startswith("digits/") else "wait" if name.startswith("silence/") else name
+        kind = (
+            "SAY" if name.startswith("digits/") else "wait" if name.startswith("silence/") else name
+        )
         if windows and kind in ("SAY", "wait") and windows[-1][0] == kind:
             windows[-1][1].append(name)
         else:
@@ -49,7 +52,9 @@ class SoundFiles:
     async def close(self) -> None:
         await self._http.close()
 
-    async def windows(self, channel: "FakeChannel", media: list[str]) -> list[tuple[str, list[tuple[str, int]]]]:
+    async def windows(
+        self, channel: "FakeChannel", media: list[str]
+    ) -> list[tuple[str, list[tuple[str, int]]]]:
         """The playlist as the caller's windows: (label, [(sound, samples)]); media Asterisk cannot open
         are reported and skipped, as a playlist skips them."""
         windows = []
@@ -74,7 +79,8 @@ class SoundFiles:
         length = window_length(path) if path else None
         if length is None:
             (channel.transcript.errors if self.strict else channel.transcript.warnings).append(
-                f"sound {name!r} cannot be played ({path})")
+                f"sound {name!r} cannot be played ({path})"
+            )
         return length
 
     async def _fetch(self, channel: "FakeChannel", url: str) -> Path | None:
@@ -82,7 +88,9 @@ class SoundFiles:
         if url in self.fetched:
             return self.fetched[url]
         if not urlsplit(url).path.endswith(".wav"):
-            channel.error(f"media {url}: Asterisk picks the format from the URL's extension; this has none")
+            channel.error(
+                f"media {url}: Asterisk picks the format from the URL's extension; this has none"
+            )
         try:
             async with self._http.get(url) as reply:
                 body = await reply.read()

@@ -12,20 +12,30 @@ run_agi() produces it:
 Dead channel: only EXEC, GET [FULL] VARIABLE, SET VARIABLE, VERBOSE, NOOP, DATABASE *, ASYNCAGI BREAK and
 SPEECH DESTROY/UNLOAD GRAMMAR run; the rest get 511.
 """
+
 import time
 from array import array
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
-from ivr.agi.protocol import split_command
 from ivr import say
+from ivr.agi.protocol import split_command
 from ivr.simulator import getdata, recording
 from ivr.simulator.audio import SoundError, read_samples, sound_length, wav_path, write_wav
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
 from ivr.simulator.channel import Channel, lookup
 from ivr.simulator.commands import DEAD, UNKNOWN, c_integer, find_command
 from ivr.simulator.script import HangUp, Step, describe
-from ivr.simulator.transcript import Exchange, Heard, HungUp, Logged, Pressed, Recorded, Transcript, Waited
+from ivr.simulator.transcript import (
+    Exchange,
+    Heard,
+    HungUp,
+    Logged,
+    Pressed,
+    Recorded,
+    Transcript,
+    Waited,
+)
 
 ALL_KEYS = "0123456789*#ABCD"
 RATE = 8000
@@ -35,8 +45,16 @@ MAX_LINE = 2047  # res_agi.c reads commands with fgets() into a 2048-byte buffer
 class Asterisk:
     """One call's channel as Asterisk runs it for a FastAGI script."""
 
-    def __init__(self, steps: tuple[Step, ...], channel: Channel, sounds_dir: Path, *, strict: bool = True,
-                 variables: dict[str, str] | None = None, now=time.time):
+    def __init__(
+        self,
+        steps: tuple[Step, ...],
+        channel: Channel,
+        sounds_dir: Path,
+        *,
+        strict: bool = True,
+        variables: dict[str, str] | None = None,
+        now=time.time,
+    ):
         self.caller = Caller(steps)
         self.channel = channel
         self.sounds_dir = sounds_dir
@@ -48,8 +66,10 @@ class Asterisk:
         self._refused = 0
         self._now = now
         if not sounds_dir.is_dir():
-            self.error(f"the sounds directory {sounds_dir} does not exist: every prompt will be missing "
-                       "(Debian: apt install asterisk-core-sounds-en-wav)")
+            self.error(
+                f"the sounds directory {sounds_dir} does not exist: every prompt will be missing "
+                "(Debian: apt install asterisk-core-sounds-en-wav)"
+            )
 
     # The funnel.
 
@@ -62,13 +82,17 @@ class Asterisk:
         if not self.dead and self.caller.hangs_up_now(self.clock):
             self._caller_hangs_up(out)
         out += self._dispatch(line)
-        self.transcript.events.insert(first_event, Exchange(line, tuple(reply[:-1] for reply in out)))
+        self.transcript.events.insert(
+            first_event, Exchange(line, tuple(reply[:-1] for reply in out))
+        )
         self.transcript.call_seconds = self.clock / RATE
         return out
 
     def _dispatch(self, line: str) -> list[str]:
         if line.endswith("\r"):
-            self.error(f"command {line!r} ends with CR LF: Asterisk keeps the CR as part of the last argument")
+            self.error(
+                f"command {line!r} ends with CR LF: Asterisk keeps the CR as part of the last argument"
+            )
         words = split_command(line)
         command = find_command(words)
         if command is None:
@@ -77,16 +101,22 @@ class Asterisk:
         if self.dead and not command.runs_dead:
             self._refused += 1
             if self._refused > 1:
-                self.error(f"{line!r} sent after Asterisk had already refused a command on the dead channel (511)")
+                self.error(
+                    f"{line!r} sent after Asterisk had already refused a command on the dead channel (511)"
+                )
             return [DEAD]
         handler = _HANDLERS.get(command.name)
         if handler is None:
-            self.error(f"{command.name.upper()} is a real Asterisk command but the simulator does not emulate it "
-                       "(the vmbox server is not expected to send it); answered 510")
+            self.error(
+                f"{command.name.upper()} is a real Asterisk command but the simulator does not emulate it "
+                "(the vmbox server is not expected to send it); answered 510"
+            )
             return [UNKNOWN]
         reply = handler(self, words)
         if reply is None:
-            self.error(f"{line!r}: invalid arguments for {command.name.upper()}: Asterisk answers 520")
+            self.error(
+                f"{line!r}: invalid arguments for {command.name.upper()}: Asterisk answers 520"
+            )
             return command.usage()
         return reply
 
@@ -108,7 +138,9 @@ class Asterisk:
         `hangup` is fine: the server may end the call first)."""
         unused = [describe(step) for step in self.caller.left() if not isinstance(step, HangUp)]
         if unused:
-            self.error(f"the call ended before the script was played out; unused: {'; '.join(unused)}")
+            self.error(
+                f"the call ended before the script was played out; unused: {'; '.join(unused)}"
+            )
         self.transcript.call_seconds = self.clock / RATE
         return self.transcript
 
@@ -168,8 +200,17 @@ class Asterisk:
         elapsed = self.clock - start
         heard = [file for file, _ in played] if event is None else say.reached(played, elapsed)
         key = event.key if isinstance(event, KeyPressed) else None
-        self._heard(Heard(label, elapsed / RATE, tuple(heard), key, failed and event is None,
-                          isinstance(event, HangingUp)), event)
+        self._heard(
+            Heard(
+                label,
+                elapsed / RATE,
+                tuple(heard),
+                key,
+                failed and event is None,
+                isinstance(event, HangingUp),
+            ),
+            event,
+        )
         result = ord(key) if key else (-1 if failed or isinstance(event, HangingUp) else 0)
         return self._after(event, f"200 result={result}\n")
 
@@ -187,11 +228,21 @@ class Asterisk:
         start = self.clock
         event = self._window(length - begin, words[3])
         key = event.key if isinstance(event, KeyPressed) else None
-        self._heard(Heard(words[2], (self.clock - start) / RATE, cut_by=key, hung_up=isinstance(event, HangingUp),
-                          offset_s=begin / RATE), event)
+        self._heard(
+            Heard(
+                words[2],
+                (self.clock - start) / RATE,
+                cut_by=key,
+                hung_up=isinstance(event, HangingUp),
+                offset_s=begin / RATE,
+            ),
+            event,
+        )
         if event is None:
             return [f"200 result=0 endpos={length}\n"]
-        return self._after(event, f"200 result={ord(key) if key else -1} endpos={begin + self.clock - start}\n")
+        return self._after(
+            event, f"200 result={ord(key) if key else -1} endpos={begin + self.clock - start}\n"
+        )
 
     def _say_number(self, words: list[str]) -> list[str] | None:
         number = c_integer(words[2]) if len(words) > 2 else None
@@ -213,14 +264,18 @@ class Asterisk:
             zone = say.zone(words[5] if len(words) > 5 else "")
         except ValueError as exc:
             self.error(f"SAY DATETIME: {exc}; said in UTC")
-            zone = timezone.utc
+            zone = UTC
         try:
             parts, unknown = say.datetime_parts(unix, fmt, zone, self._now())
         except (OverflowError, OSError, ValueError):
-            self.error(f"SAY DATETIME {unix}: a time the simulator cannot convert to a date; nothing said")
+            self.error(
+                f"SAY DATETIME {unix}: a time the simulator cannot convert to a date; nothing said"
+            )
             parts, unknown = [], []
         if unknown:
-            self.error(f"SAY DATETIME format {fmt!r}: Asterisk skips the unknown letter(s) {''.join(unknown)}")
+            self.error(
+                f"SAY DATETIME format {fmt!r}: Asterisk skips the unknown letter(s) {''.join(unknown)}"
+            )
         return self._say(f"SAY DATETIME {unix}", parts, words[3])
 
     def _wait_for_digit(self, words: list[str]) -> list[str] | None:
@@ -231,15 +286,19 @@ class Asterisk:
         start = self.clock
         event = self._window(length, ALL_KEYS)
         if event is None and length is None:
-            self.error("WAIT FOR DIGIT -1 waits forever and the caller's script has no key for it; the caller "
-                       "hangs up")
+            self.error(
+                "WAIT FOR DIGIT -1 waits forever and the caller's script has no key for it; the caller "
+                "hangs up"
+            )
             event = HangingUp(0)
         if event is None:
             self.transcript.events.append(Waited((self.clock - start) / RATE))
             return ["200 result=0\n"]
         if isinstance(event, KeyPressed):
             self.transcript.events.append(Pressed(event.key))
-        return self._after(event, f"200 result={ord(event.key) if isinstance(event, KeyPressed) else -1}\n")
+        return self._after(
+            event, f"200 result={ord(event.key) if isinstance(event, KeyPressed) else -1}\n"
+        )
 
     def _get_data(self, words: list[str]) -> list[str] | None:
         request = getdata.parse_request(words)
@@ -250,11 +309,15 @@ class Asterisk:
             self.transcript.events.append(Heard(request.prompt, 0.0, missing=True))
             return ["200 result=-1\n"]
         if request.max_digits == 0:
-            self.error("GET DATA with maxdigits 0: ast_readstring_full() reads nothing and Asterisk answers -1")
+            self.error(
+                "GET DATA with maxdigits 0: ast_readstring_full() reads nothing and Asterisk answers -1"
+            )
             return ["200 result=-1\n"]
         if request.max_digits > getdata.BUFFER:
-            self.error(f"GET DATA maxdigits {request.max_digits}: more digits than handle_getdata's "
-                       f"{getdata.BUFFER}-byte buffer holds")
+            self.error(
+                f"GET DATA maxdigits {request.max_digits}: more digits than handle_getdata's "
+                f"{getdata.BUFFER}-byte buffer holds"
+            )
         return self._collect(request, length)
 
     def _collect(self, request: getdata.DataRequest, length: int) -> list[str]:
@@ -264,16 +327,24 @@ class Asterisk:
         event = self._window(length, getdata.AST_DIGIT_ANY if listening else "")
         if request.prompt:
             key = event.key if isinstance(event, KeyPressed) else None
-            self.transcript.events.append(Heard(request.prompt, (self.clock - start) / RATE, cut_by=key,
-                                                hung_up=isinstance(event, HangingUp)))
+            self.transcript.events.append(
+                Heard(
+                    request.prompt,
+                    (self.clock - start) / RATE,
+                    cut_by=key,
+                    hung_up=isinstance(event, HangingUp),
+                )
+            )
         entry = getdata.collect(request, self.caller, self.clock, event, listening)
         self.clock += entry.samples
         self.transcript.events += [Pressed(key) for key in entry.keys]
         if entry.ended_by == "timeout":
             self.transcript.events.append(Waited(entry.waited / RATE))
         if entry.ended_by == "endless":
-            self.error("GET DATA with a negative timeout waits forever and the caller's script has no key for it; "
-                       "the caller hangs up")
+            self.error(
+                "GET DATA with a negative timeout waits forever and the caller's script has no key for it; "
+                "the caller hangs up"
+            )
         ended = HangingUp(0) if entry.ended_by in ("hangup", "endless") else None
         return self._after(ended, getdata.reply(entry))
 
@@ -297,8 +368,10 @@ class Asterisk:
             self.error(f"the caller's audio cannot be used: {exc}; the caller hangs up")
             take = recording.Take(array("h"), 0, "hangup")
         if take.ended_by == "endless":
-            self.error("RECORD FILE has no max time and no silence detection, and the caller's script ends "
-                       "nothing: it would record forever; the caller hangs up")
+            self.error(
+                "RECORD FILE has no max time and no silence detection, and the caller's script ends "
+                "nothing: it would record forever; the caller hangs up"
+            )
         return self._store(request, take)
 
     def _store(self, request: recording.RecordRequest, take: recording.Take) -> list[str]:
@@ -318,7 +391,9 @@ class Asterisk:
         self.clock += take.samples
         if take.key:
             self.transcript.events.append(Pressed(take.key))
-        ended_by = {"dtmf": f"key {take.key}", "endless": "hangup"}.get(take.ended_by, take.ended_by)
+        ended_by = {"dtmf": f"key {take.key}", "endless": "hangup"}.get(
+            take.ended_by, take.ended_by
+        )
         self.transcript.events.append(Recorded(str(path), len(samples) / RATE, ended_by))
         event = HangingUp(0) if take.ended_by in ("hangup", "endless") else None
         return self._after(event, recording.reply(request, take, len(samples)))
@@ -328,7 +403,9 @@ class Asterisk:
             self._variables[words[2]] = words[3]
             self.transcript.variables[words[2]] = words[3]
         else:
-            self.error(f"SET VARIABLE without a value ({words[2:]}): Asterisk ignores it (and answers result=1)")
+            self.error(
+                f"SET VARIABLE without a value ({words[2:]}): Asterisk ignores it (and answers result=1)"
+            )
         return ["200 result=1\n"]
 
     def _get_variable(self, words: list[str]) -> list[str] | None:

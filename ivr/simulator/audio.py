@@ -8,6 +8,7 @@
 - Silence is judged as Asterisk's DSP does for RECORD FILE s=: per 20 ms frame (160 samples), the mean
   absolute sample value below 256 (dsp.conf's default silencethreshold) is silence.
 """
+
 import math
 import os
 import subprocess
@@ -58,8 +59,10 @@ def _length(path: str, size: int, mtime_ns: int) -> int:
 def _check(wav: wave.Wave_read, path: str) -> None:
     shape = (wav.getframerate(), wav.getsampwidth(), wav.getnchannels())
     if shape != (SAMPLE_RATE, 2, 1):
-        raise SoundError(f"{path} is {shape[0]} Hz, {8 * shape[1]}-bit, {shape[2]} channel(s): Asterisk's wav "
-                         "format needs 8000 Hz 16-bit mono")
+        raise SoundError(
+            f"{path} is {shape[0]} Hz, {8 * shape[1]}-bit, {shape[2]} channel(s): Asterisk's wav "
+            "format needs 8000 Hz 16-bit mono"
+        )
 
 
 def read_samples(path: Path) -> array:
@@ -95,6 +98,7 @@ def write_wav(path: Path, samples: array) -> None:
 @dataclass(frozen=True)
 class Speech:
     """What the caller says into a recording: its samples and, per 20 ms frame, whether it is silence."""
+
     samples: array
     silent: tuple[bool, ...]
 
@@ -126,8 +130,26 @@ def _file_speech(path: str, size: int, mtime_ns: int) -> Speech:
 def _convert(path: str) -> array:
     """Any audio file ffmpeg reads, as 8 kHz 16-bit mono samples."""
     try:
-        result = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-f", "s16le", "-ac", "1",
-                                 "-ar", str(SAMPLE_RATE), "-"], capture_output=True, check=True, timeout=120)
+        result = subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                path,
+                "-f",
+                "s16le",
+                "-ac",
+                "1",
+                "-ar",
+                str(SAMPLE_RATE),
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
     except FileNotFoundError:
         raise SoundError(f"cannot convert {path}: ffmpeg is not installed") from None
     except subprocess.CalledProcessError as exc:
@@ -140,6 +162,6 @@ def silent_frames(samples: array) -> tuple[bool, ...]:
     """Per 20 ms frame (the last one padded with silence): True when Asterisk's DSP calls it silence."""
     flags = []
     for start in range(0, len(samples), FRAME):
-        frame = samples[start:start + FRAME]
+        frame = samples[start : start + FRAME]
         flags.append(sum(map(abs, frame)) / FRAME < SILENCE_THRESHOLD)
     return tuple(flags)

@@ -21,6 +21,7 @@ Rules (the script's head step decides; steps are used strictly in order):
 - `hangup`: before the next command, whatever it is. `hangup after T`: T after the start of the next
   window (any command that takes time), fixed in virtual time like `press K after T`.
 """
+
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass

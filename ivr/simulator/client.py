@@ -13,6 +13,7 @@ simulator), a line that is not UTF-8, a last line without its newline. A line st
 ends the AGI as it does in Asterisk. When the server closes, Asterisk's final `HANGUP` line is sent
 (best effort), as run_agi() does.
 """
+
 import asyncio
 import itertools
 import os
@@ -24,8 +25,8 @@ from pathlib import Path
 
 from ivr.agi.protocol import header_block
 from ivr.simulator.asterisk import MAX_LINE, Asterisk
-from ivr.simulator.channel import Channel
 from ivr.simulator.audio import SoundError, speech
+from ivr.simulator.channel import Channel
 from ivr.simulator.script import Say, ScriptError, Step, parse_script
 from ivr.simulator.transcript import Transcript
 
@@ -38,36 +39,67 @@ _channels = itertools.count(1)
 
 def parse_caller_id(text: str) -> tuple[str, str]:
     """(name, number) from `"Name" <1001>`, `Name <1001>`, `<1001>`, `1001` or `Name`."""
-    match = re.fullmatch(r'\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^<]*?))\s*<(?P<number>[^>]*)>\s*', text)
+    match = re.fullmatch(
+        r'\s*(?:"(?P<quoted>[^"]*)"|(?P<plain>[^<]*?))\s*<(?P<number>[^>]*)>\s*', text
+    )
     if match:
-        return (match["quoted"] if match["quoted"] is not None else match["plain"]).strip(), match["number"].strip()
+        return (match["quoted"] if match["quoted"] is not None else match["plain"]).strip(), match[
+            "number"
+        ].strip()
     text = text.strip()
     return ("", text) if re.fullmatch(r"[0-9+*#-]+", text) else (text.strip('"'), "")
 
 
-def make_channel(script_name: str, arguments: Sequence[str], caller_number: str, caller_name: str,
-                 channel: str | None) -> Channel:
+def make_channel(
+    script_name: str,
+    arguments: Sequence[str],
+    caller_number: str,
+    caller_name: str,
+    channel: str | None,
+) -> Channel:
     """The simulated channel: PJSIP/<number>-<sequence> unless a name is given, a unique id as
     Asterisk's (epoch.sequence, unique across processes), the extension the dialplan would be at."""
     sequence = next(_channels)
-    extension = EXTENSIONS.get(script_name.partition("?")[0], "s") or (arguments[0] if arguments else "s")
+    extension = EXTENSIONS.get(script_name.partition("?")[0], "s") or (
+        arguments[0] if arguments else "s"
+    )
     return Channel(
         name=channel or f"PJSIP/{caller_number or 'anonymous'}-{sequence:08x}",
         uniqueid=f"{int(time.time())}.{os.getpid()}{sequence:04d}",
-        caller_number=caller_number, caller_name=caller_name, context="vmbox", extension=extension)
+        caller_number=caller_number,
+        caller_name=caller_name,
+        context="vmbox",
+        extension=extension,
+    )
 
 
-def agi_headers(host: str, port: int, script_name: str, channel: Channel, language: str = "en") -> dict[str, str]:
+def agi_headers(
+    host: str, port: int, script_name: str, channel: Channel, language: str = "en"
+) -> dict[str, str]:
     """The agi_* variables FastAGI sends, in res_agi.c's order (see protocol.HEADER_ORDER)."""
     return {
-        "agi_network": "yes", "agi_network_script": script_name,
-        "agi_request": f"agi://{host}:{port}/{script_name}", "agi_channel": channel.name,
-        "agi_language": language, "agi_type": channel.name.partition("/")[0], "agi_uniqueid": channel.uniqueid,
-        "agi_version": AGI_VERSION, "agi_callerid": channel.caller_number or "unknown",
-        "agi_calleridname": channel.caller_name or "unknown", "agi_callingpres": "0", "agi_callingani2": "0",
-        "agi_callington": "0", "agi_callingtns": "0", "agi_dnid": channel.extension, "agi_rdnis": "unknown",
-        "agi_context": channel.context, "agi_extension": channel.extension, "agi_priority": "1",
-        "agi_enhanced": "0.0", "agi_accountcode": "", "agi_threadid": str(threading.get_ident()),
+        "agi_network": "yes",
+        "agi_network_script": script_name,
+        "agi_request": f"agi://{host}:{port}/{script_name}",
+        "agi_channel": channel.name,
+        "agi_language": language,
+        "agi_type": channel.name.partition("/")[0],
+        "agi_uniqueid": channel.uniqueid,
+        "agi_version": AGI_VERSION,
+        "agi_callerid": channel.caller_number or "unknown",
+        "agi_calleridname": channel.caller_name or "unknown",
+        "agi_callingpres": "0",
+        "agi_callingani2": "0",
+        "agi_callington": "0",
+        "agi_callingtns": "0",
+        "agi_dnid": channel.extension,
+        "agi_rdnis": "unknown",
+        "agi_context": channel.context,
+        "agi_extension": channel.extension,
+        "agi_priority": "1",
+        "agi_enhanced": "0.0",
+        "agi_accountcode": "",
+        "agi_threadid": str(threading.get_ident()),
     }
 
 
@@ -81,10 +113,22 @@ def _load_speech(steps: Sequence[Step]) -> None:
                 raise ScriptError(f"cannot use the audio of `say`: {exc}") from None
 
 
-async def run_call(host: str, port: int, script: str | Sequence[Step] = "", *, script_name: str = "leave",
-                   arguments: Sequence[str] = (), caller_number: str = "", caller_name: str = "",
-                   channel: str | None = None, sounds_dir: Path = DEFAULT_SOUNDS, language: str = "en",
-                   timeout: float = 30.0, strict: bool = True, variables: dict[str, str] | None = None) -> Transcript:
+async def run_call(
+    host: str,
+    port: int,
+    script: str | Sequence[Step] = "",
+    *,
+    script_name: str = "leave",
+    arguments: Sequence[str] = (),
+    caller_number: str = "",
+    caller_name: str = "",
+    channel: str | None = None,
+    sounds_dir: Path = DEFAULT_SOUNDS,
+    language: str = "en",
+    timeout: float = 30.0,
+    strict: bool = True,
+    variables: dict[str, str] | None = None,
+) -> Transcript:
     """Play one call against the FastAGI server at host:port and return what happened.
 
     `script` is the caller's script (text or parsed steps); `script_name` and `arguments` are what the
@@ -105,8 +149,12 @@ async def run_call(host: str, port: int, script: str | Sequence[Step] = "", *, s
         async with asyncio.timeout(timeout):
             await _converse(reader, writer, asterisk)
     except TimeoutError:
-        last = asterisk.transcript.exchanges[-1].command if asterisk.transcript.exchanges else "none"
-        asterisk.error(f"the server did not end the call within {timeout:g} s of real time (last command: {last})")
+        last = (
+            asterisk.transcript.exchanges[-1].command if asterisk.transcript.exchanges else "none"
+        )
+        asterisk.error(
+            f"the server did not end the call within {timeout:g} s of real time (last command: {last})"
+        )
     except ConnectionError as exc:
         asterisk.transcript.warnings.append(f"the connection broke: {exc}")
         asterisk.transcript.closed = True
@@ -119,7 +167,9 @@ async def run_call(host: str, port: int, script: str | Sequence[Step] = "", *, s
     return asterisk.finish()
 
 
-async def _converse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, asterisk: Asterisk) -> None:
+async def _converse(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, asterisk: Asterisk
+) -> None:
     """Answer command lines until the server closes the connection, timing each turnaround (from our
     reply, or the header block, to the server's next command line)."""
     pending = b""
@@ -134,18 +184,24 @@ async def _converse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
             continue
         if end < 0 or end >= MAX_LINE:
             raw, pending = pending[:MAX_LINE], pending[MAX_LINE:]
-            asterisk.error(f"a command line longer than {MAX_LINE} bytes: Asterisk splits it in two commands")
+            asterisk.error(
+                f"a command line longer than {MAX_LINE} bytes: Asterisk splits it in two commands"
+            )
         else:
-            raw, pending = pending[:end], pending[end + 1:]
+            raw, pending = pending[:end], pending[end + 1 :]
             asterisk.transcript.turnarounds.append(time.perf_counter() - replied)
             if pending:
-                asterisk.error(f"the server sent {pending[:60]!r} before reading the reply to {raw[:60]!r}: "
-                               "Asterisk would cut the command short and never answer it")
+                asterisk.error(
+                    f"the server sent {pending[:60]!r} before reading the reply to {raw[:60]!r}: "
+                    "Asterisk would cut the command short and never answer it"
+                )
         if not await _answer(raw, writer, asterisk):
             return
         replied = time.perf_counter()
     if pending:
-        asterisk.error(f"the connection closed after a command without its newline: {pending[:60]!r}")
+        asterisk.error(
+            f"the connection closed after a command without its newline: {pending[:60]!r}"
+        )
         await _answer(pending, writer, asterisk)
     asterisk.transcript.closed = True
     await _send(writer, ["HANGUP\n"])  # run_agi() says HANGUP once more when the script ends

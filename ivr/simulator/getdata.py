@@ -20,6 +20,7 @@ read so far. A hang-up ends it with -1.
 Replies: `200 result=<digits>`, `200 result=<digits> (timeout)` (digits may be empty), `200 result=-1`
 (hang-up, a prompt Asterisk cannot open, maxdigits 0).
 """
+
 from dataclasses import dataclass
 
 from ivr.simulator.caller import Caller, HangingUp, KeyPressed
@@ -46,14 +47,16 @@ class DataRequest:
 class Entry:
     digits: str  # what Asterisk returns: the keys read, without the ending `#`
     keys: str  # every key the caller pressed, the one that cut the prompt included
-    ended_by: str  # "complete" (# or maxdigits), "timeout", "hangup", "endless" (would wait forever)
+    ended_by: (
+        str  # "complete" (# or maxdigits), "timeout", "hangup", "endless" (would wait forever)
+    )
     samples: int  # virtual time spent after the prompt
     waited: int  # of which the last wait, when it ran out (a timeout)
 
 
 def atoi(text: str) -> int:
     """What C's atoi() makes of `text` with glibc (strtol clamped to a long, then cut to an int)."""
-    value = max(-2**63, min(2**63 - 1, c_integer(text) or 0))
+    value = max(-(2**63), min(2**63 - 1, c_integer(text) or 0))
     return (value + 2**31) % 2**32 - 2**31
 
 
@@ -69,8 +72,13 @@ def parse_request(words: list[str]) -> DataRequest | None:
     return DataRequest(words[2], timeout, timeout, max_digits)
 
 
-def collect(request: DataRequest, caller: Caller, start: int, first: KeyPressed | HangingUp | None,
-            listening: bool = True) -> Entry:
+def collect(
+    request: DataRequest,
+    caller: Caller,
+    start: int,
+    first: KeyPressed | HangingUp | None,
+    listening: bool = True,
+) -> Entry:
     """ast_readstring_full from the end of the prompt (virtual instant `start`): `first` is what cut
     the prompt, if anything. A caller not `listening` (a `wait` step) presses nothing."""
     digits, keys, clock, wait, event = "", "", start, request.first_ms, first

@@ -20,6 +20,7 @@ The offset (if any) keeps that many samples of the existing file and appends aft
 time the recording takes is counted after the beep: keys and hang-ups from the script come during the
 recording proper, never during the beep.
 """
+
 import os
 from array import array
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ from ivr.simulator.script import HangUp, Press
 
 SAMPLES_PER_MS = 8
 DTMF_TRIM = 200 * SAMPLES_PER_MS
-ENDLESS_WAIT_RESULT = 99980  # ast_waitfor() with no timeout waits 100000 ms at a time, minus one 20 ms frame
+ENDLESS_WAIT_RESULT = (
+    99980  # ast_waitfor() with no timeout waits 100000 ms at a time, minus one 20 ms frame
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def parse_request(words: list[str]) -> RecordRequest | None:
     beep = bool(extra) and offset is None and "=" not in extra[0]
     beep = beep or (len(extra) > 1 and "=" not in extra[1])
     silence_ms = 0
-    found = next((word[word.index("s"):] for word in extra if "s" in word), "")
+    found = next((word[word.index("s") :] for word in extra if "s" in word), "")
     if len(found) > 2 and found.startswith("s="):
         silence_ms = max(0, c_integer(found[2:]) or 0) * 1000
     return RecordRequest(words[2], words[3], words[4], max_ms, offset or 0, beep, silence_ms)
@@ -68,8 +71,10 @@ def unwritable(request: RecordRequest) -> str | None:
     if "\x00" in request.name:
         return f"RECORD FILE {request.name!r}: a file name cannot hold a NUL byte"
     if not request.name.startswith("/"):
-        return (f"RECORD FILE {request.name!r} is relative: Asterisk would write it under its own data "
-                "directory, out of vmbox's reach; use an absolute path")
+        return (
+            f"RECORD FILE {request.name!r} is relative: Asterisk would write it under its own data "
+            "directory, out of vmbox's reach; use an absolute path"
+        )
     directory = Path(request.name).parent
     if not directory.is_dir():
         return f"RECORD FILE {request.name!r}: directory {directory} does not exist"
@@ -111,8 +116,11 @@ def take(request: RecordRequest, caller: Caller, start: int) -> Take:
     if quiet is not None:
         ends.append((quiet, 3, "silence", ""))
     limit = min((end[0] for end in ends), default=None)
-    event = _after_speech(say, len(spoken.samples), limit, request, caller) if say else (
-        caller.listen(start, limit, request.escape))
+    event = (
+        _after_speech(say, len(spoken.samples), limit, request, caller)
+        if say
+        else (caller.listen(start, limit, request.escape))
+    )
     if isinstance(event, KeyPressed):
         ends.append((event.at, 1, "dtmf", event.key))
     elif isinstance(event, HangingUp):
@@ -124,14 +132,17 @@ def take(request: RecordRequest, caller: Caller, start: int) -> Take:
     return Take(audio, samples, ended_by, key)
 
 
-def _after_speech(say, length: int, limit: int | None, request: RecordRequest,
-                  caller: Caller) -> KeyPressed | HangingUp | None:
+def _after_speech(
+    say, length: int, limit: int | None, request: RecordRequest, caller: Caller
+) -> KeyPressed | HangingUp | None:
     """The `then` of a `say` step: a key or a hang-up when the audio ends. If the recording ends first,
     or the key is not one that ends it, the action waits for the next command."""
     then = say.then
     if then is None:
         return None
-    if (limit is None or length < limit) and not (isinstance(then, Press) and then.key not in request.escape):
+    if (limit is None or length < limit) and not (
+        isinstance(then, Press) and then.key not in request.escape
+    ):
         return KeyPressed(then.key, length) if isinstance(then, Press) else HangingUp(length)
     caller.keep(then if isinstance(then, Press) else HangUp())
     return None
@@ -140,11 +151,11 @@ def _after_speech(say, length: int, limit: int | None, request: RecordRequest,
 def file_samples(request: RecordRequest, result: Take, existing: array) -> array:
     """The samples the file holds afterwards: the kept part of the existing file (offset), the capture,
     then Asterisk's trimming (200 ms after a key, silence beyond ~1 s after a silence stop)."""
-    data = existing[:max(0, request.offset)] + result.audio
+    data = existing[: max(0, request.offset)] + result.audio
     if result.ended_by == "dtmf":
-        return data[:max(0, len(data) - DTMF_TRIM)]
+        return data[: max(0, len(data) - DTMF_TRIM)]
     if result.ended_by == "silence":
-        return data[:max(0, len(data) - (request.silence_ms - 1000) * SAMPLES_PER_MS)]
+        return data[: max(0, len(data) - (request.silence_ms - 1000) * SAMPLES_PER_MS)]
     return data
 
 
@@ -155,6 +166,10 @@ def reply(request: RecordRequest, result: Take, endpos: int) -> str:
     if result.ended_by in ("hangup", "endless"):
         return f"200 result=-1 (hangup) endpos={endpos}\n"
     if result.ended_by == "silence":
-        left = (request.max_ms - result.samples // SAMPLES_PER_MS) if request.max_ms >= 0 else ENDLESS_WAIT_RESULT
+        left = (
+            (request.max_ms - result.samples // SAMPLES_PER_MS)
+            if request.max_ms >= 0
+            else ENDLESS_WAIT_RESULT
+        )
         return f"200 result={left} (timeout) endpos={endpos}\n"
     return f"200 result=0 (timeout) endpos={endpos}\n"

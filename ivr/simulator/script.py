@@ -12,6 +12,7 @@ always written after `press`, so a comment cannot be mistaken for one). Keywords
 DURATION is a number with a unit: `3s`, `2.5 s`, `500ms`. What each step means during a call is
 decided in `caller.py`.
 """
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,9 @@ def parse_duration(text: str) -> int:
     """A duration such as `3s`, `2.5 s` or `500ms`, in samples at 8 kHz. Raises ScriptError."""
     match = _DURATION.fullmatch(text.strip())
     if match is None:
-        raise ScriptError(f"{text.strip()!r} is not a duration; write it with a unit: 3s, 2.5s, 500ms")
+        raise ScriptError(
+            f"{text.strip()!r} is not a duration; write it with a unit: 3s, 2.5s, 500ms"
+        )
     value, unit = float(match[1]), match[2].lower()
     return round(value * SAMPLES_PER_S / (1000 if unit == "ms" else 1))
 
@@ -153,11 +156,18 @@ def parse_script(text: str, base_dir: Path | None = None) -> tuple[Step, ...]:
 def describe(step: Step) -> str:
     """A step written back as script text (for messages)."""
     if isinstance(step, Press):
-        return f"press {step.key}" + (f" after {step.after / SAMPLES_PER_S:g}s" if step.after is not None else "")
+        return f"press {step.key}" + (
+            f" after {step.after / SAMPLES_PER_S:g}s" if step.after is not None else ""
+        )
     if isinstance(step, Idle):
         return step.word
     if isinstance(step, HangUp):
-        return "hangup" + (f" after {step.after / SAMPLES_PER_S:g}s" if step.after is not None else "")
-    audio = (f"tone {step.audio.samples / SAMPLES_PER_S:g}s" if isinstance(step.audio, Tone)
-             else str(step.audio.path))
+        return "hangup" + (
+            f" after {step.after / SAMPLES_PER_S:g}s" if step.after is not None else ""
+        )
+    audio = (
+        f"tone {step.audio.samples / SAMPLES_PER_S:g}s"
+        if isinstance(step.audio, Tone)
+        else str(step.audio.path)
+    )
     return f"say {audio}" + (f" then {describe(step.then)}" if step.then is not None else "")

@@ -4,6 +4,7 @@
 command, bad arguments, a missing sound file, a command sent before the previous reply was read, a
 server that never ends the call, script steps never used...). A call is `ok` only without errors.
 """
+
 from dataclasses import dataclass, field
 
 
@@ -15,7 +16,9 @@ class Heard:
     cut_by: str | None = None  # the key that stopped it
     missing: bool = False  # could not be played (the reply was result=-1)
     hung_up: bool = False  # the caller hung up while it played
-    offset_s: float = 0.0  # where in the sound it started (a message resumed after fast-forward or rewind)
+    offset_s: float = (
+        0.0  # where in the sound it started (a message resumed after fast-forward or rewind)
+    )
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ class Transcript:
     caller_hung_up: bool = False
     server_hung_up: bool = False  # the server sent HANGUP
     closed: bool = False  # the server closed the connection (the normal end of an AGI script)
-    turnarounds: list[float] = field(default_factory=list)  # real seconds from each reply to the next command
+    turnarounds: list[float] = field(
+        default_factory=list
+    )  # real seconds from each reply to the next command
 
     @property
     def ok(self) -> bool:
@@ -97,19 +102,28 @@ class Transcript:
         lines += [f"variable {name}={value}" for name, value in self.variables.items()]
         lines += [f"warning: {warning}" for warning in self.warnings]
         lines += [f"ERROR: {error}" for error in self.errors]
-        ending = ("the server closed the connection" if self.closed
-                  else "the connection was not closed by the server")
+        ending = (
+            "the server closed the connection"
+            if self.closed
+            else "the connection was not closed by the server"
+        )
         verdict = "call ok" if self.ok else f"call FAILED ({len(self.errors)} error(s))"
-        lines.append(f"{verdict}: {self.commands} command(s), {self.call_seconds:.2f} s of call time, {ending}")
+        lines.append(
+            f"{verdict}: {self.commands} command(s), {self.call_seconds:.2f} s of call time, {ending}"
+        )
         return lines
 
 
 def _describe(event: Event, verbose: bool) -> list[str]:
     if isinstance(event, Heard):
         name = event.prompt + (f" ({' '.join(event.files)})" if event.files else "")
-        notes = [f"cut by {event.cut_by}"] * bool(event.cut_by) + ["could not be played"] * event.missing
+        notes = [f"cut by {event.cut_by}"] * bool(event.cut_by) + [
+            "could not be played"
+        ] * event.missing
         notes += ["caller hung up"] * event.hung_up
-        return [f"hears    {name}  {event.seconds:.2f} s" + "".join(f"  ({note})" for note in notes)]
+        return [
+            f"hears    {name}  {event.seconds:.2f} s" + "".join(f"  ({note})" for note in notes)
+        ]
     if isinstance(event, Pressed):
         return [f"presses  {event.key}"]
     if isinstance(event, Waited):

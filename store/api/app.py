@@ -1,4 +1,5 @@
 """The aiohttp application: routes, request ids, errors in KAZOO's shape, token checks."""
+
 import logging
 
 from aiohttp import web
@@ -24,14 +25,27 @@ def _api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, Invalid):
         return validation_error(exc.errors)
     if isinstance(exc, RevisionConflict):
-        return ApiError(409, "datastore_conflict",
-                        {"message": "the object changed since the revision you sent; fetch it again and retry",
-                         "cause": exc.ident})
+        return ApiError(
+            409,
+            "datastore_conflict",
+            {
+                "message": "the object changed since the revision you sent; fetch it again and retry",
+                "cause": exc.ident,
+            },
+        )
     if isinstance(exc, NotAudio):
-        return validation_error({"file": {"format": {"message": f"{exc}; upload audio such as mp3 or wav"}}})
+        return validation_error(
+            {"file": {"format": {"message": f"{exc}; upload audio such as mp3 or wav"}}}
+        )
     if isinstance(exc, NoAudio):
-        return ApiError(404, "bad_identifier", {"message": "no audio has been uploaded yet; upload it with PUT …/raw",
-                                                "cause": exc.ident})
+        return ApiError(
+            404,
+            "bad_identifier",
+            {
+                "message": "no audio has been uploaded yet; upload it with PUT …/raw",
+                "cause": exc.ident,
+            },
+        )
     if isinstance(exc, (TooLarge, TooLong)):
         return ApiError(413, "request_entity_too_large", {"message": str(exc)})
     if isinstance(exc, web.HTTPException):
@@ -44,9 +58,15 @@ def _http_error(exc: web.HTTPException) -> ApiError:
         return ApiError(404, "not_found", {"message": "no such endpoint; see /v2/openapi.json"})
     if exc.status == 405:
         allowed = sorted(getattr(exc, "allowed_methods", ()))
-        return ApiError(405, "method_not_allowed", {"message": f"allowed methods: {', '.join(allowed)}"},
-                        headers={"Allow": ",".join(allowed)})
-    return ApiError(exc.status, exc.reason.lower().replace(" ", "_"), {"message": exc.text or exc.reason})
+        return ApiError(
+            405,
+            "method_not_allowed",
+            {"message": f"allowed methods: {', '.join(allowed)}"},
+            headers={"Allow": ",".join(allowed)},
+        )
+    return ApiError(
+        exc.status, exc.reason.lower().replace(" ", "_"), {"message": exc.text or exc.reason}
+    )
 
 
 @web.middleware
@@ -62,8 +82,14 @@ async def kazoo_middleware(request: web.Request, handler):
     except Exception as exc:  # every failure must leave as a KAZOO error, bugs included
         error = _api_error(exc)
         if error is None:
-            logger.exception("request %s %s %s failed", request[REQUEST_ID], request.method, request.path)
-            error = ApiError(500, "unspecified_fault", {"message": "internal error; quote the request_id when reporting it"})
+            logger.exception(
+                "request %s %s %s failed", request[REQUEST_ID], request.method, request.path
+            )
+            error = ApiError(
+                500,
+                "unspecified_fault",
+                {"message": "internal error; quote the request_id when reporting it"},
+            )
         response = error_reply(request, error)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
     return response

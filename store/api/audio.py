@@ -1,4 +1,5 @@
 """Handlers for message audio: download (`GET …/raw`), replace (`PUT …/raw`), ZIP of several (`POST …/messages/raw`)."""
+
 import io
 import zipfile
 
@@ -7,12 +8,19 @@ from aiohttp import web
 from store import messages
 from store.api.envelope import bad_identifier, reply
 from store.api.keys import ACCOUNT_ID, REQUEST_ID, STORE
-from store.api.requests import box_id, listed_message_ids, message_id, read_audio_upload, read_envelope
+from store.api.requests import (
+    box_id,
+    listed_message_ids,
+    message_id,
+    read_audio_upload,
+    read_envelope,
+)
 from store.audio import FORMATS
 from store.errors import NoAudio
 from store.messages import Message
 from store.names import message_file_name, zone_of
 from store.vmboxes import VMBox, get_vmbox
+
 
 def download_name(box: VMBox, message: Message, extension: str) -> str:
     """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
@@ -38,7 +46,9 @@ async def get_raw(request: web.Request) -> web.Response:
     extension = box.doc.get("media_extension", "mp3")
     audio = await request.app[STORE].media.encoded(message.media_file, extension)
     disposition = f'attachment; filename="{download_name(box, message, extension)}"'
-    return web.Response(body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition})
+    return web.Response(
+        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
+    )
 
 
 async def put_raw(request: web.Request) -> web.Response:
@@ -66,5 +76,8 @@ async def post_raw_zip(request: web.Request) -> web.Response:
             names.add(name)
             archive.writestr(name, await media.encoded(message.media_file, extension))
     disposition = f'attachment; filename="{request[REQUEST_ID]}.zip"'
-    return web.Response(body=buffer.getvalue(), content_type="application/zip",
-                        headers={"Content-Disposition": disposition})
+    return web.Response(
+        body=buffer.getvalue(),
+        content_type="application/zip",
+        headers={"Content-Disposition": disposition},
+    )

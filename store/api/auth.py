@@ -4,6 +4,7 @@ A token is scoped to one account. A request naming another account in its path g
 handler runs, so no handler can leak another account's data; ids of another account under one's own
 account path are simply not found (every store query is filtered by account).
 """
+
 import time
 
 from aiohttp import web
@@ -34,15 +35,21 @@ class TokenCache:
     def put(self, token: str, info: Token) -> None:
         if len(self._tokens) >= self._limit:
             now = time.time()
-            self._tokens = {key: value for key, value in self._tokens.items() if value.expires > now}
+            self._tokens = {
+                key: value for key, value in self._tokens.items() if value.expires > now
+            }
             if len(self._tokens) >= self._limit:
                 self._tokens.clear()
         self._tokens[token] = info
 
 
 def _unauthorized() -> ApiError:
-    return ApiError(401, "invalid_credentials", {"message": "invalid credentials"},
-                    headers={"WWW-Authenticate": "X-Auth-Token"})
+    return ApiError(
+        401,
+        "invalid_credentials",
+        {"message": "invalid credentials"},
+        headers={"WWW-Authenticate": "X-Auth-Token"},
+    )
 
 
 async def _token(request: web.Request, token: str) -> Token | None:
@@ -67,7 +74,9 @@ async def authorize(request: web.Request) -> None:
     request[AUTH_TOKEN] = token
     account_id = request.match_info.get("account_id")
     if account_id is not None and account_id != found.account_id:
-        raise ApiError(403, "forbidden", {"message": "this token does not grant access to that account"})
+        raise ApiError(
+            403, "forbidden", {"message": "this token does not grant access to that account"}
+        )
     request[ACCOUNT_ID] = found.account_id
 
 
@@ -76,11 +85,15 @@ async def put_api_auth(request: web.Request) -> web.Response:
     data, _ = await read_envelope(request)
     api_key = data.get("api_key")
     if not isinstance(api_key, str) or not api_key:
-        raise ApiError(400, "validation error", error("api_key", "required", "Field is required but missing"))
+        raise ApiError(
+            400, "validation error", error("api_key", "required", "Field is required but missing")
+        )
     account = await account_for_api_key(request.app[STORE].db, api_key)
     if account is None:
         raise _unauthorized()
-    token, info = await create_token(request.app[STORE].db, account.id, request.app[OPTIONS].token_ttl_s)
+    token, info = await create_token(
+        request.app[STORE].db, account.id, request.app[OPTIONS].token_ttl_s
+    )
     request.app[TOKENS].put(token, info)
     request[AUTH_TOKEN] = token
     expires_in = max(0, int(info.expires - time.time()))

@@ -4,6 +4,7 @@ Success: {"data", "revision", "request_id", "status": "success", "auth_token", "
 paginated lists, "page_size", "start_key", "next_start_key". Errors: the same envelope with status
 "error", "error" (the HTTP code as a string) and "message" (KAZOO's error name).
 """
+
 import functools
 import itertools
 import secrets
@@ -74,7 +75,12 @@ def _body(request: web.Request, data: object, fields: dict) -> str:
 
 
 def reply(
-    request: web.Request, data: object, *, status: int = 200, revision: str | None = None, page: dict | None = None
+    request: web.Request,
+    data: object,
+    *,
+    status: int = 200,
+    revision: str | None = None,
+    page: dict | None = None,
 ) -> web.Response:
     """A success response; without a `revision`, the revision is a digest of the data (as KAZOO's lists).
 
@@ -90,5 +96,11 @@ def reply(
 
 def error_reply(request: web.Request, error: ApiError) -> web.Response:
     """An error response in KAZOO's shape."""
-    body = _body(request, error.data, {"error": str(error.status), "message": error.message, "status": "error"})
-    return web.Response(text=body, status=error.status, content_type="application/json", headers=error.headers)
+    body = _body(
+        request,
+        error.data,
+        {"error": str(error.status), "message": error.message, "status": "error"},
+    )
+    return web.Response(
+        text=body, status=error.status, content_type="application/json", headers=error.headers
+    )

@@ -1,4 +1,5 @@
 """Typed keys for what the API keeps on the application and on each request."""
+
 from aiohttp import web
 
 from store.api.options import ApiOptions
@@ -6,7 +7,9 @@ from store.core import Store
 
 STORE = web.AppKey("store", Store)
 OPTIONS = web.AppKey("options", ApiOptions)
-TOKENS = web.AppKey("tokens", object)  # store.api.auth.TokenCache (typed loosely to avoid an import cycle)
+TOKENS = web.AppKey(
+    "tokens", object
+)  # store.api.auth.TokenCache (typed loosely to avoid an import cycle)
 
 # Request-scoped values.
 REQUEST_ID = web.RequestKey("request_id", str)

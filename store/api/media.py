@@ -1,4 +1,5 @@
 """Handlers for /v2/accounts/{account_id}/media, /media/{media_id} and its audio, /media/{media_id}/raw."""
+
 import re
 
 from aiohttp import web
@@ -7,7 +8,13 @@ from store import greetings
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
-from store.api.requests import expected_revision, hex_id, read_audio_upload, read_envelope, read_metadata_and_upload
+from store.api.requests import (
+    expected_revision,
+    hex_id,
+    read_audio_upload,
+    read_envelope,
+    read_metadata_and_upload,
+)
 from store.audio import FORMATS
 from store.names import safe_file_name
 from store.validation import error
@@ -23,8 +30,15 @@ def _format(request: web.Request) -> str:
     """The `format` query parameter of a download (wav when absent); 400 for an unknown one."""
     extension = request.query.get("format", "wav")
     if extension not in FORMATS:
-        raise validation_error(error("format", "enum", "Value not found in enumerated list of values",
-                                     target=sorted(FORMATS), value=extension))
+        raise validation_error(
+            error(
+                "format",
+                "enum",
+                "Value not found in enumerated list of values",
+                target=sorted(FORMATS),
+                value=extension,
+            )
+        )
     return extension
 
 
@@ -36,7 +50,9 @@ def download_name(media: greetings.Media, extension: str) -> str:
 async def list_media(request: web.Request) -> web.Response:
     """Media objects of the account, ordered by id, each as its whole document."""
     page = requested_page(request)
-    rows = await greetings.list_media(request.app[STORE].db, request[ACCOUNT_ID], text_start(page), fetch_limit(page))
+    rows = await greetings.list_media(
+        request.app[STORE].db, request[ACCOUNT_ID], text_start(page), fetch_limit(page)
+    )
     return listing_reply(request, page, rows)
 
 
@@ -61,7 +77,13 @@ async def get_media(request: web.Request) -> web.Response:
 async def _update(request: web.Request, change) -> web.Response:
     ident = _media_id(request)
     data, revision = await read_envelope(request)
-    media = await change(request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision))
+    media = await change(
+        request.app[STORE].db,
+        request[ACCOUNT_ID],
+        ident,
+        data,
+        expected_revision(request, revision),
+    )
     return reply(request, media.public(), revision=media.revision)
 
 
@@ -79,17 +101,22 @@ async def delete_media(request: web.Request) -> web.Response:
     """Delete a media object and its audio; boxes naming it fall back to the default greeting."""
     ident = _media_id(request)
     _, revision = await read_envelope(request)
-    media = await greetings.delete_media(request.app[STORE], request[ACCOUNT_ID], ident,
-                                         expected_revision(request, revision))
+    media = await greetings.delete_media(
+        request.app[STORE], request[ACCOUNT_ID], ident, expected_revision(request, revision)
+    )
     return reply(request, media.public(), revision=media.revision)
 
 
 async def get_media_raw(request: web.Request) -> web.Response:
     """A media object's audio, as `?format=` (wav by default, or mp3, mp4)."""
     ident, extension = _media_id(request), _format(request)
-    media, audio = await greetings.media_audio(request.app[STORE], request[ACCOUNT_ID], ident, extension)
+    media, audio = await greetings.media_audio(
+        request.app[STORE], request[ACCOUNT_ID], ident, extension
+    )
     disposition = f'attachment; filename="{download_name(media, extension)}"'
-    return web.Response(body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition})
+    return web.Response(
+        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
+    )
 
 
 async def put_media_raw(request: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
 """Handlers for messages: /vmboxes/messages, /vmboxes/{box_id}/messages and /messages/{message_id}."""
+
 import re
 
 from aiohttp import web
@@ -7,24 +8,46 @@ from store import messages
 from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import Page, page_fields, requested_page
-from store.api.requests import box_id, flag, integer, listed_message_ids, message_id, read_envelope
-from store.api.requests import read_metadata_and_upload
+from store.api.requests import (
+    box_id,
+    flag,
+    integer,
+    listed_message_ids,
+    message_id,
+    read_envelope,
+    read_metadata_and_upload,
+)
 from store.errors import NotFound
 from store.ids import GREGORIAN_OFFSET, is_hex_id
-from store.message_changes import Outcome, change_folder, copy_messages, move_messages, remove_messages
+from store.message_changes import (
+    Outcome,
+    change_folder,
+    copy_messages,
+    move_messages,
+    remove_messages,
+)
 from store.messages import FOLDERS, MessageQuery
 from store.validation import error
 from store.vmboxes import get_vmbox
 
 MAX_CREATED_SPAN_S = 31 * 86400 + 3600  # KAZOO's longest created_from..created_to range
-_MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer: a bigger bound would fail in the query, not as a 400
+_MAX_SQL_INTEGER = (
+    2**63 - 1
+)  # SQLite's largest integer: a bigger bound would fail in the query, not as a 400
 _FILTER = re.compile(r"filter_([a-z_]{1,40})")
 
 
 def _folder(value: object, field: str = "folder") -> str:
     if value not in FOLDERS:
-        raise validation_error(error(field, "enum", "Value not found in enumerated list of values",
-                                     target=list(FOLDERS), value=value))
+        raise validation_error(
+            error(
+                field,
+                "enum",
+                "Value not found in enumerated list of values",
+                target=list(FOLDERS),
+                value=value,
+            )
+        )
     return value
 
 
@@ -38,16 +61,34 @@ def _query(request: web.Request, page: Page, box: str | None) -> MessageQuery:
             folder = _folder(value, name)
         else:
             fields.append((match[1], value))
-    created_from = integer(request, "created_from", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER)
+    created_from = integer(
+        request, "created_from", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER
+    )
     created_to = integer(request, "created_to", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER)
-    if created_from is not None and created_to is not None and not 0 <= created_to - created_from <= MAX_CREATED_SPAN_S:
-        raise validation_error(error("created_from", "date_range",
-                                     "created_to must be after created_from and at most 31 days and 1 hour later",
-                                     target=MAX_CREATED_SPAN_S, value=created_to - created_from))
+    if (
+        created_from is not None
+        and created_to is not None
+        and not 0 <= created_to - created_from <= MAX_CREATED_SPAN_S
+    ):
+        raise validation_error(
+            error(
+                "created_from",
+                "date_range",
+                "created_to must be after created_from and at most 31 days and 1 hour later",
+                target=MAX_CREATED_SPAN_S,
+                value=created_to - created_from,
+            )
+        )
     return MessageQuery(
-        account_id=request[ACCOUNT_ID], box_id=box, folder=folder, fields=tuple(fields),
-        created_from=created_from, created_to=created_to, ascending=flag(request, "ascending", False),
-        after=_start_after(page), limit=None if page.size is None else page.size + 1,
+        account_id=request[ACCOUNT_ID],
+        box_id=box,
+        folder=folder,
+        fields=tuple(fields),
+        created_from=created_from,
+        created_to=created_to,
+        ascending=flag(request, "ascending", False),
+        after=_start_after(page),
+        limit=None if page.size is None else page.size + 1,
     )
 
 
@@ -57,9 +98,16 @@ def _start_after(page: Page) -> tuple[int, str] | None:
     if after is None:
         return None
     # `type(...) is int`: a bool is an int to isinstance, and `true` is no timestamp.
-    if not (isinstance(after, list) and len(after) == 2 and type(after[0]) is int
-            and 0 <= after[0] <= _MAX_SQL_INTEGER and isinstance(after[1], str)):
-        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+    if not (
+        isinstance(after, list)
+        and len(after) == 2
+        and type(after[0]) is int
+        and 0 <= after[0] <= _MAX_SQL_INTEGER
+        and isinstance(after[1], str)
+    ):
+        raise validation_error(
+            error("start_key", "type", "Invalid start key", value=page.start_text)
+        )
     return after[0], after[1]
 
 
@@ -108,13 +156,17 @@ async def get_message(request: web.Request) -> web.Response:
     """One message's metadata (with its transcription, if any)."""
     store = request.app[STORE]
     ident = message_id(request)
-    message = await messages.get_message(store.db, request[ACCOUNT_ID], box_id(request), ident, store.cutoff())
+    message = await messages.get_message(
+        store.db, request[ACCOUNT_ID], box_id(request), ident, store.cutoff()
+    )
     if message is None:
         raise bad_identifier(ident)
     return reply(request, message.doc, revision=message.revision)
 
 
-async def _apply_change(request: web.Request, box: str, ids: list[str], data: dict) -> tuple[str, Outcome]:
+async def _apply_change(
+    request: web.Request, box: str, ids: list[str], data: dict
+) -> tuple[str, Outcome]:
     """Move (`source_id` a box id), copy (`source_id` a list of box ids) or change folder (default saved)."""
     store, account = request.app[STORE], request[ACCOUNT_ID]
     target = data.get("source_id")
@@ -124,8 +176,14 @@ async def _apply_change(request: web.Request, box: str, ids: list[str], data: di
         return "move", await move_messages(store, account, box, ids, target)
     if target is not None:
         if not (isinstance(target, list) and target and all(is_hex_id(item) for item in target)):
-            raise validation_error(error("source_id", "type", "Value did not match type(s): string, array of box ids",
-                                         value=target))
+            raise validation_error(
+                error(
+                    "source_id",
+                    "type",
+                    "Value did not match type(s): string, array of box ids",
+                    value=target,
+                )
+            )
         return "copy", await copy_messages(store, account, box, ids, target)
     folder = _folder(data.get("folder", request.query.get("folder", "saved")))
     return "folder", await change_folder(store, account, box, ids, folder)
@@ -142,7 +200,9 @@ async def change_message(request: web.Request) -> web.Response:
     if kind == "copy":
         return reply(request, outcome.public())
     shown_box = data["source_id"] if kind == "move" else box
-    message = await messages.get_message(store.db, request[ACCOUNT_ID], shown_box, outcome.succeeded[0], 0)
+    message = await messages.get_message(
+        store.db, request[ACCOUNT_ID], shown_box, outcome.succeeded[0], 0
+    )
     if message is None:
         raise NotFound(outcome.succeeded[0])
     return reply(request, message.doc, revision=message.revision)

@@ -1,4 +1,5 @@
 """Settings of the REST API, filled in by the process entry point."""
+
 from dataclasses import dataclass
 
 

@@ -1,4 +1,5 @@
 """Pagination as KAZOO does it: `page_size`, opaque `start_key` / `next_start_key`, `paginate=false`."""
+
 import base64
 import binascii
 import json
@@ -29,8 +30,14 @@ def _decode_key(text: str) -> object:
     try:
         return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError):
-        raise validation_error(error("start_key", "type", "Invalid start key; pass back a next_start_key unchanged",
-                                     value=text)) from None
+        raise validation_error(
+            error(
+                "start_key",
+                "type",
+                "Invalid start key; pass back a next_start_key unchanged",
+                value=text,
+            )
+        ) from None
 
 
 def requested_page(request: web.Request) -> Page:
@@ -58,7 +65,9 @@ def page_fields(page: Page, returned: int, next_key: object) -> dict:
 def text_start(page: Page) -> str | None:
     """The id (or other text key) a page of a listing ordered by text starts after; 400 for another key."""
     if page.start is not None and not isinstance(page.start, str):
-        raise validation_error(error("start_key", "type", "Invalid start key", value=page.start_text))
+        raise validation_error(
+            error("start_key", "type", "Invalid start key", value=page.start_text)
+        )
     return page.start
 
 

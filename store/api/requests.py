@@ -1,4 +1,5 @@
 """Reading requests: the JSON envelope, ids in the path, revisions, query parameters and uploads."""
+
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,21 +16,35 @@ from store.validation import error
 
 # Bodies we read as JSON. curl's -d sends form-urlencoded unless told otherwise, and KAZOO's own
 # examples rely on that, so it is accepted and read as JSON too.
-_JSON_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream")
+_JSON_TYPES = (
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "application/octet-stream",
+)
 _CHUNK = 64 * 1024
 
 
 def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "request_entity_too_large", {"message": f"the request body is over the limit of {limit} bytes"})
+    return ApiError(
+        413,
+        "request_entity_too_large",
+        {"message": f"the request body is over the limit of {limit} bytes"},
+    )
 
 
 def _malformed_multipart(exc: Exception) -> ApiError:
-    return ApiError(400, "invalid_multipart", {"message": f"the multipart body is malformed: {exc}"})
+    return ApiError(
+        400, "invalid_multipart", {"message": f"the multipart body is malformed: {exc}"}
+    )
 
 
 def unsupported(content_type: str, wanted: str) -> ApiError:
-    return ApiError(415, "unsupported_media_type",
-                    {"message": f"Content-Type {content_type or '(none)'} is not accepted here; send {wanted}"})
+    return ApiError(
+        415,
+        "unsupported_media_type",
+        {"message": f"Content-Type {content_type or '(none)'} is not accepted here; send {wanted}"},
+    )
 
 
 def _is_json_type(content_type: str) -> bool:
@@ -51,23 +66,34 @@ async def _json_body(request: web.Request, raw: bytes) -> object:
     try:
         return json.loads(raw) if raw.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}) from None
+        raise ApiError(
+            400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}
+        ) from None
 
 
 def split_envelope(body: object) -> tuple[dict, str | None]:
     """`data` and `revision` of a KAZOO request envelope; 400 when it is not shaped as one."""
     if not isinstance(body, dict):
-        raise validation_error(error("envelope", "type", "The request body must be a JSON object", value=body))
+        raise validation_error(
+            error("envelope", "type", "The request body must be a JSON object", value=body)
+        )
     data = body.get("data", {})
     if not isinstance(data, dict):
-        raise validation_error(error("data", "type", "Value did not match type(s): object", target="object", value=data))
+        raise validation_error(
+            error(
+                "data", "type", "Value did not match type(s): object", target="object", value=data
+            )
+        )
     return data, body.get("revision")
 
 
 async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
     """Read a JSON request body as a KAZOO envelope; an empty body is an empty `data`."""
     if not _is_json_type(request.content_type):
-        raise unsupported(request.content_type, "a JSON body ({\"data\": {...}}) with Content-Type: application/json")
+        raise unsupported(
+            request.content_type,
+            'a JSON body ({"data": {...}}) with Content-Type: application/json',
+        )
     limit = request.app[OPTIONS].max_json_bytes
     if (request.content_length or 0) > limit:
         raise _too_large(limit)
@@ -109,8 +135,15 @@ def listed_message_ids(data: dict) -> list[str]:
     if not ids:
         raise validation_error(error("messages", "required", "Field is required but missing"))
     if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
-        raise validation_error(error("messages", "type", "Value did not match type(s): array of strings",
-                                     target="array", value=ids))
+        raise validation_error(
+            error(
+                "messages",
+                "type",
+                "Value did not match type(s): array of strings",
+                target="array",
+                value=ids,
+            )
+        )
     return ids
 
 
@@ -121,10 +154,14 @@ def flag(request: web.Request, name: str, default: bool) -> bool:
         return default
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise validation_error(error(name, "type", "Value did not match type(s): boolean", target="boolean", value=value))
+    raise validation_error(
+        error(name, "type", "Value did not match type(s): boolean", target="boolean", value=value)
+    )
 
 
-def integer(request: web.Request, name: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
+def integer(
+    request: web.Request, name: str, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     """An integer query parameter within bounds, or None when absent; 400 otherwise."""
     value = request.query.get(name)
     if value is None:
@@ -132,12 +169,21 @@ def integer(request: web.Request, name: str, minimum: int | None = None, maximum
     try:
         number = int(value)
     except ValueError:
-        raise validation_error(error(name, "type", "Value did not match type(s): integer", target="integer",
-                                     value=value)) from None
+        raise validation_error(
+            error(
+                name, "type", "Value did not match type(s): integer", target="integer", value=value
+            )
+        ) from None
     if minimum is not None and number < minimum:
-        raise validation_error(error(name, "minimum", f"Value must be at least {minimum}", target=minimum, value=number))
+        raise validation_error(
+            error(
+                name, "minimum", f"Value must be at least {minimum}", target=minimum, value=number
+            )
+        )
     if maximum is not None and number > maximum:
-        raise validation_error(error(name, "maximum", f"Value must be at most {maximum}", target=maximum, value=number))
+        raise validation_error(
+            error(name, "maximum", f"Value must be at most {maximum}", target=maximum, value=number)
+        )
     return number
 
 
@@ -167,8 +213,10 @@ async def receive_upload(request: web.Request, source) -> object:
 def _is_json_part(part: BodyPartReader) -> bool:
     content_type = part.headers.get("Content-Type", "").split(";")[0].strip().lower()
     # A plain form field (no filename) is the metadata too: curl -F sends it untyped, aiohttp as text/plain.
-    return content_type == "application/json" or content_type.endswith("+json") or (
-        content_type in ("", "text/plain") and part.filename is None
+    return (
+        content_type == "application/json"
+        or content_type.endswith("+json")
+        or (content_type in ("", "text/plain") and part.filename is None)
     )
 
 
@@ -182,22 +230,29 @@ async def read_multipart(request: web.Request):
         reader: MultipartReader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
-                raise validation_error(error("file", "type", "nested multipart bodies are not supported"))
+                raise validation_error(
+                    error("file", "type", "nested multipart bodies are not supported")
+                )
             if _is_json_part(part) and metadata is None:
                 raw = await _read_limited(part.read_chunk, request.app[OPTIONS].max_json_bytes)
                 if len(raw) > request.app[OPTIONS].max_json_bytes:
                     raise _too_large(request.app[OPTIONS].max_json_bytes)
                 body = await _json_body(request, raw)
-                metadata = split_envelope(body)[0] if isinstance(body, dict) and "data" in body else body
+                metadata = (
+                    split_envelope(body)[0] if isinstance(body, dict) and "data" in body else body
+                )
             elif upload is None:
                 upload = await receive_upload(request, part)
             else:
-                raise validation_error(error("file", "maxItems", "Only one file may be uploaded at a time",
-                                             target=1))
+                raise validation_error(
+                    error("file", "maxItems", "Only one file may be uploaded at a time", target=1)
+                )
     except BaseException as exc:
         if upload is not None:
             upload.unlink(missing_ok=True)
-        if isinstance(exc, (ValueError, BadHttpMessage)):  # no boundary, a truncated body, a broken part header
+        if isinstance(
+            exc, (ValueError, BadHttpMessage)
+        ):  # no boundary, a truncated body, a broken part header
             raise _malformed_multipart(exc) from None
         raise
     return metadata, upload
@@ -221,13 +276,20 @@ async def read_audio_upload(request: web.Request) -> Path:
     application/octet-stream). 415 for other bodies; 400 `file.required` when there is no audio."""
     if is_multipart(request):
         _, upload = await read_multipart(request)
-    elif request.content_type.startswith(("audio/", "video/")) or request.content_type == "application/octet-stream":
+    elif (
+        request.content_type.startswith(("audio/", "video/"))
+        or request.content_type == "application/octet-stream"
+    ):
         check_upload_size(request)
         upload = await receive_upload(request, request.content)
     else:
-        raise unsupported(request.content_type, "the audio as the body (Content-Type: audio/...) or multipart")
+        raise unsupported(
+            request.content_type, "the audio as the body (Content-Type: audio/...) or multipart"
+        )
     if upload is None or upload.stat().st_size == 0:
         if upload is not None:
             upload.unlink(missing_ok=True)
-        raise validation_error(error("file", "required", "Field is required but missing: upload one audio file"))
+        raise validation_error(
+            error("file", "required", "Field is required but missing: upload one audio file")
+        )
     return upload

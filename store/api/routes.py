@@ -4,6 +4,7 @@ so the two cannot drift apart.
 Order matters where paths overlap: aiohttp tries routes in the order they are added, so the fixed
 `/vmboxes/messages` and `/messages/raw` come before `/vmboxes/{box_id}` and `/messages/{message_id}`.
 """
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -29,36 +30,98 @@ class Route:
     path: str
     handler: Handler
     summary: str
-    request: str | None = None  # body: a schema name, "envelope", "change", "ids", "upload", "media_upload", "audio"
+    request: str | None = (
+        None  # body: a schema name, "envelope", "change", "ids", "upload", "media_upload", "audio"
+    )
     response: str = "json"  # "json", "created", "audio", "zip"
     paginated: bool = False
-    query: tuple[tuple[str, str, str], ...] = ()  # other query parameters: (name, type, description)
+    query: tuple[
+        tuple[str, str, str], ...
+    ] = ()  # other query parameters: (name, type, description)
 
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)"),
     Route("GET", "/v2/openapi.json", service.openapi, "This OpenAPI document (no auth)"),
-    Route("PUT", "/v2/api_auth", auth.put_api_auth, "Exchange an API key for an auth token", "api_auth", "created"),
-    Route("GET", ACCOUNT + "/vmboxes", vmboxes.list_vmboxes, "List voicemail boxes with message counts",
-          paginated=True),
-    Route("PUT", ACCOUNT + "/vmboxes", vmboxes.create_vmbox, "Create a voicemail box", "vmbox", "created"),
-    Route("GET", ACCOUNT + "/vmboxes/messages", messages.list_account_messages,
-          "List the messages of every box of the account", paginated=True),
+    Route(
+        "PUT",
+        "/v2/api_auth",
+        auth.put_api_auth,
+        "Exchange an API key for an auth token",
+        "api_auth",
+        "created",
+    ),
+    Route(
+        "GET",
+        ACCOUNT + "/vmboxes",
+        vmboxes.list_vmboxes,
+        "List voicemail boxes with message counts",
+        paginated=True,
+    ),
+    Route(
+        "PUT",
+        ACCOUNT + "/vmboxes",
+        vmboxes.create_vmbox,
+        "Create a voicemail box",
+        "vmbox",
+        "created",
+    ),
+    Route(
+        "GET",
+        ACCOUNT + "/vmboxes/messages",
+        messages.list_account_messages,
+        "List the messages of every box of the account",
+        paginated=True,
+    ),
     Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
     Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
     Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
     Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
-    Route("POST", BOX + "/messages/raw", audio.post_raw_zip, "Fetch the audio of several messages as a ZIP",
-          "ids", "zip"),
-    Route("GET", BOX + "/messages", messages.list_box_messages, "List a box's messages", paginated=True),
-    Route("PUT", BOX + "/messages", messages.create_message,
-          "Create a message (JSON metadata, or multipart metadata + audio)", "upload", "created"),
-    Route("POST", BOX + "/messages", messages.change_messages, "Change the folder of, move or copy messages",
-          "change"),
-    Route("DELETE", BOX + "/messages", messages.delete_messages, "Delete all, a folder's, or listed messages",
-          "change"),
+    Route(
+        "POST",
+        BOX + "/messages/raw",
+        audio.post_raw_zip,
+        "Fetch the audio of several messages as a ZIP",
+        "ids",
+        "zip",
+    ),
+    Route(
+        "GET",
+        BOX + "/messages",
+        messages.list_box_messages,
+        "List a box's messages",
+        paginated=True,
+    ),
+    Route(
+        "PUT",
+        BOX + "/messages",
+        messages.create_message,
+        "Create a message (JSON metadata, or multipart metadata + audio)",
+        "upload",
+        "created",
+    ),
+    Route(
+        "POST",
+        BOX + "/messages",
+        messages.change_messages,
+        "Change the folder of, move or copy messages",
+        "change",
+    ),
+    Route(
+        "DELETE",
+        BOX + "/messages",
+        messages.delete_messages,
+        "Delete all, a folder's, or listed messages",
+        "change",
+    ),
     Route("GET", MESSAGE, messages.get_message, "Fetch a message"),
-    Route("POST", MESSAGE, messages.change_message, "Change a message's folder, or move or copy it", "change"),
+    Route(
+        "POST",
+        MESSAGE,
+        messages.change_message,
+        "Change a message's folder, or move or copy it",
+        "change",
+    ),
     Route("DELETE", MESSAGE, messages.delete_message, "Delete a message"),
     Route("GET", MESSAGE + "/raw", audio.get_raw, "Download a message's audio", response="audio"),
     Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio"),
@@ -68,15 +131,35 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", USER, users.replace_user, "Replace a user", "user"),
     Route("PATCH", USER, users.patch_user, "Merge fields into a user", "envelope"),
     Route("DELETE", USER, users.delete_user, "Delete a user"),
-    Route("GET", ACCOUNT + "/media", media.list_media, "List media objects (greetings, names)", paginated=True),
-    Route("PUT", ACCOUNT + "/media", media.create_media,
-          "Create a media object (JSON metadata, or multipart metadata + audio)", "media_upload", "created"),
+    Route(
+        "GET",
+        ACCOUNT + "/media",
+        media.list_media,
+        "List media objects (greetings, names)",
+        paginated=True,
+    ),
+    Route(
+        "PUT",
+        ACCOUNT + "/media",
+        media.create_media,
+        "Create a media object (JSON metadata, or multipart metadata + audio)",
+        "media_upload",
+        "created",
+    ),
     Route("GET", MEDIA, media.get_media, "Fetch a media object"),
     Route("POST", MEDIA, media.replace_media, "Replace a media object's metadata", "media"),
-    Route("PATCH", MEDIA, media.patch_media, "Merge fields into a media object's metadata", "envelope"),
+    Route(
+        "PATCH", MEDIA, media.patch_media, "Merge fields into a media object's metadata", "envelope"
+    ),
     Route("DELETE", MEDIA, media.delete_media, "Delete a media object and its audio"),
-    Route("GET", MEDIA + "/raw", media.get_media_raw, "Download a media object's audio", response="audio",
-          query=_FORMAT),
+    Route(
+        "GET",
+        MEDIA + "/raw",
+        media.get_media_raw,
+        "Download a media object's audio",
+        response="audio",
+        query=_FORMAT,
+    ),
     Route("PUT", MEDIA + "/raw", media.put_media_raw, "Replace a media object's audio", "audio"),
 )
 

@@ -1,4 +1,5 @@
 """Service endpoints: health and the API description."""
+
 from aiohttp import web
 
 from store.api.envelope import ApiError

@@ -1,4 +1,5 @@
 """Handlers for /v2/accounts/{account_id}/users and /users/{user_id}."""
+
 from aiohttp import web
 
 from store import users
@@ -15,7 +16,9 @@ def _user_id(request: web.Request) -> str:
 async def list_users(request: web.Request) -> web.Response:
     """Users of the account, ordered by id, each as its whole document."""
     page = requested_page(request)
-    rows = await users.list_users(request.app[STORE].db, request[ACCOUNT_ID], text_start(page), fetch_limit(page))
+    rows = await users.list_users(
+        request.app[STORE].db, request[ACCOUNT_ID], text_start(page), fetch_limit(page)
+    )
     return listing_reply(request, page, rows)
 
 
@@ -38,7 +41,13 @@ async def get_user(request: web.Request) -> web.Response:
 async def _update(request: web.Request, change) -> web.Response:
     ident = _user_id(request)
     data, revision = await read_envelope(request)
-    user = await change(request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision))
+    user = await change(
+        request.app[STORE].db,
+        request[ACCOUNT_ID],
+        ident,
+        data,
+        expected_revision(request, revision),
+    )
     return reply(request, user.public(), revision=user.revision)
 
 
@@ -56,6 +65,7 @@ async def delete_user(request: web.Request) -> web.Response:
     """Delete a user; answer with the deleted user."""
     ident = _user_id(request)
     _, revision = await read_envelope(request)
-    user = await users.delete_user(request.app[STORE].db, request[ACCOUNT_ID], ident,
-                                   expected_revision(request, revision))
+    user = await users.delete_user(
+        request.app[STORE].db, request[ACCOUNT_ID], ident, expected_revision(request, revision)
+    )
     return reply(request, user.public(), revision=user.revision)

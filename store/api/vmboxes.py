@@ -1,4 +1,5 @@
 """Handlers for /v2/accounts/{account_id}/vmboxes and /vmboxes/{box_id}."""
+
 from aiohttp import web
 
 from store import vmboxes
@@ -12,8 +13,9 @@ async def list_vmboxes(request: web.Request) -> web.Response:
     """Boxes of the account, ordered by mailbox number, with message counts."""
     store = request.app[STORE]
     page = requested_page(request)
-    boxes = await vmboxes.list_vmboxes(store.db, request[ACCOUNT_ID], store.cutoff(), text_start(page),
-                                       fetch_limit(page))
+    boxes = await vmboxes.list_vmboxes(
+        store.db, request[ACCOUNT_ID], store.cutoff(), text_start(page), fetch_limit(page)
+    )
     return listing_reply(request, page, boxes)
 
 
@@ -36,7 +38,13 @@ async def get_vmbox(request: web.Request) -> web.Response:
 async def _update(request: web.Request, change) -> web.Response:
     ident = box_id(request)
     data, revision = await read_envelope(request)
-    box = await change(request.app[STORE].db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision))
+    box = await change(
+        request.app[STORE].db,
+        request[ACCOUNT_ID],
+        ident,
+        data,
+        expected_revision(request, revision),
+    )
     return reply(request, box.public(), revision=box.revision)
 
 
@@ -55,5 +63,7 @@ async def delete_vmbox(request: web.Request) -> web.Response:
     ident = box_id(request)
     _, revision = await read_envelope(request)
     store = request.app[STORE]
-    box = await vmboxes.delete_vmbox(store, request[ACCOUNT_ID], ident, expected_revision(request, revision))
+    box = await vmboxes.delete_vmbox(
+        store, request[ACCOUNT_ID], ident, expected_revision(request, revision)
+    )
     return reply(request, box.public(), revision=box.revision)

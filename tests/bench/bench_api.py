@@ -7,6 +7,7 @@ and, beside it, a bare aiohttp server answering a constant envelope (the ceiling
 wrk (installed with apt when missing) and prints requests/s and p50/p99 latency, each as a ratio of the
 ceiling measured in the same run.
 """
+
 import argparse
 import asyncio
 import os
@@ -46,19 +47,40 @@ async def populate(data_dir: Path) -> dict:
     async with store.db.transaction() as tx:
         await tx.execute_many(
             "INSERT INTO vmboxes (id, account_id, mailbox, name, doc, rev) VALUES (?, ?, ?, ?, ?, 1)",
-            [(box_id, account.id, str(3000 + n), f"Box {n}", dumps({"name": f"Box {n}", "mailbox": str(3000 + n),
-                                                        "media_extension": "mp3", "timezone": "UTC"}))
-             for n, box_id in enumerate(box_ids)],
+            [
+                (
+                    box_id,
+                    account.id,
+                    str(3000 + n),
+                    f"Box {n}",
+                    dumps(
+                        {
+                            "name": f"Box {n}",
+                            "mailbox": str(3000 + n),
+                            "media_extension": "mp3",
+                            "timezone": "UTC",
+                        }
+                    ),
+                )
+                for n, box_id in enumerate(box_ids)
+            ],
         )
         rows = []
         for n in range(MESSAGES):
             box_id = box_ids[0] if n < BIG_BOX else box_ids[1 + n % (BOXES - 1)]
             timestamp = now - n * 7
             message_id = new_message_id(timestamp)
-            doc = {"timestamp": timestamp, "from": f"{1000 + n % 900}@example.com", "to": "3000@example.com",
-                   "caller_id_number": str(1000 + n % 900), "caller_id_name": f"Caller {n % 900}",
-                   "call_id": f"{n:032x}", "folder": ("new", "saved")[n % 2], "length": 3140,
-                   "media_id": message_id}
+            doc = {
+                "timestamp": timestamp,
+                "from": f"{1000 + n % 900}@example.com",
+                "to": "3000@example.com",
+                "caller_id_number": str(1000 + n % 900),
+                "caller_id_name": f"Caller {n % 900}",
+                "call_id": f"{n:032x}",
+                "folder": ("new", "saved")[n % 2],
+                "length": 3140,
+                "media_id": message_id,
+            }
             rows.append((message_id, account.id, box_id, doc["folder"], timestamp, dumps(doc)))
         await tx.execute_many(
             "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, rev) VALUES (?, ?, ?, ?, ?, ?, 1)",
@@ -69,8 +91,13 @@ async def populate(data_dir: Path) -> dict:
         (box_ids[0], BIG_BOX - 100),
     )
     await store.db.close()
-    return {"account": account.id, "token": token, "big_box": box_ids[0], "small_box": box_ids[1],
-            "deep_key": encode_key([deep[0], deep[1]])}
+    return {
+        "account": account.id,
+        "token": token,
+        "big_box": box_ids[0],
+        "small_box": box_ids[1],
+        "deep_key": encode_key([deep[0], deep[1]]),
+    }
 
 
 def start(command: list[str], port: int, env: dict | None = None) -> subprocess.Popen:
@@ -82,7 +109,9 @@ def start(command: list[str], port: int, env: dict | None = None) -> subprocess.
             return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited: {process.stderr.read().decode()}")
+                raise RuntimeError(
+                    f"{command[0]} exited: {process.stderr.read().decode()}"
+                ) from None
             time.sleep(0.05)  # polling a server that is starting up, not waiting for a result
     raise RuntimeError(f"{command} did not start")
 
@@ -96,7 +125,15 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"X-Auth-Token: {token}"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"X-Auth-Token: {token}",
+    ]
     if script:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
@@ -118,44 +155,76 @@ def ensure_wrk() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=5, help="duration of each load run")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument(
+        "--connections", type=int, default=8, help="concurrent keep-alive connections"
+    )
     args = parser.parse_args()
     ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         started = time.perf_counter()
         ids = asyncio.run(populate(data_dir))
-        print(f"store filled: {BOXES} boxes, {MESSAGES} messages in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+        print(
+            f"store filled: {BOXES} boxes, {MESSAGES} messages in {time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
         api_port, ceiling_port = free_port(), free_port()
-        env = {**os.environ, "VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": str(api_port),
-               "VMBOX_AGI_PORT": "0"}
-        vmbox = start([sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], api_port, env)
+        env = {
+            **os.environ,
+            "VMBOX_STORE_DATA_DIR": str(data_dir),
+            "VMBOX_API_PORT": str(api_port),
+            "VMBOX_AGI_PORT": "0",
+        }
+        vmbox = start(
+            [sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], api_port, env
+        )
         ceiling = start([sys.executable, str(HERE / "ceiling.py"), str(ceiling_port)], ceiling_port)
         create_script = Path(tmp) / "create.lua"
         create_script.write_text(
             'wrk.method = "PUT"\nwrk.headers["Content-Type"] = "application/json"\n'
-            'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n')
+            'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n'
+        )
         base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
         scenarios = [
             ("GET /vmboxes/{id}", f"{base}/vmboxes/{ids['small_box']}", None),
-            ("GET /vmboxes/{id}/messages (10k box, first page)", f"{base}/vmboxes/{ids['big_box']}/messages", None),
-            ("GET /vmboxes/{id}/messages (10k box, deep page)",
-             f"{base}/vmboxes/{ids['big_box']}/messages?start_key={ids['deep_key']}", None),
+            (
+                "GET /vmboxes/{id}/messages (10k box, first page)",
+                f"{base}/vmboxes/{ids['big_box']}/messages",
+                None,
+            ),
+            (
+                "GET /vmboxes/{id}/messages (10k box, deep page)",
+                f"{base}/vmboxes/{ids['big_box']}/messages?start_key={ids['deep_key']}",
+                None,
+            ),
             ("GET /vmboxes (1,000 boxes, first page with counts)", f"{base}/vmboxes", None),
-            ("PUT /vmboxes/{id}/messages (create)", f"{base}/vmboxes/{ids['small_box']}/messages", create_script),
+            (
+                "PUT /vmboxes/{id}/messages (create)",
+                f"{base}/vmboxes/{ids['small_box']}/messages",
+                create_script,
+            ),
         ]
         try:
-            top = wrk(f"http://127.0.0.1:{ceiling_port}/", ids["token"], args.seconds, args.connections)
-            print(f"\n{'scenario':52} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
-            print(f"{'ceiling: bare aiohttp, constant envelope':52} {top['rps']:8.0f} {1:6.2f} "
-                  f"{top['p50']:7.2f} {top['p99']:7.2f} {top['errors']:6}")
+            top = wrk(
+                f"http://127.0.0.1:{ceiling_port}/", ids["token"], args.seconds, args.connections
+            )
+            print(
+                f"\n{'scenario':52} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
+            )
+            print(
+                f"{'ceiling: bare aiohttp, constant envelope':52} {top['rps']:8.0f} {1:6.2f} "
+                f"{top['p50']:7.2f} {top['p99']:7.2f} {top['errors']:6}"
+            )
             for name, url, script in scenarios:
                 got = wrk(url, ids["token"], args.seconds, args.connections, script)
-                print(f"{name:52} {got['rps']:8.0f} {got['rps'] / top['rps']:6.2f} "
-                      f"{got['p50']:7.2f} {got['p99']:7.2f} {got['errors']:6}")
+                print(
+                    f"{name:52} {got['rps']:8.0f} {got['rps'] / top['rps']:6.2f} "
+                    f"{got['p50']:7.2f} {got['p99']:7.2f} {got['errors']:6}"
+                )
         finally:
             for process in (vmbox, ceiling):
                 process.terminate()

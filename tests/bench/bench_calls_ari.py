@@ -9,6 +9,7 @@ Stasis application on the fake ARI server (ivr/simulator/ari.py: real HTTP and w
 virtual time, every stored recording fetched and deleted, every message fetched over vmbox's media
 URLs). Prints calls/s, failed calls and the server's CPU per call for each driver.
 """
+
 import argparse
 import asyncio
 import os
@@ -19,8 +20,17 @@ from pathlib import Path
 
 from ivr.simulator.ari import FakeAri
 from ivr.simulator.client import DEFAULT_SOUNDS
-from tests.bench.bench_calls import (CHECK, DEPOSIT, calls, cpu_seconds, free_port, prepare, reachable, start,
-                                     verify)
+from tests.bench.bench_calls import (
+    CHECK,
+    DEPOSIT,
+    calls,
+    cpu_seconds,
+    free_port,
+    prepare,
+    reachable,
+    start,
+    verify,
+)
 
 PASSWORD = "bench"
 
@@ -29,19 +39,32 @@ async def ari_calls(fake: FakeAri, boxes: int) -> tuple[float, list]:
     await fake.wait_connected()
     started = time.perf_counter()
     transcripts = await asyncio.gather(
-        *(fake.call(DEPOSIT, args=["leave", str(40000 + n)], caller_number="5551234", timeout=600)
-          for n in range(boxes)),
-        *(fake.call(CHECK, args=["check", str(50000 + n)], caller_number="2000", timeout=600) for n in range(boxes)),
+        *(
+            fake.call(DEPOSIT, args=["leave", str(40000 + n)], caller_number="5551234", timeout=600)
+            for n in range(boxes)
+        ),
+        *(
+            fake.call(CHECK, args=["check", str(50000 + n)], caller_number="2000", timeout=600)
+            for n in range(boxes)
+        ),
     )
     return time.perf_counter() - started, transcripts
 
 
 def serve(data_dir: Path, extra: dict) -> tuple:
     api_port = free_port()
-    env = {**os.environ, "VMBOX_STORE_DATA_DIR": str(data_dir), "VMBOX_API_PORT": str(api_port),
-           "VMBOX_AGI_PORT": str(free_port()), **extra}
-    process = start([sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], env,
-                    reachable(f"http://127.0.0.1:{api_port}/healthz"))
+    env = {
+        **os.environ,
+        "VMBOX_STORE_DATA_DIR": str(data_dir),
+        "VMBOX_API_PORT": str(api_port),
+        "VMBOX_AGI_PORT": str(free_port()),
+        **extra,
+    }
+    process = start(
+        [sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"],
+        env,
+        reachable(f"http://127.0.0.1:{api_port}/healthz"),
+    )
     return process, env
 
 
@@ -59,7 +82,11 @@ def run_agi(data_dir: Path, boxes: int) -> tuple[float, list, float]:
 async def run_ari(data_dir: Path, boxes: int) -> tuple[float, list, float]:
     fake = FakeAri(DEFAULT_SOUNDS, password=PASSWORD)
     url = await fake.start()
-    extra = {"VMBOX_ARI_URL": url, "VMBOX_ARI_PASSWORD": PASSWORD, "VMBOX_ARI_MEDIA_PORT": str(free_port())}
+    extra = {
+        "VMBOX_ARI_URL": url,
+        "VMBOX_ARI_PASSWORD": PASSWORD,
+        "VMBOX_ARI_MEDIA_PORT": str(free_port()),
+    }
     server, _ = await asyncio.to_thread(serve, data_dir, extra)
     try:
         before = cpu_seconds(server.pid)
@@ -75,8 +102,12 @@ async def run_ari(data_dir: Path, boxes: int) -> tuple[float, list, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=500, help="concurrent calls (half deposit, half check)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--calls", type=int, default=500, help="concurrent calls (half deposit, half check)"
+    )
     args = parser.parse_args()
     boxes = args.calls // 2
     results = {}
@@ -84,8 +115,11 @@ def main() -> None:
         for driver in ("agi", "ari"):
             data_dir = Path(tmp) / driver
             asyncio.run(prepare(data_dir, boxes))
-            wall, transcripts, cpu = run_agi(data_dir, boxes) if driver == "agi" else asyncio.run(
-                run_ari(data_dir, boxes))
+            wall, transcripts, cpu = (
+                run_agi(data_dir, boxes)
+                if driver == "agi"
+                else asyncio.run(run_ari(data_dir, boxes))
+            )
             failed = sum(1 for t in transcripts if not t.ok) + asyncio.run(verify(data_dir, boxes))
             results[driver] = (len(transcripts) / wall, failed, 1000 * cpu / len(transcripts))
             if driver == "ari":
@@ -93,7 +127,9 @@ def main() -> None:
                     if not transcript.ok:
                         print("first failed ARI call:", *transcript.report()[-6:], sep="\n  ")
                         break
-    print(f"\n{args.calls} concurrent calls ({boxes} deposits of 10 s, {boxes} checks with ff/rw), same run")
+    print(
+        f"\n{args.calls} concurrent calls ({boxes} deposits of 10 s, {boxes} checks with ff/rw), same run"
+    )
     print(f"{'figure':26} {'FastAGI':>10} {'ARI':>10} {'ARI/AGI':>8}")
     for index, name in enumerate(("calls/s", "failed calls", "server CPU ms per call")):
         agi, ari = results["agi"][index], results["ari"][index]

@@ -22,6 +22,7 @@ Each engine's model is loaded by one untimed transcription before the clock star
 once at start-up). The prompts are short (most under 5 s), so fixed per-file costs weigh more than they
 would on real messages.
 """
+
 import argparse
 import asyncio
 import statistics
@@ -68,8 +69,14 @@ async def measure(name: str, engine, corpus: list[Prompt]) -> Figures:
             times.append(time.perf_counter() - started)
     finally:
         await engine.close()
-    return Figures(name, len(corpus), sum(seconds_of(prompt.path) for prompt in corpus), statistics.median(times),
-                   sum(times), word_error_rate([prompt.text for prompt in corpus], heard))
+    return Figures(
+        name,
+        len(corpus),
+        sum(seconds_of(prompt.path) for prompt in corpus),
+        statistics.median(times),
+        sum(times),
+        word_error_rate([prompt.text for prompt in corpus], heard),
+    )
 
 
 def pocketsphinx_service(directory: Path):
@@ -91,7 +98,9 @@ async def measure_http(corpus: list[Prompt], directory: Path) -> Figures:
     answer, server_engine = pocketsphinx_service(directory)
     server = await TranscriptionServer(KEY, answer).start()
     try:
-        return await measure("http (local server running pocketsphinx)", HttpEngine(server.url, KEY), corpus)
+        return await measure(
+            "http (local server running pocketsphinx)", HttpEngine(server.url, KEY), corpus
+        )
     finally:
         await server.close()
         await server_engine.close()
@@ -100,41 +109,59 @@ async def measure_http(corpus: list[Prompt], directory: Path) -> Figures:
 async def measure_transport(corpus: list[Prompt]) -> Figures:
     server = await TranscriptionServer(KEY, says("")).start()
     try:
-        return await measure("http transport only (empty answer)", HttpEngine(server.url, KEY), corpus)
+        return await measure(
+            "http transport only (empty answer)", HttpEngine(server.url, KEY), corpus
+        )
     finally:
         await server.close()
 
 
 def report(figures: list[Figures]) -> None:
     first = figures[0]
-    print(f"\n{first.count} vm-* prompts of Asterisk's en sounds, {first.audio_s:.1f} s of audio"
-          f" (mean {first.audio_s / first.count:.2f} s), 8 kHz WAV, one file at a time")
+    print(
+        f"\n{first.count} vm-* prompts of Asterisk's en sounds, {first.audio_s:.1f} s of audio"
+        f" (mean {first.audio_s / first.count:.2f} s), 8 kHz WAV, one file at a time"
+    )
     print(f"  {'engine':44} {'N':>4} {'audio s':>8} {'median/file':>12} {'RTF':>7} {'WER':>6}")
     for row in figures:
-        print(f"  {row.engine:44} {row.count:4d} {row.audio_s:8.1f} {row.median_s * 1000:9.2f} ms {row.rtf:7.3f}"
-              f" {row.wer:6.3f}")
+        print(
+            f"  {row.engine:44} {row.count:4d} {row.audio_s:8.1f} {row.median_s * 1000:9.2f} ms {row.rtf:7.3f}"
+            f" {row.wer:6.3f}"
+        )
     by_name = {row.engine.split(" (")[0]: row for row in figures}
     local, remote = by_name["pocketsphinx"], by_name["http"]
-    print(f"  http minus pocketsphinx: {(remote.total_s - local.total_s) / remote.count * 1000:+.1f} ms per file"
-          f" ({remote.rtf - local.rtf:+.3f} RTF; within the decoder's run-to-run variation)")
-    print("  (WER: word-level edits / reference words over the corpus; null hears nothing, so 1.0 by construction)")
+    print(
+        f"  http minus pocketsphinx: {(remote.total_s - local.total_s) / remote.count * 1000:+.1f} ms per file"
+        f" ({remote.rtf - local.rtf:+.3f} RTF; within the decoder's run-to-run variation)"
+    )
+    print(
+        "  (WER: word-level edits / reference words over the corpus; null hears nothing, so 1.0 by construction)"
+    )
 
 
 async def run(limit: int | None) -> None:
     corpus = prompt_corpus()[:limit]
-    for prompt in corpus:  # into the page cache, so the first engine measured does not pay for the disk
+    for (
+        prompt
+    ) in corpus:  # into the page cache, so the first engine measured does not pay for the disk
         prompt.path.read_bytes()
     with tempfile.TemporaryDirectory() as directory:
-        figures = [await measure("null (baseline)", NullEngine(), corpus),
-                   await measure("pocketsphinx", PocketSphinxEngine(), corpus),
-                   await measure_http(corpus, Path(directory)),
-                   await measure_transport(corpus)]
+        figures = [
+            await measure("null (baseline)", NullEngine(), corpus),
+            await measure("pocketsphinx", PocketSphinxEngine(), corpus),
+            await measure_http(corpus, Path(directory)),
+            await measure_transport(corpus),
+        ]
     report(figures)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N prompts (by name)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only the first N prompts (by name)"
+    )
     asyncio.run(run(parser.parse_args().limit))
 
 

@@ -2,6 +2,7 @@
 
 Run as `python line_ceiling.py PORT`; it serves until killed.
 """
+
 import asyncio
 import sys
 
