@@ -4,6 +4,9 @@
 #   ./vmbox.sh serve              install, then `vmbox serve` (any `vmbox` arguments work, e.g. `account list`)
 #   ./vmbox.sh test [PYTEST ARGS] install what the tests need too, then run the whole suite
 #
+# The call tests run on a real Asterisk when one is found: $VMBOX_TEST_ASTERISK (an install prefix or
+# the extracted prebuilt of ../shared/asterisk, whose libraries are then installed too), else
+# `asterisk` on PATH; without one they are skipped and pytest's summary says how many.
 # Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
 # for the tests sox, openssl, Asterisk's English sound files and their transcripts) come from apt when missing. The
 # tests also install the optional `transcribe` extra (pocketsphinx), to test the offline transcription engine.
@@ -11,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 venv=${VMBOX_VENV:-.venv}
 say() { echo "vmbox.sh: $*" >&2; }
+# Libraries the prebuilt Asterisk of ../shared/asterisk needs on Debian 12 (tests/asterisk runs it).
+ASTERISK_RUNTIME="libgsm1 libogg0 libspeex1 libspeexdsp1 libsrtp2-1 libvorbis0a libvorbisenc2 libvorbisfile3"
 
 apt_install() {
     local sudo=""
@@ -32,6 +37,12 @@ system_packages() {  # $1 = serve | test
         command -v openssl >/dev/null || missing+=(openssl)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
         [ -e /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || missing+=(asterisk-core-sounds-en)
+        if [ -n "${VMBOX_TEST_ASTERISK:-}" ]; then  # what the prebuilt Asterisk links against
+            local package
+            for package in $ASTERISK_RUNTIME; do
+                dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+            done
+        fi
     fi
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }

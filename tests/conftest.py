@@ -5,6 +5,7 @@ SQLite file and ffmpeg; tests talk to it with a real HTTP client.
 """
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from store.accounts import create_account, create_token
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import open_store
+
+# The real-Asterisk harness asserts in its own modules too; show what failed there.
+pytest.register_assert_rewrite("tests.asterisk")
 
 for tool in ("ffmpeg", "sox"):
     if shutil.which(tool) is None:
@@ -241,3 +245,29 @@ def probe(audio: bytes, directory: Path, suffix: str) -> dict:
         "sample_rate": int(stream["sample_rate"]),
         "channels": int(stream["channels"]),
     }
+
+
+@pytest.fixture(scope="session")
+def real_asterisk(request, tmp_path_factory):
+    """The real-Asterisk harness (tests/asterisk), shared by the session, with every selected scenario
+    already started. Without an Asterisk the tests that need it are skipped, saying why, unless
+    VMBOX_TEST_ASTERISK names one: then they fail (CI sets it)."""
+    from tests.asterisk.harness import Harness
+    from tests.asterisk.install import ENV, NoAsterisk, find_asterisk
+
+    try:
+        installation = find_asterisk()
+    except NoAsterisk as exc:
+        if os.environ.get(ENV):
+            pytest.fail(str(exc))
+        pytest.skip(f"real-Asterisk test not run: {exc}")
+    harness = Harness(installation, tmp_path_factory.mktemp("real-asterisk")).start()
+    try:
+        for item in request.session.items:
+            scenarios = getattr(getattr(item, "function", None), "scenarios", None)
+            if scenarios is not None and hasattr(item, "callspec"):
+                params = item.callspec.params
+                scenarios.start(harness, params["scenario"], params.get("driver"))
+        yield harness
+    finally:
+        harness.stop()

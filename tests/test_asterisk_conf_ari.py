@@ -9,7 +9,7 @@ import pytest
 from ivr.calls import describe_call, split_arguments
 from ivr.config import AriSettings
 from ivr.flow.model import Purpose
-from tests.test_prompts import ARI_CONF, ROOT, _expand, code, dialplan
+from tests.test_prompts import ARI_CONF, ROOT, _expand, code, dialplan, settings_defaults
 
 # (context, extension): the code dialled, and what vmbox must make of the Stasis() arguments.
 EXPECTED = {
@@ -45,7 +45,7 @@ def test_each_entry_point_makes_one_stasis_call_that_vmbox_understands(key):
     assert len(stasis) == 1 and lines[-1].endswith("Goto(vmbox-continue,s,1)"), lines
     dialled, purpose, mailbox, own_box = EXPECTED[key]
     app, entry, *rest = _expand(
-        re.search(r"Stasis\((.*)\)$", stasis[0])[1], {"EXTEN": dialled, "VMBOX_OPERATOR": ""}
+        re.search(r"Stasis\((.*)\)$", stasis[0])[1], {**settings_defaults(), "EXTEN": dialled}
     ).split(",")
     assert app == AriSettings().app
     arguments, parameters = split_arguments(rest)

@@ -4,11 +4,9 @@ SIGKILL in the middle of a delivery, restarted on the same data directory: exact
 and the callback and the lamp there too."""
 
 import asyncio
-import os
 import re
 import signal
 import sys
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,87 +14,26 @@ import pytest
 from ivr.notify.ami import ANSWERED
 from ivr.simulator.client import run_call
 from tests.amikit import FakeAsterisk, TestClock
-from tests.conftest import ApiClient
 from tests.mailkit import Changes, MailServer
+from tests.servekit import Serve
 
-READY = re.compile(r"REST API on http://([\d.]+):(\d+), FastAGI on agi://([\d.]+):(\d+)")
 EMAIL_DONE = re.compile(r"job \d+ \(email\.new_message\) attempt (\d+): done")
 
 
-class Serve:
-    """`vmbox serve` as a child process; every line it prints is kept and wakes `changes`."""
-
-    def __init__(
-        self, data_dir: Path, smtp_port: int, changes: Changes, ami_port: int | None = None
-    ):
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith("VMBOX_")}
-        self.env |= {
-            "VMBOX_STORE_DATA_DIR": str(data_dir),
-            "VMBOX_API_PORT": "0",
-            "VMBOX_AGI_PORT": "0",
-            "VMBOX_SMTP_HOST": "127.0.0.1",
-            "VMBOX_SMTP_PORT": str(smtp_port),
-            "VMBOX_SMTP_SENDER": "vm@example.com",
-            "VMBOX_SMTP_TIMEOUT_S": "60",
+def mailing_settings(smtp_port: int, ami_port: int | None = None) -> dict[str, str]:
+    settings = {
+        "VMBOX_SMTP_HOST": "127.0.0.1",
+        "VMBOX_SMTP_PORT": str(smtp_port),
+        "VMBOX_SMTP_SENDER": "vm@example.com",
+        "VMBOX_SMTP_TIMEOUT_S": "60",
+    }
+    if ami_port is not None:
+        settings |= {
+            "VMBOX_AMI_HOST": "127.0.0.1",
+            "VMBOX_AMI_PORT": str(ami_port),
+            "VMBOX_AMI_SECRET": "s3cret",
         }
-        if ami_port is not None:
-            self.env |= {
-                "VMBOX_AMI_HOST": "127.0.0.1",
-                "VMBOX_AMI_PORT": str(ami_port),
-                "VMBOX_AMI_SECRET": "s3cret",
-            }
-        self.cwd = data_dir.parent
-        self.changes = changes
-        self.lines: list[str] = []
-        self.process: asyncio.subprocess.Process | None = None
-        self._readers: list[asyncio.Task] = []
-
-    async def start(self) -> "Serve":
-        self.lines = []
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "ivr.cli",
-            "serve",
-            env=self.env,
-            cwd=self.cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        self._readers = [
-            asyncio.create_task(self._read(stream))
-            for stream in (self.process.stdout, self.process.stderr)
-        ]
-        await self.changes.until(lambda: self.find(READY) or self.process.returncode is not None)
-        assert self.process.returncode is None, "\n".join(self.lines)
-        return self
-
-    async def _read(self, stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            self.lines.append(line.decode(errors="replace").rstrip())
-            self.changes.happened()
-        self.changes.happened()
-
-    def find(self, pattern: re.Pattern) -> re.Match | None:
-        return next((match for line in self.lines if (match := pattern.search(line))), None)
-
-    @property
-    def api_base(self) -> str:
-        host, port = self.find(READY).group(1, 2)
-        return f"http://{host}:{port}"
-
-    @property
-    def agi_address(self) -> tuple[str, int]:
-        host, port = self.find(READY).group(3, 4)
-        return host, int(port)
-
-    async def stop(self, signum: int = signal.SIGTERM) -> int:
-        if self.process.returncode is None:
-            self.process.send_signal(signum)
-        code = await self.process.wait()
-        await asyncio.gather(*self._readers)
-        return code
+    return settings
 
 
 @pytest.fixture
@@ -113,7 +50,7 @@ async def mail(changes):
 
 @pytest.fixture
 async def serve(tmp_path, mail, changes):
-    process = Serve(tmp_path / "data", mail.port, changes)
+    process = Serve(tmp_path / "data", mailing_settings(mail.port), changes)
     yield process
     if process.process is not None and process.process.returncode is None:
         await process.stop(signal.SIGKILL)
@@ -121,12 +58,8 @@ async def serve(tmp_path, mail, changes):
 
 async def a_box_with_email(serve: Serve, **fields) -> dict:
     """The mailbox 3000 in the account `vmbox serve` created at its first start, emailing ann@example.com."""
-    account_id = re.search(r"account id: (\w+)", "\n".join(serve.lines))[1]
-    api_key = re.search(r"API key: +(\S+)", "\n".join(serve.lines))[1]
     async with aiohttp.ClientSession() as session:
-        client = ApiClient(session, serve.api_base, account_id, "")
-        auth = await client.put("/v2/api_auth", {"data": {"api_key": api_key}}, token="")
-        client.token = auth.body["auth_token"]
+        client = await serve.api(session)
         return await client.create_box(
             "3000", notify_email_addresses=["ann@example.com"], media_extension="mp3", **fields
         )
@@ -193,7 +126,7 @@ async def test_a_message_left_by_vmbox_call_is_emailed_called_back_and_lit_acros
 ):
     asterisk = FakeAsterisk(TestClock())
     await asterisk.start()
-    serve = Serve(tmp_path / "data", mail.port, changes, ami_port=asterisk.port)
+    serve = Serve(tmp_path / "data", mailing_settings(mail.port, asterisk.port), changes)
     try:
         let_go = asyncio.Event()
         mail.handler.hold_first_rcpt = let_go

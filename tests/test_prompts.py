@@ -414,6 +414,28 @@ def test_agi_calls_reach_vmbox_as_the_calls_they_are():
             assert not info.operator  # an empty VMBOX_OPERATOR means no operator
 
 
+def settings_defaults() -> dict[str, str]:
+    """The defaults [vmbox-settings] gives the variables a call does not have yet."""
+    lines = code(dialplan()["vmbox-settings"])
+    return dict(
+        re.findall(
+            r"ExecIf\(\$\[\$\{LEN\(\$\{(\w+)\}\)\} = 0\]\?Set\(\1=([^)]*)\)\)", "\n".join(lines)
+        )
+    )
+
+
+def test_settings_defaults_are_vmbox_s_defaults():
+    from ivr.config import AgiSettings, AriSettings
+
+    agi = AgiSettings()
+    assert settings_defaults() == {
+        "VMBOX_AGI": f"agi://{agi.host}:{agi.port}",
+        "VMBOX_ARI_APP": AriSettings().app,
+        "VMBOX_OPERATOR": "",
+        "VMBOX_DIAL_CONTEXT": "vmbox-dial",
+    }
+
+
 def _expand(text: str, values: dict[str, str]) -> str:
     """Asterisk's ${VAR}, ${VAR:offset} and ${FILTER(chars,value)}, innermost first (enough for this file)."""
 

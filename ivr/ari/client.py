@@ -2,7 +2,9 @@
 
 The only module that uses aiohttp's client for ARI. It fences it in:
 - every request carries HTTP Basic auth; query values become ARI's strings (True -> "true"; a list
-  repeats the key, as `media` does for a playlist); an answer of 400 or more raises AriError with
+  becomes one comma-separated value, as Asterisk reads a `media` playlist: a repeated `media=` would
+  replace the list before it, so a prompt would be cut to its last part); an answer of 400 or more
+  raises AriError with
   Asterisk's `message`, an unreachable Asterisk raises AriDown: errors are raised, never returned;
 - `run` keeps the websocket `/ari/events?app=<app>` open. Opening it is what registers the Stasis
   application, so reconnecting re-registers it. It reconnects at once after a drop, then backs off
@@ -41,10 +43,11 @@ class AriDown(AriError):
 def _query(params: dict) -> list[tuple[str, str]]:
     pairs = []
     for key, value in params.items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if item is None:
-                continue
-            pairs.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        pairs.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
     return pairs
 
 

@@ -4,7 +4,7 @@ services, as over FastAGI.
 
 Requests sent for a channel:
   POST /channels/{id}/answer
-  POST /channels/{id}/play?media=…&media=…[&offsetms=N]&playbackId=…   DELETE /playbacks/{id}
+  POST /channels/{id}/play?media=<uri>,<uri>,…[&offsetms=N]&playbackId=…   DELETE /playbacks/{id}
   POST /channels/{id}/record?name=&format=wav&maxDurationSeconds=&maxSilenceSeconds=&beep=true
        &terminateOn=any&ifExists=overwrite                            POST /recordings/live/{name}/stop
   GET /recordings/stored/{name}/file, then DELETE /recordings/stored/{name}

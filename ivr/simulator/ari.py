@@ -34,6 +34,20 @@ from ivr.simulator.transcript import Transcript
 logger = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
+MAX_MEDIA = 127  # res_ari_channels.c: a list of 128 or more is refused
+
+
+def media_list(value: str) -> list[str]:
+    """A `media` query value as Asterisk reads it: one list, split at commas (ast_app_separate_args,
+    which would also take quotes and brackets apart: the fake refuses those). Raises Refused."""
+    if any(char in value for char in "\"'()[]\\"):
+        raise Refused(
+            400, f"media {value!r}: quotes, brackets and backslashes are not parsed as given"
+        )
+    media = value.split(",")
+    if len(media) > MAX_MEDIA:
+        raise Refused(400, "Too many values for media")
+    return media
 
 
 class FakeAri:
@@ -262,10 +276,15 @@ class FakeAri:
 
     async def _play(self, request, channel_id):
         channel = self._channel(channel_id)
-        media = request.query.getall("media", [])
-        if not media:
+        given = request.query.getall("media", [])
+        if not given:
             channel.error("play without media")
             raise Refused(400, "media: Missing required parameter")
+        if len(given) > 1:  # Asterisk would play the last list alone: a prompt cut to its end
+            channel.error(
+                f"media given {len(given)} times: Asterisk plays only the last, {given[-1]!r}"
+            )
+        media = media_list(given[-1])
         playback_id = self._param(request, "playbackId", channel)
         offset = int(request.query.get("offsetms", "0"))
         return web.json_response(channel.play(playback_id, media, offset), status=201)

@@ -86,10 +86,13 @@ class FakeChannel:
         when = self.started + timedelta(microseconds=self.clock * 1_000_000 // RATE)
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
 
-    def emit(self, kind: str, **fields) -> None:
+    def emit(self, kind: str, at: int | None = None, **fields) -> None:
+        """Send an event stamped now, or at sample `at` of the call."""
+        clock, self.clock = self.clock, self.clock if at is None else at
         self.server.send(
             {"type": kind, "timestamp": self.stamp(), "application": self.server.app, **fields}
         )
+        self.clock = clock
 
     def error(self, message: str) -> None:
         self.transcript.errors.append(message)
@@ -162,8 +165,8 @@ class FakeChannel:
 
     async def _play(self, playback: dict, media: list[str], offset_ms: int) -> None:
         keys = keys_of(playback["id"])
-        self.emit("PlaybackStarted", playback={**playback, "state": "playing"})
         windows = await self.server.media.windows(self, media)
+        self._playlist = _Playlist(playback, media)
         skip = offset_ms * RATE // 1000
         for label, files in windows:
             begin = min(skip, sum(length for _, length in files))
@@ -172,7 +175,27 @@ class FakeChannel:
                 break
         self.busy = None
         if self.alive:
-            self.emit("PlaybackFinished", playback={**playback, "state": "done"})
+            self.emit("PlaybackFinished", playback=self._playlist.now("done"))
+
+    def _items(self, files: list, begin: int, elapsed: int) -> None:
+        """The events of the items of a window that played from `begin` for `elapsed` samples (ending
+        now): PlaybackStarted as each starts, PlaybackContinuing as it ends when another item follows
+        (the last item's end is the playback's PlaybackFinished). Asterisk sends them item by item."""
+        started, played_to, at = self.clock - elapsed, begin + elapsed, 0
+        for name, length in files:
+            item_start, at = at, at + length
+            if at <= begin:
+                continue  # before the offset
+            if item_start >= played_to and item_start > begin:
+                break  # never reached
+            playing = self._playlist.start(name, "playing")
+            self.emit("PlaybackStarted", at=started + max(0, item_start - begin), playback=playing)
+            if at <= played_to and not self._playlist.last():
+                self.emit(
+                    "PlaybackContinuing",
+                    at=started + at - begin,
+                    playback=self._playlist.now("continuing"),
+                )
 
     async def _window(self, playback: dict, label: str, files: list, begin: int, keys: str) -> bool:
         """Play one window; True when it ended the playback (a key or a hang-up)."""
@@ -181,6 +204,7 @@ class FakeChannel:
             await self.server.drop_events()
         if self.server.hold_on in (name for name, _ in files):
             self.server.hold_on = None
+            self._items(files[:1], 0, 0)
             self._stop.clear()
             self._stopping = playback["id"]
             self.server.holding.set()
@@ -190,6 +214,7 @@ class FakeChannel:
         event = self.caller.listen(self.clock, length, keys) if length > 0 else None
         elapsed = event.at if event else length
         self.clock += elapsed
+        self._items(files, begin, elapsed)
         key = event.key if isinstance(event, KeyPressed) else None
         if label == "wait":
             self.transcript.events.append(Pressed(key) if key else Waited(elapsed / RATE))
@@ -207,6 +232,14 @@ class FakeChannel:
             )
             if key:
                 self.transcript.events.append(Pressed(key))
+        if isinstance(event, HangingUp):
+            # Asterisk: the channel's hang-up makes the item playing fail (res_stasis_playback.c).
+            self.transcript.caller_hung_up = True
+            self.transcript.events.append(HungUp("caller"))
+            self._gone(lambda: self.emit("PlaybackFinished", playback=self._playlist.now("failed")))
+            return True
+        if key:
+            self.transcript.events.append(Pressed(key))
         if isinstance(event, HangingUp):
             self.transcript.caller_hung_up = True
             self.transcript.events.append(HungUp("caller"))
@@ -292,6 +325,33 @@ class FakeChannel:
                 "ChannelDtmfReceived", digit=take.key, duration_ms=DTMF_MS, channel=self.snapshot()
             )
         self.emit("RecordingFinished", recording=done)
+
+
+class _Playlist:
+    """The Playback object of one playback as ARI shows it item by item: `media_uri` the item playing,
+    `next_media_uri` the one after it in the list given (absent for the last), `state`."""
+
+    def __init__(self, playback: dict, media: list[str]):
+        self.playback = playback
+        self.media = media
+        self.index = 0
+
+    def start(self, name: str, state: str) -> dict:
+        """The item `name` starts (the next item of that name from the current one)."""
+        uri = name if name.startswith("sound:") else f"sound:{name}"
+        self.index = next(
+            (i for i in range(self.index, len(self.media)) if self.media[i] == uri), self.index
+        )
+        return self.now(state)
+
+    def last(self) -> bool:
+        return self.index >= len(self.media) - 1
+
+    def now(self, state: str) -> dict:
+        shown = {**self.playback, "media_uri": self.media[self.index], "state": state}
+        if not self.last():
+            shown["next_media_uri"] = self.media[self.index + 1]
+        return shown
 
 
 def now_utc() -> datetime:

@@ -1,0 +1,201 @@
+"""Everything a real-Asterisk test uses, running in a thread of its own: one Asterisk, one switchboard,
+and a `vmbox serve` per driver, shared by every scenario of the session. Scenarios run concurrently on
+it (real calls take real time); each gets its own mailboxes and phone numbers, so none sees another's.
+
+The harness's event loop runs all the time in its thread, whatever pytest is doing, so a call never
+stalls because a test is between two awaits; tests wait for their scenario's outcome.
+"""
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from tests.asterisk.heard import RATE, Heard, core_sounds, pcm, vmbox_prompts, write_wav
+from tests.asterisk.install import Installation, required
+from tests.asterisk.phone import Phone, Switchboard
+from tests.asterisk.server import Asterisk
+from tests.asterisk.vmbox import DRIVERS, Vmbox
+
+logger = logging.getLogger(__name__)
+
+SCENARIO_TIMEOUT_S = 420
+
+
+BLOCK = 10  # mailbox and phone numbers per scenario
+
+
+class Scene:
+    """One scenario on one driver: the vmbox it talks to, its calls, and the mailbox and phone numbers it
+    was given: the same on both drivers (each driver has its vmbox), so callers hear the same digits."""
+
+    def __init__(self, harness: "Harness", vmbox: Vmbox, block: int):
+        self.harness = harness
+        self.vmbox = vmbox
+        self.phones: list[Phone] = []
+        self._mailboxes = itertools.count(3000 + block * BLOCK)
+        self._numbers = itertools.count(6000 + block * BLOCK)
+
+    @property
+    def driver(self) -> str:
+        return self.vmbox.driver
+
+    @property
+    def api(self):
+        return self.vmbox.api
+
+    def number(self) -> str:
+        """A phone number no other scenario uses (for callbacks and callers)."""
+        return str(next(self._numbers))
+
+    async def box(self, **fields) -> dict:
+        """A new box with a mailbox number no other scenario uses (PIN 1234 and set up unless given)."""
+        mailbox = str(next(self._mailboxes))
+        defaults = {
+            "pin": "1234",
+            "is_setup": True,
+            "media_extension": "wav",
+        }  # wav: the stored samples
+        return await self.api.create_box(mailbox, **{**defaults, **fields})
+
+    async def call(
+        self, entry: str, box: dict | None = None, caller_id: str = '"Alice" <1001>'
+    ) -> Phone:
+        """A call into `entry` (leave, check, own, login) of `box`; the caller's Phone."""
+        phone = await self.vmbox.call(entry, box["mailbox"] if box else "", caller_id)
+        self.phones.append(phone)
+        return phone
+
+    async def answered(self, number: str) -> Phone:
+        """The phone `number` once it has answered a call vmbox placed to it."""
+        phone = await self.vmbox.switchboard.expect_call(number)
+        self.phones.append(phone)
+        return phone
+
+    async def messages(self, box: dict, folder: str | None = None) -> list[dict]:
+        query = "?paginate=false" + (f"&filter_folder={folder}" if folder else "")
+        reply = await self.api.get(f"/vmboxes/{box['id']}/messages{query}")
+        assert reply.status == 200, reply.body
+        return reply.data
+
+    async def own_vmbox(self) -> "Scene":
+        """A scene on a `vmbox serve` of its own (for a scenario that stops it), same driver."""
+        vmbox = await self.harness.start_vmbox(self.driver)
+        self.harness.extra.append(vmbox)
+        scene = Scene(self.harness, vmbox, 0)
+        scene._mailboxes, scene._numbers = self._mailboxes, self._numbers
+        return scene
+
+    def speech(self, source: Path, pause_s: float = 1.0) -> Path:
+        """A sound file of what a caller says: a pause (as a person takes after the beep), then `source`."""
+        path = self.harness.directory / f"said-{source.stem}-{pause_s:g}.wav"
+        if not path.exists():
+            write_wav(path, bytes(int(pause_s * RATE) * 2) + pcm(source))
+        return path
+
+    def sounds(self, heard: Heard) -> list[str]:
+        """The names of the known sounds (Asterisk's, vmbox's prompts) in what was heard, in order."""
+        return [name for _, name in heard.sounds(known_sounds())]
+
+    def log_lines(self) -> list[str]:
+        """Asterisk's log lines about this scene's calls, for a failure report."""
+        channels = [channel for phone in self.phones for channel in (phone.channel, phone.peer)]
+        return self.harness.asterisk.log_lines(*channels) if channels else []
+
+
+def known_sounds() -> dict[str, bytes]:
+    return {**core_sounds(), **vmbox_prompts()}
+
+
+class Harness:
+    """Asterisk, the switchboard and a vmbox per driver, in a thread; scenarios scheduled on it."""
+
+    def __init__(self, installation: Installation, directory: Path):
+        required(installation)
+        self.installation = installation
+        self.directory = directory
+        self.blocks: dict[
+            object, int
+        ] = {}  # a block of numbers per scenario, the same on both drivers
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="real-asterisk", daemon=True
+        )
+        self.asterisk: Asterisk | None = None
+        self.switchboard: Switchboard | None = None
+        self.vmboxes: dict[str, Vmbox] = {}
+        self.extra: list[Vmbox] = []
+        self.outcomes: dict[tuple, concurrent.futures.Future] = {}
+        self._instances = itertools.count(1)
+
+    def start(self) -> "Harness":
+        self.thread.start()
+        self.run(self._start(), timeout=180)
+        return self
+
+    async def _start(self) -> None:
+        (self.directory / "asterisk").mkdir(parents=True)
+        self.asterisk = await Asterisk(self.installation, self.directory / "asterisk").start()
+        self.switchboard = Switchboard(self.asterisk)
+        for driver in DRIVERS:
+            self.vmboxes[driver] = await self.start_vmbox(driver)
+
+    async def start_vmbox(self, driver: str) -> Vmbox:
+        directory = self.directory / f"vmbox-{driver}-{next(self._instances)}"
+        return await Vmbox(driver, self.asterisk, self.switchboard, directory).start()
+
+    def run(self, coroutine: Awaitable, timeout: float = SCENARIO_TIMEOUT_S):
+        """Run `coroutine` on the harness's loop; its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def schedule(self, key: tuple, scenario: Callable[[Scene], Awaitable], driver: str) -> None:
+        """Start `scenario` on `driver` now (once per key); `outcome(key)` waits for it."""
+        if key not in self.outcomes:
+            block = self.blocks.setdefault(scenario, len(self.blocks))
+            self.outcomes[key] = asyncio.run_coroutine_threadsafe(
+                self._play(scenario, driver, block), self.loop
+            )
+
+    async def _play(self, scenario, driver: str, block: int) -> Scene:
+        scene = Scene(self, self.vmboxes[driver], block)
+        try:
+            async with asyncio.timeout(SCENARIO_TIMEOUT_S - 20):
+                await scenario(scene)
+        except BaseException as exc:
+            exc.scene = scene  # for the failure report
+            raise
+        return scene
+
+    def outcome(self, key: tuple) -> Scene:
+        """The scene of a scheduled scenario once it has ended; its failure, with Asterisk's and vmbox's
+        log lines about it, if it failed."""
+        try:
+            return self.outcomes[key].result(SCENARIO_TIMEOUT_S)
+        except Exception as exc:
+            scene = getattr(exc, "scene", None)
+            if scene is not None:
+                print(
+                    f"--- Asterisk's log about this scenario (all of it: {self.asterisk.log}) ---"
+                )
+                print("\n".join(scene.log_lines()))
+                print(f"--- vmbox ({scene.driver}) ---")
+                print("\n".join(scene.vmbox.serve.lines[-200:]))
+            raise
+
+    def stop(self) -> None:
+        async def stop() -> None:
+            for vmbox in [*self.vmboxes.values(), *self.extra]:
+                await vmbox.stop()
+            if self.switchboard:
+                self.switchboard.close()
+            if self.asterisk:
+                await self.asterisk.stop()
+
+        try:
+            self.run(stop(), timeout=120)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)

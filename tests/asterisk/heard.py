@@ -1,0 +1,146 @@
+"""What a caller heard, as audio: the r() file MixMonitor wrote on the caller's side (8 kHz 16-bit mono,
+in real time, silence where nothing was sent). Audio through Local channels is passed sample for
+sample, so every sound Asterisk played is found in it exactly: a known sound by a short stretch of its
+samples, a message by where each stretch of it sits in the message (which shows every seek)."""
+
+import struct
+import wave
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from tests.asterisk.install import SOUNDS
+
+RATE = 8000
+BLOCK = 160  # samples: 20 ms, Asterisk's frame
+SNIPPET = 320  # samples that identify a sound: 40 ms from its first loud sample
+LOUD = 1000
+
+
+def pcm(path: Path) -> bytes:
+    """The samples of a 16-bit mono WAV file (read to its end, whatever its header says: MixMonitor's
+    sizes are only right once it has closed the file)."""
+    data = path.read_bytes()
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError(f"{path} is not a WAV file")
+    at = 12
+    while at + 8 <= len(data):
+        kind, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
+        if kind == b"data":
+            body = data[at + 8 :]
+            return body[: len(body) // 2 * 2]
+        at += 8 + size + (size & 1)
+    raise ValueError(f"{path} has no data chunk")
+
+
+def write_wav(path: Path, audio: bytes) -> Path:
+    """Write 8 kHz 16-bit mono samples as a WAV file (what Asterisk plays as is)."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(audio)
+    return path
+
+
+def _loud_start(audio: bytes) -> int | None:
+    samples = memoryview(audio).cast("h")
+    return next((i for i, value in enumerate(samples) if abs(value) > LOUD), None)
+
+
+def _find_all(haystack: bytes, needle: bytes) -> list[int]:
+    """Sample offsets (even byte offsets / 2) where `needle` occurs in `haystack`."""
+    found, at = [], haystack.find(needle)
+    while at != -1:
+        if at % 2 == 0:
+            found.append(at // 2)
+        at = haystack.find(needle, at + 1)
+    return found
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of a source (a message) heard without a break: where in the call and where in the source."""
+
+    heard_s: float
+    source_s: float
+    length_s: float
+
+    @property
+    def source_end_s(self) -> float:
+        return self.source_s + self.length_s
+
+
+@dataclass(frozen=True)
+class Heard:
+    audio: bytes
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / 2 / RATE
+
+    def starts_of(self, sound: bytes) -> list[float]:
+        """The times (s into the call) at which `sound` started to be heard."""
+        start = _loud_start(sound)
+        if start is None:
+            return []
+        snippet = sound[start * 2 : (start + SNIPPET) * 2]
+        return [(at - start) / RATE for at in _find_all(self.audio, snippet) if at >= start]
+
+    def sounds(self, catalogue: dict[str, bytes]) -> list[tuple[float, str]]:
+        """Every sound of `catalogue` heard, as (time, name), in the order heard."""
+        return sorted(
+            (at, name) for name, sound in catalogue.items() for at in self.starts_of(sound)
+        )
+
+    def runs_of(self, source: bytes) -> list[Run]:
+        """The stretches of `source` heard, in the order heard. `source` must not repeat itself (noise,
+        speech): each 20 ms of it is found at one place."""
+        runs: list[list[int]] = []  # [heard start, source start, samples]
+        heard = memoryview(self.audio)
+        for block in range(0, len(self.audio) // 2 - BLOCK + 1, BLOCK):
+            piece = bytes(heard[block * 2 : (block + BLOCK) * 2])
+            if piece.count(0) == len(piece):
+                continue
+            places = _find_all(source, piece)
+            if len(places) != 1:
+                continue
+            place = places[0]
+            if (
+                runs
+                and block - runs[-1][0] == place - runs[-1][1]
+                and block <= runs[-1][0] + runs[-1][2]
+            ):
+                runs[-1][2] = block + BLOCK - runs[-1][0]
+                continue
+            runs.append([block, place, BLOCK])
+        return [self._widen(source, *run) for run in runs]
+
+    def _widen(self, source: bytes, heard_at: int, source_at: int, length: int) -> Run:
+        """A run grown sample by sample to where the heard audio and the source part."""
+        mine, theirs = memoryview(self.audio).cast("h"), memoryview(source).cast("h")
+        while heard_at > 0 and source_at > 0 and mine[heard_at - 1] == theirs[source_at - 1]:
+            heard_at, source_at, length = heard_at - 1, source_at - 1, length + 1
+        while (
+            heard_at + length < len(mine)
+            and source_at + length < len(theirs)
+            and mine[heard_at + length] == theirs[source_at + length]
+        ):
+            length += 1
+        return Run(heard_at / RATE, source_at / RATE, length / RATE)
+
+
+@cache
+def core_sounds() -> dict[str, bytes]:
+    """Asterisk's sounds vmbox plays (vm-*, digits/*, beep, ...), by the name Asterisk plays them by."""
+    names = [path for path in SOUNDS.glob("*.wav")] + [
+        path for path in (SOUNDS / "digits").glob("*.wav")
+    ]
+    return {str(path.relative_to(SOUNDS).with_suffix("")): pcm(path) for path in names}
+
+
+@cache
+def vmbox_prompts() -> dict[str, bytes]:
+    """vmbox's own prompts (prompts/en), by name."""
+    directory = Path(__file__).resolve().parents[2] / "prompts" / "en"
+    return {path.stem: pcm(path) for path in directory.glob("*.wav")}
