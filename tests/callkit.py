@@ -95,7 +95,10 @@ def said(call) -> list[str]:
         if item.files:
             heard.append("say " + " ".join(file.rsplit("/", 1)[-1] for file in item.files))
         else:
-            heard.append(item.prompt.rsplit("/", 1)[-1].removesuffix(".wav"))
+            path = item.prompt.split("?", 1)[
+                0
+            ]  # a media URL's query only pads it (ivr/ari/media.py)
+            heard.append(path.rsplit("/", 1)[-1].removesuffix(".wav"))
     return heard
 
 

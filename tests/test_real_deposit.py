@@ -1,5 +1,6 @@
 """Leaving messages on a real Asterisk, over FastAGI and over ARI: what the caller hears (the sound files
-Asterisk played and the audio recorded on the caller's side) and what vmbox stores."""
+Asterisk played, and the audio recorded on the caller's side), where the dialplan goes afterwards, and
+what vmbox stores."""
 
 from tests.asterisk.heard import Heard, pcm
 from tests.asterisk.install import SOUNDS
@@ -8,15 +9,7 @@ from tests.asterisk.scenarios import Scenarios
 SPEECH = (
     SOUNDS / "tt-weasels.wav"
 )  # "Weasels have eaten our phone system": speech vmbox never plays
-GREETING = [
-    "vm-theperson",
-    "digits/{0}",
-    "digits/{1}",
-    "digits/{2}",
-    "digits/{3}",
-    "vm-isunavail",
-    "vm-intro",
-]
+GREETING = ["vm-theperson", "digits/{0}", "digits/{1}", "digits/{2}", "digits/{3}", "vm-isunavail"]
 
 scenario = Scenarios()
 
@@ -26,11 +19,19 @@ def default_greeting(box: dict) -> list[str]:
 
 
 async def stored_audio(scene, box: dict, message: dict) -> Heard:
+    """A message's audio as vmbox stores it (the boxes keep wav: the samples as recorded)."""
     reply = await scene.api.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
     assert reply.status == 200
     path = scene.harness.directory / f"{message['media_id']}.wav"
     path.write_bytes(reply.body)
     return Heard(pcm(path))
+
+
+async def holds_the_speech(scene, box: dict, message: dict) -> None:
+    """The message holds all of the caller's speech, said 1 s after the beep began (the beep lasts
+    0.43 s): recording starts at the beep's end."""
+    [start] = (await stored_audio(scene, box, message)).starts_of(pcm(SPEECH))
+    assert 0.3 < start < 1.0, start
 
 
 @scenario
@@ -47,6 +48,7 @@ async def leave_a_message(scene):
 
     assert scene.sounds(heard) == [
         *default_greeting(box),
+        "vm-intro",
         "beep",
         "vm-review",
         "vm-msgsaved",
@@ -58,11 +60,86 @@ async def leave_a_message(scene):
         "Bob",
         "new",
     )
-    stored = await stored_audio(scene, box, message)
-    speech = pcm(SPEECH)
-    assert stored.starts_of(speech) == [0.0] or stored.starts_of(speech), (
-        "the caller's speech is not in the message"
+    await holds_the_speech(scene, box, message)
+
+
+@scenario
+async def hang_up_while_recording_keeps_the_message(scene):
+    box = await scene.box()
+    caller = await scene.call("leave", box)
+    await caller.hears("beep")
+    await caller.say(scene.speech(SPEECH, pause_s=1))
+    await caller.hang_up()
+    [message] = await scene.until_messages(box, 1)
+    await holds_the_speech(scene, box, message)
+
+
+@scenario
+async def hang_up_while_reviewing_keeps_the_message(scene):
+    box = await scene.box()
+    caller = await scene.call("leave", box)
+    await caller.hears("beep")
+    await caller.say(scene.speech(SPEECH, pause_s=1))
+    await caller.press("#")
+    await caller.hears("vm-review")
+    await caller.hang_up()
+    [message] = await scene.until_messages(box, 1)
+    await holds_the_speech(scene, box, message)
+
+
+@scenario
+async def a_recording_too_short_is_dropped(scene):
+    box = await scene.box()
+    caller = await scene.call("leave", box)
+    await caller.hears("beep")
+    await caller.press("#")
+    await caller.hears("vm-tooshort")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    assert await scene.messages(box) == []
+
+
+@scenario
+async def a_full_box_records_nothing(scene):
+    box = await scene.box(max_message_count=1)
+    await scene.api.create_message(box["id"], caller_id_number="6001")
+    caller = await scene.call("leave", box)
+    await caller.hears("vm-mailboxfull")
+    await caller.hears("vm-goodbye")
+    heard = await caller.heard()
+    assert scene.sounds(heard) == [*default_greeting(box), "vm-mailboxfull", "vm-goodbye"]
+    assert "beep" not in caller.played and len(await scene.messages(box)) == 1
+
+
+@scenario
+async def zero_sends_the_caller_to_the_operator(scene):
+    operator = scene.number()
+    box = await scene.box(operator_number=operator)
+    caller = await scene.call("leave", box)
+    await caller.hears("vm-theperson")
+    await caller.press("0")
+    await caller.hung_up.wait()  # test-dial hangs up once it has seen where the call went
+    assert caller.far_variables["VMBOX_RESULT"] == "operator"
+    assert caller.far_variables["VMBOX_DESTINATION"] == operator
+    assert any(step.startswith(f"test-dial,{operator},") for step in caller.far_dialplan), (
+        caller.far_dialplan
     )
+    assert "vm-intro" not in caller.played and await scene.messages(box) == []
+
+
+@scenario
+async def star_during_the_greeting_logs_in(scene):
+    box = await scene.box()
+    caller = await scene.call("leave", box, caller_id='"Stranger" <5559999>')
+    await caller.hears("vm-theperson")
+    await caller.press("*")
+    await caller.hears("vm-password")
+    await caller.press("1234#")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    assert "beep" not in caller.played
 
 
 test_on_asterisk = scenario.tests()

@@ -19,6 +19,18 @@ from aiohttp import web
 from prompts.catalogue import PromptCatalogue
 
 PREFIX = "/ari-media"
+# Asterisk 22.10.1 copies the path of a fetched file into a buffer sized from the URL's length
+# (main/file.c: strlen(filename) + strlen(language) + 4), so a URL shorter than the cache file's path
+# (<astcachedir>/bucket-XXXXXX.wav) plays nothing ("File http://… does not exist in any format").
+# Every URL is padded to this length with a query our routes ignore: cache directories of up to
+# about 240 characters then work.
+MIN_URL_LENGTH = 256
+
+
+def long_enough(url: str) -> str:
+    """`url`, padded with an ignored query to MIN_URL_LENGTH characters (see above)."""
+    missing = MIN_URL_LENGTH - len(url) - len("?pad=")
+    return f"{url}?pad={'x' * missing}" if missing > 0 else url
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,7 @@ class MediaGrants:
         self._forget_expired()
         token = secrets.token_urlsafe(24)
         self._grants[token] = _Grant(Path(file), self._clock() + self.ttl_s)
-        return token, f"{self.base_url}/calls/{token}.wav"
+        return token, long_enough(f"{self.base_url}/calls/{token}.wav")
 
     def revoke(self, tokens) -> None:
         for token in tokens:
@@ -54,7 +66,7 @@ class MediaGrants:
 
     def prompt_url(self, name: str) -> str:
         """The URL of vmbox's own prompt `name` (one the catalogue ships)."""
-        return f"{self.base_url}/prompts/{name}.wav"
+        return long_enough(f"{self.base_url}/prompts/{name}.wav")
 
     def file_for(self, token: str) -> Path | None:
         grant = self._grants.get(token)

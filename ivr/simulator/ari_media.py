@@ -100,7 +100,14 @@ class SoundFiles:
         if reply.status != 200:
             channel.error(f"media {url}: vmbox answered {reply.status}")
             return None
-        path = self.spool / f"media-{len(self.fetched)}.wav"
+        path = self.spool / f"bucket-{len(self.fetched):06d}.wav"
+        if len(url) + len("en") + 4 <= len(str(path)):
+            # As Asterisk 22.10.1 (main/file.c): the cached file's path is copied into a buffer sized
+            # from the URL, so a URL shorter than that path names a file that does not exist.
+            channel.error(
+                f"media {url}: shorter than the media cache's path {path}: Asterisk plays nothing"
+            )
+            return None
         path.write_bytes(body)
         self.fetched[url] = path
         return path

@@ -115,10 +115,22 @@ exten => _[0-9*#+]!,1,UserEvent(TestDialled,Number: ${{EXTEN}},Result: ${{VMBOX_
 """
 
 
+# With app_voicemail (the incumbent, for comparisons) the external MWI modules cannot load beside it.
+VOICEMAIL_NOLOAD = ("res_mwi_external.so", "res_mwi_external_ami.so", "res_ari_mailboxes.so")
+
+
 def write_config(
-    directory: Path, installation: Installation, ami_port: int, http_port: int, test_secret: str
+    directory: Path,
+    installation: Installation,
+    ami_port: int,
+    http_port: int,
+    test_secret: str,
+    voicemail: bool = False,
+    files: dict[str, str] | None = None,
 ) -> Path:
-    """Write the whole configuration under `directory`; the path of its asterisk.conf."""
+    """Write the whole configuration under `directory`; the path of its asterisk.conf. `voicemail`:
+    load app_voicemail instead of the external MWI modules vmbox uses; `files`: text appended to (or
+    files added beside) the configuration files, by name."""
     etc, data = directory / "etc", directory / "data"
     for sub in (
         "etc",
@@ -136,7 +148,7 @@ def write_config(
     for name in ("documentation", "rest-api"):
         (data / name).symlink_to(installation.data / name)
     (data / "sounds" / "en").symlink_to(SOUNDS)
-    files = {
+    written = {
         "asterisk.conf": f"""\
 [directories]
 astetcdir => {etc}
@@ -158,7 +170,14 @@ nocolor = yes
 defaultlanguage = en
 """,
         "modules.conf": "[modules]\nautoload = yes\n"
-        + "".join(f"noload => {name}\n" for name in NOLOAD),
+        + "".join(
+            f"noload => {name}\n"
+            for name in (
+                [*VOICEMAIL_NOLOAD, *(n for n in NOLOAD if not n.startswith("app_voicemail.so"))]
+                if voicemail
+                else NOLOAD
+            )
+        ),
         # `stream` is a FIFO the harness reads as Asterisk writes it (server.py): which sound each channel
         # plays (AGI's STREAM FILE raises no event, not even CEL's), the keys each channel receives,
         # and when MixMonitor has closed its files.
@@ -183,7 +202,9 @@ write = all
         "extensions.conf": DIALPLAN.format(repo=REPO, heard=directory / "heard"),
     }
     for name in EMPTY:
-        files.setdefault(name, "")
-    for name, text in files.items():
+        written.setdefault(name, "")
+    for name, text in (files or {}).items():
+        written[name] = written.get(name, "") + text
+    for name, text in written.items():
         (etc / name).write_text(text)
     return etc / "asterisk.conf"

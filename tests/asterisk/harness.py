@@ -81,6 +81,14 @@ class Scene:
         assert reply.status == 200, reply.body
         return reply.data
 
+    async def until_messages(self, box: dict, count: int) -> list[dict]:
+        """The box's messages once `count` calls have left one in it (vmbox stores a hung-up call's
+        message as it finishes the call, and logs "message … left in box <id>")."""
+        left = f"left in box {box['id']}"
+        serve = self.vmbox.serve
+        await serve.changes.until(lambda: sum(left in line for line in serve.lines) >= count, 60)
+        return await self.messages(box)
+
     async def own_vmbox(self) -> "Scene":
         """A scene on a `vmbox serve` of its own (for a scenario that stops it), same driver."""
         vmbox = await self.harness.start_vmbox(self.driver)

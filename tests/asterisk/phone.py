@@ -131,7 +131,13 @@ class Phone:
         await asterisk.ami.action(
             "Redirect", Channel=self.channel, Context="test-caller", Exten="step", Priority=1
         )
-        await done
+        hung_up = asyncio.ensure_future(self.hung_up.wait())
+        await asyncio.wait([done, hung_up], return_when=asyncio.FIRST_COMPLETED)
+        hung_up.cancel()
+        if done.done():
+            done.result()  # the step's TimeoutError, if it never ended
+        else:
+            done.cancel()  # a step the far end cuts short by hanging up is over too
 
     async def press(self, keys: str) -> None:
         """Press `keys` (DTMF, 120 ms each, 120 ms apart); returns once they are sent."""

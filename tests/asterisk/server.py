@@ -47,13 +47,26 @@ def _future_event(ami: Ami, kind: str) -> asyncio.Future:
 class Asterisk:
     """One Asterisk for a test run."""
 
-    def __init__(self, installation: Installation, directory: Path):
+    def __init__(
+        self,
+        installation: Installation,
+        directory: Path,
+        voicemail: bool = False,
+        files: dict[str, str] | None = None,
+    ):
+        """`voicemail`, `files`: see config.write_config."""
         self.installation = installation
         self.directory = directory
         self.ami_port, self.http_port = free_port(), free_port()
         self.test_secret = secrets.token_hex(8)
         self.config = write_config(
-            directory, installation, self.ami_port, self.http_port, self.test_secret
+            directory,
+            installation,
+            self.ami_port,
+            self.http_port,
+            self.test_secret,
+            voicemail,
+            files,
         )
         self.ami = Ami()
         self.process: asyncio.subprocess.Process | None = None
