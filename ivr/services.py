@@ -110,6 +110,7 @@ class CallServices:
             temporary_greeting=await self._greeting(
                 box.account_id, media.get("temporary_unavailable")
             ),
+            name=await self._greeting(box.account_id, media.get("name")),
             message_count=counts["new"] + counts["saved"],
             max_message_count=int(doc.get("max_message_count", self.options.max_message_count)),
         )

@@ -84,6 +84,15 @@ def test_a_temporary_greeting_wins_over_the_unavailable_one():
     assert call.said()[0] == Sound(TEMPORARY)
 
 
+def test_without_a_greeting_the_owner_s_recorded_name_says_who_is_unavailable():
+    call = Call()
+    reach_greeting(call, box(name=GREETING))
+    assert call.said() == [Sound(GREETING), "is_unavailable", "leave_message_instructions"]
+    call = Call()
+    reach_greeting(call, box(name=GREETING, unavailable_greeting=TEMPORARY))
+    assert call.said() == [Sound(TEMPORARY), "leave_message_instructions"]
+
+
 def test_skip_greeting_and_skip_instructions():
     call = Call()
     reach_greeting(call, box(skip_greeting=True))

@@ -44,16 +44,17 @@ async def leave_a_message(scene):
     await caller.hears("vm-review")
     await caller.press("1")
     await caller.hears("vm-goodbye")
-    heard = await caller.heard()
-
-    assert scene.sounds(heard) == [
-        *default_greeting(box),
-        "vm-intro",
-        "beep",
-        "vm-review",
-        "vm-msgsaved",
-        "vm-goodbye",
-    ]
+    await scene.assert_heard(
+        caller,
+        [
+            *default_greeting(box),
+            "vm-intro",
+            "beep",
+            "vm-review",
+            "vm-msgsaved",
+            "vm-goodbye",
+        ],
+    )
     [message] = await scene.messages(box)
     assert (message["caller_id_number"], message["caller_id_name"], message["folder"]) == (
         "5551234",
@@ -106,8 +107,7 @@ async def a_full_box_records_nothing(scene):
     caller = await scene.call("leave", box)
     await caller.hears("vm-mailboxfull")
     await caller.hears("vm-goodbye")
-    heard = await caller.heard()
-    assert scene.sounds(heard) == [*default_greeting(box), "vm-mailboxfull", "vm-goodbye"]
+    await scene.assert_heard(caller, [*default_greeting(box), "vm-mailboxfull", "vm-goodbye"])
     assert "beep" not in caller.played and len(await scene.messages(box)) == 1
 
 

@@ -38,13 +38,16 @@ def operator_number(ctx: CallState) -> str | None:
 
 
 def greeting(ctx: CallState) -> tuple[Say, ...]:
-    """The greeting a caller hears: temporary, else unavailable, else "the person at extension N is unavailable"."""
+    """The greeting a caller hears: temporary, else unavailable, else "<the owner's recorded name> is
+    unavailable" (as app_voicemail says it), else "the person at extension N is unavailable"."""
     box = ctx.box
     if box.skip_greeting:
         return ()
     chosen = box.temporary_greeting or box.unavailable_greeting
     if chosen is not None:
         return (Sound(chosen),)
+    if box.name is not None:
+        return Sound(box.name), Prompt("is_unavailable")
     return Prompt("person_at_extension"), Digits(box.mailbox), Prompt("is_unavailable")
 
 

@@ -58,6 +58,7 @@ class Box:
     operator_number: str | None = None
     unavailable_greeting: Audio | None = None
     temporary_greeting: Audio | None = None
+    name: Audio | None = None  # the owner's name, recorded by phone or uploaded (media.name)
     message_count: int = 0  # new + saved
     max_message_count: int = 100  # 0: unlimited
 

@@ -108,6 +108,19 @@ class Scene:
         """The names of the known sounds (Asterisk's, vmbox's prompts) in what was heard, in order."""
         return [name for _, name in heard.sounds(known_sounds())]
 
+    async def assert_heard(self, phone: Phone, expected: list[str]) -> Heard:
+        """`phone` heard exactly `expected` (known sounds, in order; messages and ARI's silent waits
+        aside): in Asterisk's log of what it played to the phone, and in the audio recorded on the
+        phone's side, where the last sound may be missing (MixMonitor drops the audio still on its way
+        when the far end hangs up right after a "goodbye"). What was heard, for more checks."""
+        played = [
+            name for name in phone.played if name != "audio" and not name.startswith("silence/")
+        ]
+        assert played == expected
+        heard = await phone.heard()
+        assert self.sounds(heard) in (expected, expected[:-1])
+        return heard
+
     def log_lines(self) -> list[str]:
         """Asterisk's log lines about this scene's calls, for a failure report."""
         channels = [channel for phone in self.phones for channel in (phone.channel, phone.peer)]

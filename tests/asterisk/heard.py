@@ -114,7 +114,7 @@ class Heard:
                 runs[-1][2] = block + BLOCK - runs[-1][0]
                 continue
             runs.append([block, place, BLOCK])
-        return [self._widen(source, *run) for run in runs]
+        return _joined([self._widen(source, *run) for run in runs])
 
     def _widen(self, source: bytes, heard_at: int, source_at: int, length: int) -> Run:
         """A run grown sample by sample to where the heard audio and the source part."""
@@ -128,6 +128,24 @@ class Heard:
         ):
             length += 1
         return Run(heard_at / RATE, source_at / RATE, length / RATE)
+
+
+SLIP_S = 0.1  # a jump this small is a frame lost on the way (seen: 15 ms), not a seek
+
+
+def _joined(runs: list[Run]) -> list[Run]:
+    """Runs joined across a frame lost on the way; runs of a single frame dropped (seen: FastAGI's
+    STREAM FILE at an offset sends one 20 ms frame of the file's start first)."""
+    joined: list[Run] = []
+    for run in runs:
+        if joined:
+            last = joined[-1]
+            slipped = run.source_s - last.source_end_s
+            if 0 <= slipped < SLIP_S and run.heard_s - (last.heard_s + last.length_s) < SLIP_S:
+                joined[-1] = Run(last.heard_s, last.source_s, run.source_end_s - last.source_s)
+                continue
+        joined.append(run)
+    return [run for run in joined if run.length_s > BLOCK / RATE]
 
 
 @cache

@@ -1,0 +1,307 @@
+"""Checking messages on a real Asterisk, over FastAGI and over ARI: logging in (PIN right, wrong, locked
+out across calls; the owner known by caller ID), counts and menus, the envelope said in the box's
+timezone, fast-forward and rewind as heard, saving, deleting and forwarding, greetings and names
+recorded by phone and heard by the next caller, and the setup wizard."""
+
+import random
+import time
+from datetime import UTC, datetime
+
+from tests.asterisk.heard import RATE, pcm, write_wav
+from tests.asterisk.install import SOUNDS
+from tests.asterisk.scenarios import Scenarios
+
+SPEECH = SOUNDS / "tt-weasels.wav"
+GREGORIAN_OFFSET = 62_167_219_200  # seconds from year 0 to 1970, as KAZOO counts time
+
+scenario = Scenarios()
+
+
+def noise(scene, seconds: float, seed: int):
+    """A WAV of white noise: every 20 ms of it is unique, so what was heard locates itself in it."""
+    path = scene.harness.directory / f"noise-{seconds:g}-{seed}.wav"
+    if not path.exists():
+        draw = random.Random(seed)
+        samples = [draw.randint(-8000, 8000) for _ in range(int(seconds * RATE))]
+        write_wav(path, b"".join(value.to_bytes(2, "little", signed=True) for value in samples))
+    return path
+
+
+async def message(scene, box: dict, seconds: float = 2.0, seed: int = 1, **metadata) -> dict:
+    """A message with `seconds` of noise, as if left by 5551234."""
+    fields = {"caller_id_number": "5551234", "caller_id_name": "Bob", **metadata}
+    return await scene.api.create_message(box["id"], noise(scene, seconds, seed), **fields)
+
+
+async def log_in(caller, pin: str = "1234") -> None:
+    await caller.hears("vm-password")
+    await caller.press(f"{pin}#")
+
+
+@scenario
+async def a_wrong_pin_then_the_right_one(scene):
+    box = await scene.box()
+    caller = await scene.call("check", box)
+    await log_in(caller, "9999")
+    await caller.hears("vm-incorrect")
+    await log_in(caller, "1234")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await scene.assert_heard(
+        caller,
+        [
+            "vm-password",
+            "vm-incorrect",
+            "vm-password",
+            "vm-youhave",
+            "vm-no",
+            "vm-messages",
+            "main_menu",
+            "vm-goodbye",
+        ],
+    )
+
+
+@scenario
+async def wrong_pins_lock_the_box_across_calls(scene):
+    """The harness's vmbox locks a box after 5 failures: 3 in one call, 2 in the next, then even the
+    right PIN is refused."""
+    box = await scene.box()
+    first = await scene.call("check", box)
+    for _ in range(3):
+        await log_in(first, "9999")
+        await first.hears("vm-incorrect")
+    await first.hears("vm-goodbye")
+    await first.hung_up.wait()
+    second = await scene.call("check", box)
+    for pin in ("9999", "9999", "1234"):
+        await log_in(second, pin)
+        await second.hears("vm-incorrect")
+    await second.hears("vm-goodbye")
+    await second.hung_up.wait()
+    assert "main_menu" not in second.played
+
+
+@scenario
+async def the_owner_calling_from_their_phone_needs_no_pin(scene):
+    number = scene.number()
+    user = await scene.api.put(
+        "/users", {"data": {"first_name": "Ann", "last_name": "Lee", "caller_id_numbers": [number]}}
+    )
+    assert user.status == 201, user.body
+    box = await scene.box(owner_id=user.data["id"])
+    await message(scene, box)
+    caller = await scene.call("own", caller_id=f'"Ann" <{number}>')
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    assert "vm-password" not in caller.played
+    assert caller.played[:5] == ["vm-youhave", "digits/1", "vm-INBOX", "vm-message", "main_menu"]
+
+
+@scenario
+async def counts_and_menus(scene):
+    box = await scene.box()
+    for seed in (1, 2):
+        await message(scene, box, seed=seed)
+    await message(scene, box, seed=3, folder="saved")
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("5")
+    await caller.hears("options_menu")
+    await caller.press("0")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await scene.assert_heard(
+        caller,
+        [
+            "vm-password",
+            "vm-youhave",
+            "digits/2",
+            "vm-INBOX",
+            "vm-messages",
+            "vm-and",
+            "digits/1",
+            "vm-saved",
+            "vm-message",
+            "main_menu",
+            "options_menu",
+            *[
+                "vm-youhave",
+                "digits/2",
+                "vm-INBOX",
+                "vm-messages",
+                "vm-and",
+                "digits/1",
+                "vm-saved",
+            ],
+            "vm-message",
+            "main_menu",
+            "vm-goodbye",
+        ],
+    )
+
+
+@scenario
+async def the_envelope_is_said_in_the_box_s_timezone(scene):
+    """Sunday 15 November 2026, 14:05 UTC is 9:05 AM in New York: Asterisk's own SAY DATETIME says it
+    over FastAGI, vmbox composes the same sounds over ARI (the same-sounds test compares them)."""
+    box = await scene.box(timezone="America/New_York")
+    left = datetime(2026, 11, 15, 14, 5, tzinfo=UTC).timestamp()
+    await message(scene, box, seconds=1, timestamp=int(left) + GREGORIAN_OFFSET)
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    await caller.hears("message_menu")
+    await caller.press("#")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    said = caller.played
+    start = said.index("vm-received")
+    assert said[start : said.index("vm-from")] == [
+        "vm-received",
+        *(f"digits/{part}" for part in ("day-0", "mon-10", "h-15", "2", "thousand", "20", "6")),
+        *(f"digits/{part}" for part in ("at", "9", "oh", "5", "a-m")),
+    ]
+    assert said[said.index("vm-from") + 1 :][:7] == [f"digits/{d}" for d in "5551234"]
+
+
+@scenario
+async def fast_forward_and_rewind_move_by_the_seek_step(scene):
+    """The heard audio places every stretch of the message (noise: each 20 ms is unique): after 8 the
+    message goes on 3 s further than where it stopped, after 5 it goes back 3 s."""
+    box = await scene.box(
+        is_voicemail_ff_rw_enabled=True, seek_duration_ms=3000, skip_envelope=True
+    )
+    audio = noise(scene, 20, seed=7)
+    await scene.api.create_message(box["id"], audio, caller_id_number="5551234")
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    await caller.hears("audio")
+    await caller.press("8")
+    await caller.hears("audio")
+    await caller.press("5")
+    await caller.hears("audio")
+    await caller.press("1")  # keep it
+    await caller.hears("vm-msgsaved")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    runs = (await caller.heard()).runs_of(pcm(audio))
+    first, forward, back = runs
+    assert first.source_s == 0
+    assert abs(forward.source_s - (first.source_end_s + 3)) < 0.15, runs
+    assert abs(back.source_s - max(0.0, forward.source_end_s - 3)) < 0.15, runs
+    [kept] = await scene.messages(box, "saved")
+    assert kept["media_id"]
+
+
+@scenario
+async def save_delete_and_forward(scene):
+    box, other = await scene.box(skip_envelope=True), await scene.box()
+    for seed in (1, 2, 3):
+        await message(
+            scene, box, seed=seed, timestamp=GREGORIAN_OFFSET + int(time.time()) // 10 * 10 + seed
+        )
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    for key, notice in (("1", "vm-msgsaved"), ("7", "vm-deleted")):
+        await caller.hears("audio")
+        await caller.press(key)
+        await caller.hears(notice)
+    await caller.hears("audio")
+    await caller.press("3")
+    await caller.hears("enter_forward_mailbox")
+    await caller.press(f"{other['mailbox']}#")
+    await caller.hears("message_forwarded")
+    await caller.hears("vm-nomore")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    folders = {m["timestamp"] % 10: m["folder"] for m in await scene.messages(box, "saved")}
+    folders |= {m["timestamp"] % 10: m["folder"] for m in await scene.messages(box, "deleted")}
+    assert folders == {
+        3: "saved",
+        2: "deleted",
+        1: "saved",
+    }  # newest first; forwarded is filed saved
+    [copy] = await scene.messages(other)
+    assert copy["folder"] == "new"
+
+
+@scenario
+async def a_greeting_and_a_name_recorded_by_phone_are_heard_by_the_next_callers(scene):
+    greeted, named = await scene.box(), await scene.box()
+    for box, key, prompt in ((greeted, "1", "vm-rec-unv"), (named, "2", "vm-rec-name")):
+        owner = await scene.call("check", box)
+        await log_in(owner)
+        await owner.hears("main_menu")
+        await owner.press("5")
+        await owner.hears("options_menu")
+        await owner.press(key)
+        await owner.hears(prompt)
+        await owner.hears("beep")
+        await owner.say(scene.speech(SPEECH, pause_s=1))
+        await owner.press("#")
+        await owner.hears("vm-review")
+        await owner.press("1")
+        await owner.hears("greeting_saved")
+        await owner.hears("options_menu")
+        await owner.hang_up()
+    for box, after in ((greeted, "vm-intro"), (named, "vm-isunavail")):
+        caller = await scene.call("leave", box)
+        await caller.hears("audio")
+        await caller.hears(after)
+        await caller.hears("beep")
+        await caller.hang_up()
+        heard = await caller.heard()
+        assert len(heard.starts_of(pcm(SPEECH))) == 1  # the owner's own words
+        assert caller.played[:2] == ["audio", after]
+
+
+@scenario
+async def the_setup_wizard_sets_pin_greeting_and_name(scene):
+    number = scene.number()
+    user = await scene.api.put(
+        "/users", {"data": {"first_name": "Ann", "last_name": "Lee", "caller_id_numbers": [number]}}
+    )
+    box = await scene.box(owner_id=user.data["id"], is_setup=False)
+    owner = await scene.call("own", caller_id=f'"Ann" <{number}>')
+    await owner.hears("setup_intro")
+    await owner.hears("vm-newpassword")
+    await owner.press("4321#")
+    await owner.hears("vm-reenterpassword")
+    await owner.press("4321#")
+    await owner.hears("vm-passchanged")
+    for prompt in ("vm-rec-unv", "vm-rec-name"):
+        await owner.hears(prompt)
+        await owner.hears("beep")
+        await owner.say(scene.speech(SPEECH, pause_s=1))
+        await owner.press("#")
+        await owner.hears("vm-review")
+        await owner.press("1")
+        await owner.hears("greeting_saved")
+    await owner.hears("setup_complete")
+    await owner.hears("main_menu")
+    await owner.hang_up()
+    reply = await scene.api.get(f"/vmboxes/{box['id']}")
+    assert reply.data["is_setup"] is True
+    assert set(reply.data["media"]) == {"unavailable", "name"}
+    caller = await scene.call("check", box, caller_id='"Stranger" <5559999>')
+    await log_in(caller, "4321")
+    await caller.hears("main_menu")
+    await caller.hang_up()
+
+
+test_on_asterisk = scenario.tests()
+test_both_drivers_say_the_same = scenario.same_sounds()
