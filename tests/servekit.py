@@ -32,6 +32,9 @@ class Serve:
         self.cwd = data_dir.parent
         self.changes = changes or Changes()
         self.lines: list[str] = []
+        self.credentials: tuple[str, str] | None = (
+            None  # account id and API key, from the first start
+        )
         self.process: asyncio.subprocess.Process | None = None
         self._readers: list[asyncio.Task] = []
 
@@ -82,9 +85,13 @@ class Serve:
 
     async def api(self, session: aiohttp.ClientSession) -> ApiClient:
         """A client of the account the first start created, with a fresh auth token."""
-        printed = "\n".join(self.lines)
-        account_id = re.search(r"account id: (\w+)", printed)[1]
-        api_key = re.search(r"API key: +(\S+)", printed)[1]
+        if self.credentials is None:
+            printed = "\n".join(self.lines)
+            self.credentials = (
+                re.search(r"account id: (\w+)", printed)[1],
+                re.search(r"API key: +(\S+)", printed)[1],
+            )
+        account_id, api_key = self.credentials
         client = ApiClient(session, self.api_base, account_id, "")
         auth = await client.put("/v2/api_auth", {"data": {"api_key": api_key}}, token="")
         assert auth.status == 201, auth.body

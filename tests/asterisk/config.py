@@ -98,7 +98,7 @@ exten => step,1,Set(TEST_ACTION=${{CUT(TEST_STEP,:,1)}})
 [test-phone]
 ; A phone that answers when vmbox calls it: ${{EXTEN}} is the number called.
 exten => _[0-9*#+]!,1,Answer()
- same => n,UserEvent(TestPhoneAnswered,Number: ${{EXTEN}})
+ same => n,UserEvent(TestPhoneAnswered,Number: ${{EXTEN}},Formats: ${{CHANNEL(audionativeformat)}})
  same => n,Goto(test-caller,s,1)
 
 [test-callback]

@@ -11,6 +11,7 @@ import concurrent.futures
 import itertools
 import logging
 import threading
+import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -25,19 +26,26 @@ logger = logging.getLogger(__name__)
 SCENARIO_TIMEOUT_S = 420
 
 
+class ScenarioFailed(AssertionError):
+    """A scenario failed in the harness's thread; the message is its traceback there."""
+
+
 BLOCK = 10  # mailbox and phone numbers per scenario
 
 
 class Scene:
-    """One scenario on one driver: the vmbox it talks to, its calls, and the mailbox and phone numbers it
-    was given: the same on both drivers (each driver has its vmbox), so callers hear the same digits."""
+    """One scenario on one driver: the vmbox it talks to, its calls, and the mailbox numbers it was given:
+    the same on both drivers (each driver has its vmbox), so callers hear the same digits."""
 
     def __init__(self, harness: "Harness", vmbox: Vmbox, block: int):
         self.harness = harness
         self.vmbox = vmbox
         self.phones: list[Phone] = []
         self._mailboxes = itertools.count(3000 + block * BLOCK)
-        self._numbers = itertools.count(6000 + block * BLOCK)
+        # Phones are shared by both drivers' vmboxes (one Asterisk): each driver dials its own.
+        self._numbers = itertools.count(
+            (6000 if vmbox.driver == "fastagi" else 7000) + block * BLOCK
+        )
 
     @property
     def driver(self) -> str:
@@ -48,7 +56,7 @@ class Scene:
         return self.vmbox.api
 
     def number(self) -> str:
-        """A phone number no other scenario uses (for callbacks and callers)."""
+        """A phone number no other scenario, nor the other driver, uses (for callbacks and callers)."""
         return str(next(self._numbers))
 
     async def box(self, **fields) -> dict:
@@ -69,11 +77,17 @@ class Scene:
         self.phones.append(phone)
         return phone
 
-    async def answered(self, number: str) -> Phone:
-        """The phone `number` once it has answered a call vmbox placed to it."""
-        phone = await self.vmbox.switchboard.expect_call(number)
-        self.phones.append(phone)
-        return phone
+    def answered(self, number: str) -> "asyncio.Future[Phone]":
+        """The phone `number` once it has answered the next call vmbox places to it (expected from now:
+        ask before the call can come)."""
+        expected = self.vmbox.switchboard.expect_call(number)
+
+        async def phone() -> Phone:
+            async with asyncio.timeout(120):
+                self.phones.append(await expected)
+            return self.phones[-1]
+
+        return asyncio.ensure_future(phone())
 
     async def messages(self, box: dict, folder: str | None = None) -> list[dict]:
         query = "?paginate=false" + (f"&filter_folder={folder}" if folder else "")
@@ -185,9 +199,11 @@ class Harness:
         try:
             async with asyncio.timeout(SCENARIO_TIMEOUT_S - 20):
                 await scenario(scene)
-        except BaseException as exc:
-            exc.scene = scene  # for the failure report
-            raise
+        except Exception as exc:
+            # Raised again in the test's thread: the scenario's own traceback goes in the message.
+            failure = ScenarioFailed("".join(traceback.format_exception(exc)))
+            failure.scene = scene  # for the failure report
+            raise failure from None
         return scene
 
     def outcome(self, key: tuple) -> Scene:

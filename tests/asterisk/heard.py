@@ -87,6 +87,21 @@ class Heard:
         snippet = sound[start * 2 : (start + SNIPPET) * 2]
         return [(at - start) / RATE for at in _find_all(self.audio, snippet) if at >= start]
 
+    def resembles(self, sound: bytes, at_least: float = 0.95) -> list[float]:
+        """The times (s into the call) at which something with `sound`'s loudness, 10 ms by 10 ms,
+        was heard (Pearson correlation of the two envelopes at least `at_least`): for audio that was
+        transcoded or resampled on its way (an ARI-originated Local channel runs at slin192), where
+        `starts_of` finds nothing exact."""
+        theirs, mine = _envelope(sound), _envelope(self.audio)
+        if len(theirs) < 20 or len(mine) < len(theirs):
+            return []
+        found = []
+        for at in range(len(mine) - len(theirs) + 1):
+            if _correlation(theirs, mine[at : at + len(theirs)]) >= at_least:
+                if not found or at - found[-1] > len(theirs):
+                    found.append(at)
+        return [at * STEP / RATE for at in found]
+
     def sounds(self, catalogue: dict[str, bytes]) -> list[tuple[float, str]]:
         """Every sound of `catalogue` heard, as (time, name), in the order heard."""
         return sorted(
@@ -128,6 +143,25 @@ class Heard:
         ):
             length += 1
         return Run(heard_at / RATE, source_at / RATE, length / RATE)
+
+
+STEP = 80  # samples: the envelope's 10 ms hop
+
+
+def _envelope(audio: bytes) -> list[float]:
+    """Mean absolute level of each 20 ms, every 10 ms."""
+    samples = memoryview(audio).cast("h")
+    return [
+        sum(abs(value) for value in samples[at : at + 2 * STEP]) / (2 * STEP)
+        for at in range(0, len(samples) - 2 * STEP + 1, STEP)
+    ]
+
+
+def _correlation(a: list[float], b: list[float]) -> float:
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    da, db = [x - mean_a for x in a], [y - mean_b for y in b]
+    spread = (sum(x * x for x in da) * sum(y * y for y in db)) ** 0.5
+    return sum(x * y for x, y in zip(da, db, strict=True)) / spread if spread else 0.0
 
 
 SLIP_S = 0.1  # a jump this small is a frame lost on the way (seen: 15 ms), not a seek

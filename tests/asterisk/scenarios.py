@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.asterisk.harness import Harness, Scene
+from tests.asterisk.harness import SCENARIO_TIMEOUT_S, Harness, Scene
 from tests.asterisk.vmbox import DRIVERS
 
 Scenario = Callable[[Scene], Awaitable[None]]
@@ -43,6 +43,7 @@ class Scenarios:
     def tests(self):
         """A test per scenario and driver: the scenario ran to its end without failing."""
 
+        @pytest.mark.timeout(SCENARIO_TIMEOUT_S + 60)  # a test may wait for the scenarios before it
         @pytest.mark.parametrize("driver", DRIVERS)
         @pytest.mark.parametrize("scenario", list(self.functions))
         def test_on_asterisk(scenario: str, driver: str, real_asterisk: Harness) -> None:
@@ -63,6 +64,7 @@ class Scenarios:
                 for phone in scene.phones
             ]
 
+        @pytest.mark.timeout(SCENARIO_TIMEOUT_S + 60)
         @pytest.mark.parametrize("scenario", list(self.functions))
         def test_both_drivers_say_the_same(scenario: str, real_asterisk: Harness) -> None:
             fastagi, ari = (real_asterisk.outcome(key) for key in self.keys_for(scenario, None))

@@ -90,8 +90,11 @@ class Vmbox:
         return self
 
     async def stop(self, signum: int | None = None) -> int:
+        """Stop vmbox serve (SIGTERM unless `signum`); its exit status. start() starts it again on the
+        same data (FastAGI and the API then listen on new ports)."""
         if self.session is not None:
             await self.session.close()
+            self.session = None
         return await (self.serve.stop(signum) if signum else self.serve.stop())
 
     @property
