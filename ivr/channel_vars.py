@@ -14,3 +14,4 @@ DONE = "done"
 OPERATOR = "operator"
 CALLBACK = "callback"
 FAILED = "failed"
+DOCTOR = "doctor"  # the answer to `vmbox doctor`'s probe call (asterisk_conf/extensions_vmbox.conf)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ivr import jobs_cli
+from ivr import doctor, jobs_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.serve import serve
 from ivr.simulator import (
@@ -52,6 +52,26 @@ examples:
   vmbox call --check --script-file listen.txt --verbose"""
 
 
+_DOCTOR_DESCRIPTION = """\
+Check a live set-up: vmbox's settings against the Asterisk they name, from vmbox's side and from
+Asterisk's. Prints one line per check: OK; FAIL, what is wrong and the line of asterisk_conf/README.md
+that fixes it; or SKIP, a check that does not apply or cannot be made after an earlier failure.
+Exit status: 0 when no check failed, 1 otherwise, 2 for settings vmbox cannot use.
+
+Run it with vmbox's own settings (the vmbox.toml and VMBOX_* variables of `vmbox serve`), beside a
+running `vmbox serve` or before starting one (it then listens and registers in vmbox's place while it
+runs). It uses no Asterisk rights beyond vmbox's own:
+  FastAGI ([ari] url empty): the AMI user of manager_vmbox.conf. The doctor reads which actions the
+    user may send, whether vmbox's contexts are in the dialplan, and places one probe call into
+    [vmbox-doctor] (extensions_vmbox.conf): Asterisk connects to vmbox's FastAGI address, then to the
+    doctor, which asks Asterisk about its sounds, vmbox's prompts and a recording into vmbox's
+    recordings directory. Beside vmbox serve, vmbox logs "vmbox doctor's probe call reached vmbox".
+  ARI ([ari] url set): the ARI user of ari_vmbox.conf (and the AMI user when [ami] host is set).
+
+checks: AMI login, AMI rights, AMI events (OriginateResponse), ARI login, ARI application, lamps,
+dialplan, FastAGI, recordings, core sounds, vmbox prompts: asterisk_conf/README.md section 8."""
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vmbox", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -61,9 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--log-level",
-        default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="log verbosity (default INFO)",
+        help="log verbosity (default INFO; WARNING for doctor, whose report is its output)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="run the REST API (creates a default account on first start)")
@@ -76,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     account.add_parser("list", help="list accounts")
     jobs_cli.add_parser(commands)
     _call_parser(commands)
+    commands.add_parser(
+        "doctor",
+        help="check the set-up: vmbox's settings against Asterisk, from both sides",
+        description=_DOCTOR_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     return parser
 
 
@@ -224,8 +249,10 @@ def _date(gregorian: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `vmbox` command; returns the exit status."""
     args = _parser().parse_args(argv)
+    default_level = "WARNING" if args.command == "doctor" else "INFO"
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=args.log_level or default_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "call":  # a client of a running vmbox: needs no settings of its own
         return _call(args)
@@ -237,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         print(to_toml(settings), end="")
         return 0
+    if args.command == "doctor":
+        return doctor.run(settings)
     try:
         if args.command == "serve":
             asyncio.run(serve(settings))

@@ -238,6 +238,10 @@ def call_handler(services, prompts, settings: Settings, recordings_dir: Path, de
     """The FastAGI server's handler: each connection becomes one AgiCall for its account."""
 
     async def handle(connection: AgiConnection, request: AgiRequest) -> None:
+        if request.script == channel_vars.DOCTOR:  # `vmbox doctor` checking Asterisk reaches us
+            logger.info("call %s: vmbox doctor's probe call reached vmbox", request.call_id)
+            await connection.send(command("SET VARIABLE", channel_vars.RESULT, channel_vars.DOCTOR))
+            return
         try:
             info = call_info(request)
         except ValueError as exc:

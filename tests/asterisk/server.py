@@ -53,10 +53,14 @@ class Asterisk:
         directory: Path,
         voicemail: bool = False,
         files: dict[str, str] | None = None,
+        *,
+        cwd: Path | None = None,
     ):
-        """`voicemail`, `files`: see config.write_config."""
+        """`voicemail`, `files`: see config.write_config. `cwd`: Asterisk's working directory (default:
+        the test's), which relative paths and /proc/self/cwd/... name on its side."""
         self.installation = installation
         self.directory = directory
+        self.cwd = cwd
         self.ami_port, self.http_port = free_port(), free_port()
         self.test_secret = secrets.token_hex(8)
         self.config = write_config(
@@ -103,6 +107,7 @@ class Asterisk:
             stderr=asyncio.subprocess.STDOUT,
             env=self.installation.environ(),
             start_new_session=True,
+            cwd=self.cwd,
         )
         output.close()
         try:
