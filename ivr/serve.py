@@ -18,6 +18,7 @@ from ivr.agi.server import FastAgiServer
 from ivr.config import Settings
 from ivr.flow.model import Settings as FlowSettings
 from ivr.notify.setup import notifications
+from ivr.recordings import RECOVERY_INTERVAL_S, Journal, recover
 from ivr.services import CallServices, ServiceOptions
 from prompts.catalogue import PromptCatalogue
 from store.accounts import create_account, list_accounts
@@ -78,6 +79,17 @@ async def _expire_periodically(store: Store) -> None:
         await asyncio.sleep(EXPIRY_INTERVAL_S)
 
 
+async def _recover_periodically(journal: Journal, services, min_message_ms: int, fetch) -> None:
+    """Keep the messages of calls cut short by an earlier stop, now and every RECOVERY_INTERVAL_S
+    (a FastAGI recording may go on after vmbox stopped: it is kept once finished)."""
+    while True:
+        try:
+            await recover(journal, services, min_message_ms, fetch)
+        except Exception:  # the next round tries again; a message must not be dropped for a fault
+            logger.exception("keeping the recordings of interrupted calls failed; trying again")
+        await asyncio.sleep(RECOVERY_INTERVAL_S)
+
+
 @dataclass(frozen=True)
 class Running:
     store: Store
@@ -93,7 +105,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     store = await open_store(settings.data_dir, settings.store.retention_days)
     runner = web.AppRunner(make_app(store, api_options(settings)))
     agi = None
-    expiry = None
+    expiry = recovery = None
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.api.host, settings.api.port)
@@ -104,12 +116,11 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         account = settings.agi.account or (await list_accounts(store.db))[0].id
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
-        services, prompts = (
-            CallServices(store, service_options(settings)),
-            PromptCatalogue(prompts_dir),
-        )
+        journal = Journal(settings.recordings_dir)
+        services = CallServices(store, service_options(settings), journal)
+        prompts = PromptCatalogue(prompts_dir)
         flow_settings = FlowSettings(keys=settings.keys, limits=settings.limits)
-        handler = call_handler(services, prompts, flow_settings, settings.recordings_dir, account)
+        handler = call_handler(services, prompts, flow_settings, journal, account)
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
         agi_address = await agi.start(settings.agi.host, settings.agi.port)
         expiry = asyncio.create_task(_expire_periodically(store))
@@ -119,15 +130,18 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 from ivr.ari.setup import stasis_application
 
                 ari = await stack.enter_async_context(
-                    stasis_application(
-                        settings, services, prompts, flow_settings, settings.recordings_dir, account
-                    )
+                    stasis_application(settings, services, prompts, flow_settings, journal, account)
                 )
+            fetch = ari.fetch_stored if ari else None
+            recovery = asyncio.create_task(
+                _recover_periodically(journal, services, settings.limits.min_message_ms, fetch)
+            )
             await stack.enter_async_context(notifications(store, settings, ari=ari))
             yield Running(store, runner.addresses[0][:2], agi_address, account, ari)
     finally:
-        if expiry:
-            expiry.cancel()
+        for task in (expiry, recovery):
+            if task:
+                task.cancel()
         if agi:
             await agi.stop()
         await runner.cleanup()

@@ -14,6 +14,7 @@ from pathlib import Path
 from ivr.flow import actions as act
 from ivr.flow.events import BoxFound, Done, Forwarded, MessagesLoaded, PinChecked
 from ivr.flow.model import Audio, Box, CallInfo, Message
+from ivr.recordings import Journal
 from store import greetings, lockout, users
 from store.audio import wav_info
 from store.core import Store
@@ -48,9 +49,14 @@ def _caller_text(value: str) -> str:
 
 
 class CallServices:
-    def __init__(self, store: Store, options: ServiceOptions | None = None):
+    def __init__(
+        self, store: Store, options: ServiceOptions | None = None, journal: Journal | None = None
+    ):
         self.store = store
         self.options = options or ServiceOptions()
+        self.journal = (
+            journal  # messages being recorded (ivr/recordings.py), when calls journal them
+        )
         # A PIN check is tens of ms of scrypt on a worker thread. One at a time: a burst of logins then
         # queues for its turn instead of taking every core from the event loop, whose quick turnaround
         # is what keeps callers' key presses from being lost on every other call.
@@ -197,6 +203,7 @@ class CallServices:
             "to": box.mailbox if box else "",
         }
         message = await create_message(self.store, call.account_id, action.box_id, metadata, stored)
+        self._done_with(action.recording)
         logger.info(
             "call %s: message %s left in box %s (%d ms)",
             call.call_id,
@@ -208,7 +215,13 @@ class CallServices:
 
     async def discard(self, call: CallInfo, action: act.DiscardRecording) -> Done:
         Path(action.recording.handle).unlink(missing_ok=True)
+        self._done_with(action.recording)
         return Done()
+
+    def _done_with(self, recording) -> None:
+        """A recording kept or dropped is no longer a message being recorded."""
+        if self.journal is not None:
+            self.journal.close(Path(recording.handle).stem)
 
     async def set_folder(self, call: CallInfo, action: act.SetFolder) -> Done:
         await change_folder(

@@ -63,7 +63,7 @@ def test_a_message_is_recorded_reviewed_and_saved():
     ]
     assert call.action.escape == "0123456789*#"
     record = call.reply(PlaybackStopped())
-    assert record == Record(max_s=500, silence_s=5)
+    assert record == Record(max_s=500, silence_s=5, message_for="b" * 32)
     call.reply(RecordingFinished(RECORDING))
     assert call.said() == ["review_recording"]
     assert call.reply(DigitsEntered("1")) == SaveMessage("b" * 32, RECORDING)

@@ -47,6 +47,7 @@ from ivr.flow.actions import (
 from ivr.flow.events import CallerHungUp, Done, PlaybackStopped, RecordingFinished
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo, Recording, Settings
+from ivr.recordings import Journal
 from store.audio import SAMPLE_RATE
 
 logger = logging.getLogger(__name__)
@@ -82,19 +83,26 @@ class AgiCall:
         services,
         prompts,
         settings: Settings,
-        recordings_dir: Path,
+        journal: Journal,
     ):
         self.connection = connection
         self.info = info
         self.services = services
         self.prompts = prompts
         self.flow = Flow(info, settings)
-        self.recordings_dir = recordings_dir
+        self.journal = (
+            journal  # where Asterisk records (its directory), and what messages are being
+        )
         self._recordings = 0
 
     async def run(self) -> None:
-        """Drive the flow to its end; after a hang-up (or a dropped connection) finish the bookkeeping."""
-        await self._finish(await drive(self.flow, self.info, self.services, self.execute))
+        """Drive the flow to its end; after a hang-up (or a dropped connection) finish the bookkeeping.
+        A message still being recorded when vmbox stops stays in the journal: Asterisk goes on recording
+        it without vmbox, and ivr/recordings.recover keeps it once it is finished."""
+        try:
+            await self._finish(await drive(self.flow, self.info, self.services, self.execute))
+        finally:
+            self.journal.release_call(self.info.call_id, self._recordings)
 
     async def execute(self, action) -> object:
         """Carry out one action; return the event that answers it."""
@@ -181,7 +189,10 @@ class AgiCall:
 
     async def _record(self, action: Record):
         self._recordings += 1
-        path = self.recordings_dir / recording_stem(self.info.call_id, self._recordings)
+        stem = recording_stem(self.info.call_id, self._recordings)
+        path = self.journal.directory / stem
+        if action.message_for:
+            self.journal.open(stem, self.info, action.message_for, action.max_s)
         try:
             reply = await self._send(
                 "RECORD FILE",
@@ -234,7 +245,7 @@ _CHANNEL = {
 }
 
 
-def call_handler(services, prompts, settings: Settings, recordings_dir: Path, default_account: str):
+def call_handler(services, prompts, settings: Settings, journal: Journal, default_account: str):
     """The FastAGI server's handler: each connection becomes one AgiCall for its account."""
 
     async def handle(connection: AgiConnection, request: AgiRequest) -> None:
@@ -258,7 +269,7 @@ def call_handler(services, prompts, settings: Settings, recordings_dir: Path, de
             info.caller_number,
             info.channel,
         )
-        await AgiCall(connection, info, services, prompts, settings, recordings_dir).run()
+        await AgiCall(connection, info, services, prompts, settings, journal).run()
         logger.info("call %s: ended", info.call_id)
 
     return handle

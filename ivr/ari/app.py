@@ -15,11 +15,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ivr import channel_vars
-from ivr.ari.client import AriClient, AriError
+from ivr.ari.client import AriClient, AriDown, AriError
 from ivr.ari.driver import LOST, AriCall
 from ivr.ari.media import MediaGrants
 from ivr.calls import describe_call, split_arguments
 from ivr.flow.model import Settings
+from ivr.recordings import Journal
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class StasisApp:
         services,
         prompts,
         flow_settings: Settings,
-        recordings_dir: Path,
+        journal: Journal,
         default_account: str,
         media: MediaGrants | None,
     ):
@@ -65,7 +66,7 @@ class StasisApp:
         self.services = services
         self.prompts = prompts
         self.flow_settings = flow_settings
-        self.recordings_dir = recordings_dir
+        self.journal = journal  # where recordings fetched from Asterisk go; messages being recorded
         self.default_account = default_account
         self.media = media  # None: Asterisk plays vmbox's audio from a shared directory
         self.calls: dict[str, AriCall] = {}
@@ -169,6 +170,26 @@ class StasisApp:
             await self.client.request("POST", f"{path}/continue")
         except AriError as exc:
             logger.warning("call %s: %s", channel_id, exc)
+
+    async def fetch_stored(self, name: str, file: Path) -> bool | None:
+        """Copy Asterisk's stored recording `name` to `file` and delete it from Asterisk: True; False
+        when Asterisk has no such recording; None when Asterisk cannot be asked now."""
+        stored = f"/recordings/stored/{quote(name, safe='')}"
+        try:
+            audio = await self.client.download(stored + "/file")
+        except AriDown:
+            return None
+        except AriError as exc:
+            if exc.status == 404:
+                return False
+            logger.warning("recording %s could not be fetched: %s", name, exc)
+            return None
+        await asyncio.to_thread(file.write_bytes, audio)
+        try:
+            await self.client.request("DELETE", stored)
+        except AriError as exc:
+            logger.warning("recording %s stays on Asterisk: %s", name, exc)
+        return True
 
     async def wait_idle(self) -> None:
         """Return once vmbox is done with every call it has now (their bookkeeping included)."""

@@ -33,7 +33,6 @@ import asyncio
 import logging
 from collections import deque
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote
 
 from ivr import channel_vars
@@ -106,6 +105,9 @@ class AriCall:
         finally:
             if self.app.media is not None:
                 self.app.media.revoke(self._tokens)
+            # A message Asterisk still holds (vmbox stopped or lost the call) is left to
+            # ivr/recordings.recover, which fetches it.
+            self.app.journal.release_call(self.info.call_id, self._recordings)
 
     async def execute(self, action) -> object:
         """Carry out one action; return the event that answers it."""
@@ -235,6 +237,8 @@ class AriCall:
     async def _record(self, action: Record):
         self._recordings += 1
         name = recording_stem(self.info.call_id, self._recordings)
+        if action.message_for:
+            self.app.journal.open(name, self.info, action.message_for, action.max_s)
         await self._rest(
             "POST",
             f"{self._channel}/record",
@@ -281,24 +285,11 @@ class AriCall:
 
     async def _fetch(self, name: str):
         """The stored recording `name`, copied to vmbox's recordings directory and deleted from Asterisk."""
-        stored = f"/recordings/stored/{quote(name, safe='')}"
-        client = self.app.client
-        try:
-            audio = await client.download(stored + "/file")
-        except AriError as exc:
-            logger.error(
-                "call %s: recording %s could not be fetched: %s", self.info.call_id, name, exc
-            )
-            return None
-        file = Path(self.app.recordings_dir) / f"{name}.wav"
-        await asyncio.to_thread(file.write_bytes, audio)
-        try:
-            await client.request("DELETE", stored)
-        except AriError as exc:
-            logger.warning(
-                "call %s: recording %s stays on Asterisk: %s", self.info.call_id, name, exc
-            )
-        return recorded(file)
+        file = self.app.journal.directory / f"{name}.wav"
+        if await self.app.fetch_stored(name, file):
+            return recorded(file)
+        logger.error("call %s: recording %s could not be fetched (yet)", self.info.call_id, name)
+        return None
 
     async def _finish(self, action) -> None:
         """Tell the dialplan how the call left vmbox; hang up when the flow says so."""

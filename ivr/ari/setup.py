@@ -4,7 +4,6 @@ the client and the Stasis application, running around a block."""
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -13,6 +12,7 @@ from ivr.ari.client import AriClient
 from ivr.ari.media import MediaGrants
 from ivr.config import ConfigError, Settings
 from ivr.flow.model import Settings as FlowSettings
+from ivr.recordings import Journal
 
 MEDIA_MODES = ("http", "shared")
 
@@ -34,7 +34,7 @@ async def stasis_application(
     services,
     prompts,
     flow_settings: FlowSettings,
-    recordings_dir: Path,
+    journal: Journal,
     account: str,
 ) -> AsyncIterator[StasisApp]:
     """The Stasis application, registered with Asterisk (and re-registered after every reconnection)."""
@@ -47,7 +47,7 @@ async def stasis_application(
     media = MediaGrants(ari.media_ttl_s, prompts) if ari.media == "http" else None
     runner = await _media_server(settings, media) if media else None
     client = AriClient(ari.url, ari.username, ari.password, ari.app)
-    app = StasisApp(client, services, prompts, flow_settings, recordings_dir, account, media)
+    app = StasisApp(client, services, prompts, flow_settings, journal, account, media)
     events = asyncio.create_task(app.run())
     try:
         yield app

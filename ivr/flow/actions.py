@@ -83,6 +83,7 @@ class Record:
 
     max_s: int
     silence_s: int
+    message_for: str | None = None  # the box a message is for (None: a greeting or a name)
 
 
 @dataclass(frozen=True)

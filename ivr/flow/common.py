@@ -72,7 +72,7 @@ def chose(ctx: CallState) -> None:
 
 def record_message(ctx: CallState) -> Step:
     limits = ctx.settings.limits
-    return State.RECORDING, Record(limits.max_message_s, limits.silence_s)
+    return State.RECORDING, Record(limits.max_message_s, limits.silence_s, ctx.box.id)
 
 
 def keep_or_drop(ctx: CallState, event=None) -> Step:
