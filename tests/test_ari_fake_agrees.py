@@ -142,3 +142,28 @@ async def test_a_hang_up_during_a_playback_fails_it(fake):
     )
     transcript = await call
     assert transcript.ok, transcript.errors
+
+
+async def test_a_recording_starts_before_its_beep_and_keeps_the_audio_up_to_the_key(fake, tmp_path):
+    """Seen on Asterisk 22: RecordingStarted precedes the beep (the caller's first 0.43 s after it is
+    not recorded), and a recording ended by a key keeps the audio up to the key (RECORD FILE over
+    FastAGI cuts 200 ms)."""
+    import wave
+
+    fake, app = fake
+    call = asyncio.create_task(fake.call("say tone 2s then press #", args=["leave", "3000"]))
+    [start] = await app.until("StasisStart")
+    channel = start["channel"]["id"]
+    await app.client.request(
+        "POST", f"/channels/{channel}/record", name="r1", format="wav", beep=True, terminateOn="any"
+    )
+    await app.until("RecordingFinished")
+    kinds = [e["type"] for e in app.events if e["type"] != "StasisStart"]
+    assert kinds == ["RecordingStarted", "ChannelDtmfReceived", "RecordingFinished"]
+    path = tmp_path / "r1.wav"
+    path.write_bytes(await app.client.download("/recordings/stored/r1/file"))
+    with wave.open(str(path)) as stored:
+        assert stored.getnframes() == 2 * 8000
+    await app.client.request("DELETE", f"/channels/{channel}")
+    transcript = await call
+    assert transcript.ok, transcript.errors

@@ -290,13 +290,14 @@ class FakeChannel:
         return live
 
     async def _record(self, live: dict, request: recording.RecordRequest) -> None:
+        # As Asterisk 22 does: RecordingStarted comes before the beep (seen on a real one).
+        self.emit("RecordingStarted", recording={**live, "state": "recording"})
         if request.beep:
             beep = (await self.server.media.windows(self, ["sound:beep"]))[0][1][0][1]
             self.transcript.events.append(Heard("beep", beep / RATE))
             self.clock += beep
-        self.emit("RecordingStarted", recording={**live, "state": "recording"})
         take = recording.take(request, self.caller, self.clock)
-        samples = recording.file_samples(request, take, array("h"))
+        samples = stored_samples(take, request.silence_ms)
         path = Path(request.name + ".wav")
         write_wav(path, samples)
         self.clock += take.samples
@@ -352,6 +353,15 @@ class _Playlist:
         if not self.last():
             shown["next_media_uri"] = self.media[self.index + 1]
         return shown
+
+
+def stored_samples(take: recording.Take, silence_ms: int) -> array:
+    """What Asterisk's ARI recording (app.c's ast_play_and_record) keeps, unlike RECORD FILE: nothing
+    cut after a key, and after a silence stop all but 200 ms of the silence cut (seen on a real
+    Asterisk 22: the audio right up to the key is in the file)."""
+    if take.ended_by == "silence":
+        return take.audio[: max(0, len(take.audio) - (silence_ms - 200) * recording.SAMPLES_PER_MS)]
+    return take.audio
 
 
 def now_utc() -> datetime:
