@@ -286,9 +286,16 @@ class AriCall:
     async def _fetch(self, name: str):
         """The stored recording `name`, copied to vmbox's recordings directory and deleted from Asterisk."""
         file = self.app.journal.directory / f"{name}.wav"
-        if await self.app.fetch_stored(name, file):
+        fetched = await self.app.fetch_stored(name, file)
+        if fetched:
             return recorded(file)
-        logger.error("call %s: recording %s could not be fetched (yet)", self.info.call_id, name)
+        if fetched is False:  # Asterisk keeps no recording of nothing (a key at once): too short
+            logger.info("call %s: recording %s holds nothing", self.info.call_id, name)
+            self.app.journal.close(name)
+        else:  # Asterisk keeps it: a message is fetched and kept later (ivr/recordings.recover)
+            logger.error(
+                "call %s: recording %s could not be fetched (yet)", self.info.call_id, name
+            )
         return None
 
     async def _finish(self, action) -> None:

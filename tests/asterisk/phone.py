@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.asterisk.ami import Message
-from tests.asterisk.heard import Heard, pcm
+from tests.asterisk.heard import RATE, Heard, pcm, write_wav
 from tests.asterisk.server import Asterisk
 
 TIMEOUT_S = 60.0
@@ -146,6 +146,13 @@ class Phone:
     async def say(self, sound: Path) -> None:
         """Say the sound file `sound` (8 kHz WAV) into the call; returns once it has played."""
         await self._step(f"say:{sound.with_suffix('')}")
+
+    async def pause(self, seconds: float) -> None:
+        """Say nothing for `seconds`: silence, sent as a phone sends it (e.g. waiting for a beep to end)."""
+        path = self.switchboard.asterisk.directory / f"pause-{seconds:g}.wav"
+        if not path.exists():
+            write_wav(path, bytes(int(seconds * RATE) * 2))
+        await self.say(path)
 
     async def hang_up(self) -> None:
         await self.switchboard.asterisk.ami.action("Hangup", Channel=self.channel)
