@@ -271,3 +271,17 @@ def real_asterisk(request, tmp_path_factory):
         yield harness
     finally:
         harness.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly how many real-Asterisk tests did not run, and why (no Asterisk found)."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "real-Asterisk test not run" in str(report.longrepr)
+    ]
+    if skipped:
+        reason = str(skipped[0].longrepr[2]).removeprefix("Skipped: ")
+        terminalreporter.write_line(
+            f"{len(skipped)} real-Asterisk tests not run: {reason}", yellow=True
+        )
