@@ -281,7 +281,7 @@ def pytest_terminal_summary(terminalreporter):
         if "real-Asterisk test not run" in str(report.longrepr)
     ]
     if skipped:
-        reason = str(skipped[0].longrepr[2]).removeprefix("Skipped: ")
+        reason = str(skipped[0].longrepr[2]).split("real-Asterisk test not run: ", 1)[-1]
         terminalreporter.write_line(
             f"{len(skipped)} real-Asterisk tests not run: {reason}", yellow=True
         )
