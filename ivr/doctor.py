@@ -35,9 +35,10 @@ import contextlib
 import sys
 from collections.abc import Callable
 
+from ivr.ami_client import AmiClient, AmiRefused
 from ivr.ari.client import AriError
 from ivr.config import Settings
-from ivr.doctor_ami import AmiClient, AmiRefused, allowed_actions, contexts_present, lamps, log_in
+from ivr.doctor_ami import allowed_actions, contexts_present, lamps, log_in
 from ivr.doctor_ami import rights as ami_rights
 from ivr.doctor_ari import AriDoctor
 from ivr.doctor_files import (

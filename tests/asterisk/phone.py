@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.asterisk.ami import Message
+from ivr.ami_client import Message
 from tests.asterisk.heard import RATE, Heard, pcm, write_wav
 from tests.asterisk.server import Asterisk
 

@@ -11,7 +11,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.asterisk.ami import Ami, AmiError, Message
+from ivr.ami_client import AmiClient, AmiRefused, Message
 from tests.asterisk.config import ARI_PASSWORD, write_config
 from tests.asterisk.install import Installation, NoAsterisk
 
@@ -32,7 +32,7 @@ def _output(path: Path):
     return open(path, "wb")
 
 
-def _future_event(ami: Ami, kind: str) -> asyncio.Future:
+def _future_event(ami: AmiClient, kind: str) -> asyncio.Future:
     """The future of the next `kind` event on `ami`."""
     found = asyncio.get_running_loop().create_future()
 
@@ -72,7 +72,7 @@ class Asterisk:
             voicemail,
             files,
         )
-        self.ami = Ami()
+        self.ami = AmiClient("test")
         self.process: asyncio.subprocess.Process | None = None
         self._log_listeners: list[Callable[[str], None]] = []
         self._stream_task: asyncio.Task | None = None
@@ -128,12 +128,13 @@ class Asterisk:
         while True:
             if self.process.returncode is not None:
                 raise NoAsterisk(f"it exited with {self.process.returncode}")
-            self.ami = Ami()
+            self.ami = AmiClient("test")
             booted = _future_event(self.ami, "FullyBooted")
             try:
-                await self.ami.connect("127.0.0.1", self.ami_port, "vmbox-test", self.test_secret)
+                await self.ami.connect("127.0.0.1", self.ami_port)
+                await self.ami.log_in("vmbox-test", self.test_secret)
                 return booted
-            except (OSError, AmiError):
+            except (OSError, TimeoutError, AmiRefused):
                 await self.ami.close()
                 await asyncio.sleep(
                     delay

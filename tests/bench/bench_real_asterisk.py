@@ -61,7 +61,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.asterisk.ami import AmiError
+from ivr.ami_client import AmiRefused
 from tests.asterisk.heard import Heard, pcm
 from tests.asterisk.install import find_asterisk, required
 from tests.asterisk.phone import CallFailed, Switchboard
@@ -138,10 +138,10 @@ async def run_calls(calls: list[Call], place, script, label: str) -> None:
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 await script(call)
                 await call.caller.phone.heard()
-        except (CallFailed, AmiError, TimeoutError) as exc:
+        except (CallFailed, AmiRefused, ConnectionError, TimeoutError) as exc:
             call.failure = f"{call.kind} {call.mailbox}: {exc}"
             if call.caller is not None:
-                with contextlib.suppress(CallFailed, AmiError, TimeoutError):
+                with contextlib.suppress(CallFailed, AmiRefused, ConnectionError, TimeoutError):
                     await call.caller.phone.hang_up()
                     await call.caller.phone.heard(timeout=30)
         call.seconds = time.perf_counter() - placed
