@@ -20,7 +20,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.audio import FFmpeg, wav_info
+from store.audio import Encoder, FFmpeg, wav_info
 from store.errors import NotAudio, TooLarge
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class MediaFiles:
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
         self.ffmpeg = ffmpeg
+        self.encoder = Encoder(ffmpeg)
 
     def prepare(self) -> None:
         """Create the directories and drop whatever a previous run left in tmp."""
@@ -122,9 +123,9 @@ class MediaFiles:
             return await asyncio.to_thread(source.read_bytes)
         target = self.temp_path(f".{extension}")
         try:
-            await self.ffmpeg.encode(source, extension, target)
+            await self.encoder.encode(source, extension, target)
             return await asyncio.to_thread(target.read_bytes)
-        except RuntimeError:
+        except (RuntimeError, FileNotFoundError):
             if not source.exists():
                 raise FileNotFoundError(source) from None
             raise
