@@ -86,7 +86,7 @@ def info_frame(frames: bytes, samples: int) -> bytes:
     if not 0 <= padding < 4096:
         raise ValueError(f"LAME padded {padding} samples; the tag holds 0 to 4095")
     total = len(frames) + length
-    toc = bytes(i * 256 // 100 for i in range(100))  # constant rate: the position is linear in time
+    toc = bytes(i * 256 // 100 for i in range(100))  # constant rate: position is linear in time
     lame = (
         _ENCODER
         + bytes((0x01, 0))  # tag revision 0, constant bit rate; lowpass unknown
@@ -96,18 +96,15 @@ def info_frame(frames: bytes, samples: int) -> bytes:
         + bytes(4)  # misc, gain, preset
         + struct.pack(">IH", total, 0)  # music length; music CRC not computed (players ignore it)
     )
-    body = (
-        struct.pack(">I", header)
-        + bytes(first.side_info)
-        + b"Info"
-        + struct.pack(">III", 0x0F, count, total)  # frames, bytes, table of contents, quality
-        + toc
-        + struct.pack(">I", 0)
-        + lame
-    )
+    start = struct.pack(">I", header) + bytes(first.side_info) + b"Info"
+    body = start + struct.pack(">III", 0x0F, count, total) + toc + bytes(4) + lame
+    if (
+        len(body) + 2 > length
+    ):  # a small frame (low bit rate, high sample rate): no table of contents
+        body = start + struct.pack(">III", 0x0B, count, total) + bytes(4) + lame
+    if len(body) + 2 > length:
+        raise ValueError(f"an Info frame needs {len(body) + 2} bytes; frames here hold {length}")
     body += struct.pack(">H", crc16(body))  # over the whole frame up to here, as LAME computes it
-    if len(body) > length:
-        raise ValueError(f"an Info frame needs {len(body)} bytes; frames here hold {length}")
     return body + bytes(length - len(body))
 
 

@@ -116,6 +116,25 @@ async def test_it_sounds_as_ffmpegs_libmp3lame_encoding_did(tmp_path):
     assert noise <= signal / 1000  # 30 dB apart at least (the same LAME settings: identical here)
 
 
+@pytest.mark.parametrize("rate, channels", [(16000, 1), (44100, 2), (11025, 2)])
+def test_other_rates_and_stereo_last_as_long_as_their_source(tmp_path, rate, channels):
+    """Frames too small for the Info frame's table of contents get one without it."""
+    samples = rate  # one second
+    pcm = b"".join(
+        int(8000 * math.sin(2 * math.pi * 440 * n / rate)).to_bytes(2, "little", signed=True)
+        * channels
+        for n in range(samples)
+    )
+    mp3 = tmp_path / "out.mp3"
+    mp3.write_bytes(encode_mp3(pcm, rate, channels))
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(mp3), "-f", "s16le", "-ac", str(channels), "-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    assert len(out) == samples * 2 * channels
+
+
 def test_the_lame_tag_checksum_is_crc16_arc():
     assert crc16(b"123456789") == 0xBB3D
     assert crc16(b"") == 0
