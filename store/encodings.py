@@ -20,6 +20,7 @@ Rules:
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -117,8 +118,7 @@ class EncodingCache:
                 await asyncio.to_thread(os.link, self._path(key), self._path(copy_key))
             except OSError:  # evicted meanwhile, or no hard links here: encoded when asked
                 continue
-            self._entries[copy_key] = size
-            self.size += size
+            self._add(copy_key, size)
         self._shrink()
 
     def keep_only(self, files: set[str]) -> None:
@@ -137,8 +137,7 @@ class EncodingCache:
         if key in self._forgotten:
             entry.unlink(missing_ok=True)
             return audio
-        self._entries[key] = len(audio)
-        self.size += len(audio)
+        self._add(key, len(audio))
         self._shrink()
         return audio
 
@@ -147,6 +146,10 @@ class EncodingCache:
         self._forgotten.discard(key)
         if not done.cancelled():
             done.exception()  # every waiter may have gone: the failure is theirs, not the loop's
+
+    def _add(self, key: _Key, size: int) -> None:
+        self.size += size - self._entries.pop(key, 0)
+        self._entries[key] = size
 
     def _shrink(self) -> None:
         while self.size > self.limit and self._entries:
@@ -163,7 +166,8 @@ class EncodingCache:
 
 def _read_and_touch(path: Path) -> bytes:
     audio = path.read_bytes()
-    os.utime(path)  # recently used, for the order taken back at the next start
+    with contextlib.suppress(FileNotFoundError):  # evicted since: the bytes are good all the same
+        os.utime(path)  # recently used, for the order taken back at the next start
     return audio
 
 
