@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.flow.model import Keys, Limits
+from store.encodings import DEFAULT_LIMIT_MB
 
 DEFAULT_FILE = Path("vmbox.toml")
 
@@ -24,6 +25,7 @@ class ConfigError(Exception):
 class StoreSettings:
     data_dir: str = "./vmbox-data"  # SQLite database and audio files
     retention_days: int = 93  # older messages are hidden from lists, counts and phones
+    cache_mb: int = DEFAULT_LIMIT_MB  # encoded audio (MP3, MP4) kept for downloads and emails
 
 
 @dataclass(frozen=True)

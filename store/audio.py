@@ -1,29 +1,33 @@
-"""Audio conversion through ffmpeg (the one module that runs it).
+"""Audio conversion: through ffmpeg (the store's one module that runs it), and MP3 in process.
 
 Messages and greetings are stored as 8 kHz 16-bit mono WAV, which Asterisk plays without transcoding.
 Uploads in any format ffmpeg decodes are normalised to that on the way in; downloads are encoded to the
-box's `media_extension` on the way out.
+box's `media_extension` on the way out: MP3 in process by LAME (store/mp3.py), MP4 by ffmpeg.
 
-ffmpeg runs as an asyncio subprocess, so a conversion never blocks the event loop; a semaphore keeps
-the number of concurrent encoders near the number of cores.
+Nothing here blocks the event loop: ffmpeg runs as an asyncio subprocess, LAME on a pool of threads.
+A semaphore keeps the number of ffmpeg processes, and the pool the number of LAME threads, near the
+number of cores.
 """
 
 import asyncio
 import os
 import wave
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from store.errors import NotAudio, TooLong
+from store.mp3 import encode_mp3
 
 SAMPLE_RATE = 8000
 MAX_AUDIO_S = 3600  # longer uploads are refused: no voicemail or greeting lasts an hour
 
-# Per download format: the ffmpeg output options and the HTTP Content-Type.
+# Per download format: the ffmpeg output options (None: not through ffmpeg) and the HTTP Content-Type.
 FORMATS = {
-    "mp3": (["-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3"], "audio/mpeg"),
+    "mp3": (None, "audio/mpeg"),  # LAME in process (store/mp3.py)
     "mp4": (["-c:a", "aac", "-b:a", "32k", "-f", "mp4"], "audio/mp4"),
-    "wav": (["-c:a", "pcm_s16le", "-f", "wav"], "audio/x-wav"),
+    "wav": (None, "audio/x-wav"),  # the stored file itself
 }
 
 
@@ -100,12 +104,52 @@ class FFmpeg:
         return info
 
     async def encode(self, source: Path, extension: str, target: Path) -> None:
-        """Encode the stored WAV `source` as `extension` (a key of FORMATS) into `target`."""
+        """Encode the stored WAV `source` as `extension` (mp4) into `target`.
+
+        Raises RuntimeError when ffmpeg fails (a source that is gone included).
+        """
         options, _ = FORMATS[extension]
         code, errors = await self._run("-i", str(source), *options, str(target))
         if code != 0:
             target.unlink(missing_ok=True)
             raise RuntimeError(f"ffmpeg could not encode {source.name} as {extension}: {errors}")
+
+
+class Encoder:
+    """Encodes stored WAV files for download: MP3 in process on `threads` threads, MP4 through
+    ffmpeg. `encoded` counts the encodings made, by extension."""
+
+    def __init__(self, ffmpeg: FFmpeg, threads: int | None = None):
+        self.ffmpeg = ffmpeg
+        self.encoded: Counter[str] = Counter()
+        self._threads = ThreadPoolExecutor(
+            threads or os.cpu_count() or 2, thread_name_prefix="vmbox-mp3"
+        )
+
+    async def encode(self, source: Path, extension: str, target: Path) -> None:
+        """Write `source` encoded as `extension` (mp3 or mp4) to `target`.
+
+        Raises FileNotFoundError (MP3) or RuntimeError (MP4) when `source` is gone, RuntimeError
+        when it cannot be encoded.
+        """
+        if extension == "mp3":
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._threads, _write_mp3, source, target)
+        else:
+            await self.ffmpeg.encode(source, extension, target)
+        self.encoded[extension] += 1
+
+
+def _write_mp3(source: Path, target: Path) -> None:
+    try:
+        with wave.open(os.fspath(source), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                raise ValueError(f"{wav.getsampwidth() * 8}-bit samples")
+            rate, channels = wav.getframerate(), wav.getnchannels()
+            pcm = wav.readframes(wav.getnframes())
+        target.write_bytes(encode_mp3(pcm, rate, channels))
+    except (wave.Error, EOFError, ValueError) as exc:
+        raise RuntimeError(f"could not encode {source.name} as mp3: {exc}") from exc
 
 
 def wav_info(path: Path) -> AudioInfo:

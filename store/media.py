@@ -3,7 +3,8 @@
 Layout: `<data>/media/<account_id>/<32 hex>.wav` holds stored audio, one file per message or greeting
 version (never rewritten in place: a replacement is a new file, and the old one is removed only after
 the row that points to the new one is committed); `<data>/tmp/` holds uploads and conversions in
-flight and is emptied on start.
+flight and is emptied on start; `<data>/cache/` holds the encoded forms of stored files that
+downloads and emails asked for (store/encodings.py), dropped with their stored file.
 
 Every stored file is complete before anyone can see it: written to tmp, fsynced, renamed into place
 and the directory fsynced, all before the caller commits the row that references it.
@@ -20,7 +21,8 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.audio import FFmpeg, wav_info
+from store.audio import Encoder, FFmpeg, wav_info
+from store.encodings import DEFAULT_LIMIT_MB, EncodingCache
 from store.errors import NotAudio, TooLarge
 
 logger = logging.getLogger(__name__)
@@ -41,12 +43,15 @@ class MediaFiles:
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
         self.ffmpeg = ffmpeg
+        self.encoder = Encoder(ffmpeg)
+        self.cache = EncodingCache(data_dir / "cache", DEFAULT_LIMIT_MB * 1024 * 1024)
 
     def prepare(self) -> None:
-        """Create the directories and drop whatever a previous run left in tmp."""
+        """Create the directories, drop whatever a previous run left in tmp, take the cache back."""
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp.mkdir(parents=True)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.cache.prepare()
 
     def path(self, file: str) -> Path:
         """Absolute path of a stored file; refuses anything that is not one of our names."""
@@ -110,32 +115,31 @@ class MediaFiles:
         """A new stored file with the same audio as `file` (a hard link where the filesystem allows)."""
         copy = f"{account_id}/{secrets.token_hex(16)}.wav"
         await asyncio.to_thread(_link_or_copy, self.path(file), self.root / copy)
+        await self.cache.share(file, copy)
         return copy
 
     async def encoded(self, file: str, extension: str) -> bytes:
-        """The audio of stored `file` encoded as `extension` (mp3, mp4 or wav).
+        """The audio of stored `file` encoded as `extension` (mp3, mp4 or wav), from the cache when it
+        was encoded before.
 
         Raises FileNotFoundError when the file is gone (replaced or deleted since its row was read).
         """
         source = self.path(file)
         if extension == "wav":
             return await asyncio.to_thread(source.read_bytes)
-        target = self.temp_path(f".{extension}")
         try:
-            await self.ffmpeg.encode(source, extension, target)
-            return await asyncio.to_thread(target.read_bytes)
+            return await self.cache.get(file, source, extension, self.encoder.encode)
         except RuntimeError:
             if not source.exists():
                 raise FileNotFoundError(source) from None
             raise
-        finally:
-            target.unlink(missing_ok=True)
 
     def discard(self, files: Iterable[str | None]) -> None:
-        """Remove stored files no row refers to any more (missing ones are fine)."""
+        """Remove stored files no row refers to any more, and their encodings (missing ones are fine)."""
+        files = [file for file in files if file]
         for file in files:
-            if file:
-                self.path(file).unlink(missing_ok=True)
+            self.path(file).unlink(missing_ok=True)
+        self.cache.forget(files)
 
     def remove_orphans(self, referenced: set[str]) -> int:
         """Remove stored files that no row refers to (left by a crash between rename and commit)."""
@@ -146,6 +150,7 @@ class MediaFiles:
                 removed += 1
         if removed:
             logger.warning("removed %d media files that no row referred to", removed)
+        self.cache.keep_only(referenced)
         return removed
 
 

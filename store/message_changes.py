@@ -81,8 +81,9 @@ async def change_folder(
 async def remove_messages(
     store: Store, account_id: str, box_id: str, ids: Sequence[str] | None, folder: str | None = None
 ) -> Outcome:
-    """Delete messages (the REST DELETE): hidden from every listing and count. `ids` None means all
-    the box's messages, or all of `folder`."""
+    """Delete messages (the REST DELETE): hidden from every listing and count, their encoded audio
+    dropped at once (the stored audio goes at the next purge). `ids` None means all the box's
+    messages, or all of `folder`."""
     async with store.db.transaction() as tx:
         await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, folder, store.cutoff())
@@ -90,6 +91,7 @@ async def remove_messages(
             "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?",
             [(row[0],) for row in rows],
         )
+    store.media.cache.forget(row[2] for row in rows)
     outcome.succeeded = [row[0] for row in rows]
     return outcome
 
@@ -190,7 +192,7 @@ async def purge_messages(store: Store) -> int:
 
     Messages deleted through the API go for good, row and audio: an unknown id answers the same as a
     deleted one. Messages past retention keep their row, so asking for one still answers
-    `prior_to_retention_duration`, but lose their audio. The files are removed after the commit; a
+    `prior_to_retention_duration`, but lose their audio (and its encodings). The files are removed after the commit; a
     crash in between leaves orphans, which the next start removes.
     """
     async with store.db.transaction() as tx:

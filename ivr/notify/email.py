@@ -12,6 +12,9 @@ Rules:
 - Each email's Message-ID is made from its job (kind, id, message or box), so the duplicate a crash
   between the server's acceptance and the job's commit can cause is recognisable as one.
 - A mailbox-full email goes out at most once an hour per box.
+- The attachment is the message's encoding from the store's media cache (store/encodings.py): made
+  once per message and format, whether the email, a retry of it, a copy's email or a download asks
+  first.
 """
 
 import asyncio

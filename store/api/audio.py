@@ -1,5 +1,10 @@
-"""Handlers for message audio: download (`GET …/raw`), replace (`PUT …/raw`), ZIP of several (`POST …/messages/raw`)."""
+"""Handlers for message audio: download (`GET …/raw`), replace (`PUT …/raw`), ZIP of several (`POST …/messages/raw`).
 
+Downloads and ZIPs take each message's encoding from the media cache (store/encodings.py), which the
+email notifier fills too: a message is encoded once, whoever asks first.
+"""
+
+import asyncio
 import io
 import zipfile
 
@@ -40,11 +45,28 @@ async def _box_and_message(request: web.Request, ident: str) -> tuple[VMBox, Mes
     return box, message
 
 
+def _extension(box: VMBox) -> str:
+    return box.doc.get("media_extension", "mp3")
+
+
+async def _with_audio(
+    request: web.Request, box: VMBox, message: Message
+) -> tuple[VMBox, Message, bytes]:
+    """(box, message, its audio in the box's media_extension), the rows read again when the audio
+    was replaced or deleted since they were read."""
+    media = request.app[STORE].media
+    try:
+        return box, message, await media.encoded(message.media_file, _extension(box))
+    except FileNotFoundError:
+        box, message = await _box_and_message(request, message.id)
+        return box, message, await media.encoded(message.media_file, _extension(box))
+
+
 async def get_raw(request: web.Request) -> web.Response:
     """A message's audio in the box's media_extension (mp3 by default)."""
     box, message = await _box_and_message(request, message_id(request))
-    extension = box.doc.get("media_extension", "mp3")
-    audio = await request.app[STORE].media.encoded(message.media_file, extension)
+    box, message, audio = await _with_audio(request, box, message)
+    extension = _extension(box)
     disposition = f'attachment; filename="{download_name(box, message, extension)}"'
     return web.Response(
         body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
@@ -62,19 +84,25 @@ async def put_raw(request: web.Request) -> web.Response:
 
 
 async def post_raw_zip(request: web.Request) -> web.Response:
-    """A ZIP of the listed messages' audio, each named as its single download; any failure fails it all."""
+    """A ZIP of the listed messages' audio, each named as its single download; any failure fails it all.
+
+    The messages are encoded side by side (as many at a time as the encoder has threads)."""
     data, _ = await read_envelope(request)
-    media = request.app[STORE].media
+    # Every message first: an unknown one fails the request before anything is encoded.
+    found = [
+        await _box_and_message(request, ident) for ident in dict.fromkeys(listed_message_ids(data))
+    ]
     buffer, names = io.BytesIO(), set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for ident in dict.fromkeys(listed_message_ids(data)):
-            box, message = await _box_and_message(request, ident)
-            extension = box.doc.get("media_extension", "mp3")
+        for box, message, audio in await asyncio.gather(
+            *(_with_audio(request, box, message) for box, message in found)
+        ):
+            extension = _extension(box)
             name = download_name(box, message, extension)
             if name in names:
                 name = f"{name.rsplit('.', 1)[0]}_{message.id}.{extension}"
             names.add(name)
-            archive.writestr(name, await media.encoded(message.media_file, extension))
+            archive.writestr(name, audio)
     disposition = f'attachment; filename="{request[REQUEST_ID]}.zip"'
     return web.Response(
         body=buffer.getvalue(),
