@@ -371,3 +371,18 @@ def test_vmbox_serve_refuses_to_start_with_a_key_file_others_may_read(tmp_path):
     assert finished.returncode == 1
     assert f"the PIN key file {key_file} may be read by others (mode 0644)" in finished.stderr
     assert "REST API on" not in finished.stderr
+
+
+async def test_a_phone_login_with_a_keyed_pin_writes_nothing_unless_failures_are_to_forget(
+    store, account, scrypt_calls
+):
+    box = await new_box(store, account)
+    services, commits = CallServices(store), []
+    store.db.on_commit(lambda: commits.append("commit"))
+    assert await services.run(call_info(account), CheckPin(box, "1234")) == PinChecked(True)
+    assert commits == [] and scrypt_calls == []  # an indexed read or two and an HMAC: no write
+
+    assert await services.run(call_info(account), CheckPin(box, "0000")) == PinChecked(False)
+    assert (commits, await failures(store)) == (["commit"], 1)
+    assert await services.run(call_info(account), CheckPin(box, "1234")) == PinChecked(True)
+    assert (commits, await failures(store)) == (["commit"] * 2, 0)  # the failure is forgotten
