@@ -70,22 +70,24 @@ class AgiConnection:
         self._reply_timeout_s = reply_timeout_s
         self.hung_up = False  # set by an out-of-band HANGUP, a 511, or EOF
 
-    async def _line(self, timeout: float) -> str:
-        raw = await asyncio.wait_for(self._reader.readline(), timeout)
+    async def _line(self) -> str:
+        raw = await self._reader.readline()
         if not raw:
             raise EOFError
         return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
     async def read_headers(self, timeout_s: float) -> dict[str, str]:
         """The agi_* header block; HeaderError if it is cut off, malformed, too long or too slow."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):  # one deadline for the whole block
+                return await self._header_lines()
+        except (TimeoutError, EOFError, ValueError) as exc:
+            raise HeaderError(f"header block not completed ({type(exc).__name__})") from None
+
+    async def _header_lines(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         for _ in range(MAX_HEADER_LINES):
-            try:
-                line = await self._line(max(0.0, deadline - loop.time()))
-            except (TimeoutError, EOFError, ValueError) as exc:
-                raise HeaderError(f"header block not completed ({type(exc).__name__})") from None
+            line = await self._line()
             if not line:
                 if not headers:
                     raise HeaderError("empty header block")
@@ -101,23 +103,26 @@ class AgiConnection:
         raise HeaderError(f"header block longer than {MAX_HEADER_LINES} lines")
 
     async def send(self, line: str) -> Reply:
-        """Send one command line and return its reply. Raises CallGone when the call is over."""
+        """Send one command line and return its reply. Raises CallGone when the call is over,
+        TimeoutError when no reply comes within the reply timeout."""
         try:
             self._writer.write(line.encode())
             await self._writer.drain()
-            return await self._reply()
+            # One timer per reply, not per line: asyncio.wait_for would also make a task per line.
+            async with asyncio.timeout(self._reply_timeout_s):
+                return await self._reply()
         except (EOFError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
             self.hung_up = True
             raise CallGone(f"connection closed ({type(exc).__name__})") from None
 
     async def _reply(self) -> Reply:
         while True:
-            line = await self._line(self._reply_timeout_s)
+            line = await self._line()
             if line == "HANGUP":
                 self.hung_up = True
                 continue
             if line.startswith("520-"):
-                while not (await self._line(self._reply_timeout_s)).startswith("520 "):
+                while not (await self._line()).startswith("520 "):
                     pass
                 return Reply(520, text=line)
             try:
