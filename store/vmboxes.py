@@ -330,7 +330,10 @@ async def pin_keys(db: Database) -> PinKeys:
             " then need a new PIN through the API)"
         )
     create_pin_key_file(path)
-    return read_pin_keys(path)
+    try:
+        return read_pin_keys(path)
+    except FileNotFoundError:  # a link to a file that is not there: not ours to create
+        raise PinKeyError(f"the PIN key file {path} is a link to a missing file") from None
 
 
 async def pin_hash_counts(db: Database) -> dict[str, int]:

@@ -386,3 +386,30 @@ async def test_a_phone_login_with_a_keyed_pin_writes_nothing_unless_failures_are
     assert (commits, await failures(store)) == (["commit"], 1)
     assert await services.run(call_info(account), CheckPin(box, "1234")) == PinChecked(True)
     assert (commits, await failures(store)) == (["commit"] * 2, 0)  # the failure is forgotten
+
+
+async def test_the_key_file_may_be_a_link_to_a_key_kept_elsewhere(
+    store, account, key_file, tmp_path
+):
+    elsewhere = tmp_path / "secrets" / "vmbox-pin.key"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(f"k9 {secrets.token_hex(32)}\n")
+    elsewhere.chmod(0o600)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.symlink_to(elsewhere)
+    box = await new_box(store, account)
+    assert KEYED_HASH.fullmatch(await stored_hash(store, box))[1] == "k9"
+    elsewhere.chmod(0o644)  # the rule is the key's, wherever it lives
+    with pytest.raises(PinKeyError, match="may be read by others"):
+        await check_pin(store.db, box, "1234")
+    elsewhere.unlink()  # a link left pointing at nothing is a lost key, not a place for a new one
+    with pytest.raises(PinKeyError, match="is missing.*restore it"):
+        await check_pin(store.db, box, "1234")
+    assert not elsewhere.exists()
+
+
+async def test_a_link_to_a_missing_key_is_refused_even_before_any_pin(store, account, key_file):
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.symlink_to(key_file.parent / "nowhere.key")
+    with pytest.raises(PinKeyError, match="link to a missing file"):
+        await new_box(store, account)
