@@ -351,8 +351,8 @@ async def check_pin(db: Database, box_id: str, pin: str) -> bool:
     legacy scrypt hash is checked on a worker thread of the default executor (so no more at once than
     it has threads), and only until the box's first successful login after an upgrade (wrong PINs
     until then, up to the lockout): it, or a hash under an older key, is replaced by a hash under the
-    current key when the PIN is right (unless the PIN changed meanwhile). Raises PinKeyError when the key file cannot be
-    used or lacks the key the box's hash was made with.
+    current key when the PIN is right (unless the PIN changed meanwhile). Raises PinKeyError when the
+    key file cannot be used or lacks the key the box's hash was made with.
     """
     row = await db.fetch_one("SELECT pin_hash FROM vmboxes WHERE id = ?", (box_id,))
     if row is None or row[0] is None:
