@@ -143,7 +143,8 @@ class CallServices:
                 action.box_id,
             )
             return PinChecked(False)
-        # A keyed hash, checked in microseconds on the event loop: no queue, no thread (store/hashing.py).
+        # Microseconds, on the event loop: a keyed hash (store/hashing.py). No queue: only an scrypt
+        # hash left from before takes a worker thread, until its box's first successful login.
         if await check_pin(db, action.box_id, action.pin):
             await lockout.clear_failures(db, action.box_id)
             return PinChecked(True)
