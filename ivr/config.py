@@ -23,7 +23,14 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class StoreSettings:
-    data_dir: str = "./vmbox-data"  # SQLite database and audio files
+    """Where the store lives. The PIN key (store/hashing.py) is the file `pin.key` in `data_dir`,
+    created 0600 on first use, and on purpose not a setting: the store finds it from the database it
+    is handed, so every path that hashes or checks a PIN (the REST API, the phone, `vmbox` commands,
+    a second process on the same data) uses the same key without being given it, and no setting can
+    point two of them at different keys. To keep the key elsewhere (off the volume that is backed up
+    with the database), make `pin.key` a symbolic link to it: the 0600 rule applies to the target."""
+
+    data_dir: str = "./vmbox-data"  # SQLite database, audio files and the PIN key file pin.key
     retention_days: int = 93  # older messages are hidden from lists, counts and phones
     cache_mb: int = DEFAULT_LIMIT_MB  # encoded audio (MP3, MP4) kept for downloads and emails
 

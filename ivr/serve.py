@@ -26,6 +26,7 @@ from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import Store, open_store
 from store.message_changes import expire_messages, purge_messages
+from store.vmboxes import pin_hash_counts, pin_keys
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,20 @@ async def ensure_default_account(store: Store, api_address: tuple[str, int]) -> 
         f'  curl -s -X PUT -H \'Content-Type: application/json\' -d \'{{"data":{{"api_key":"{api_key}"}}}}\''
         f" {base}/v2/api_auth",
         flush=True,
+    )
+
+
+async def check_pin_keys(store: Store) -> None:
+    """Make sure the PIN key file is usable before any call comes (creating it on a new store), and
+    log which keys the stored PINs use, so an admin rotating the key sees when an old one is free to
+    go. Raises PinKeyError (an OSError), which stops `vmbox serve` with its message."""
+    keys = await pin_keys(store.db)
+    counts = await pin_hash_counts(store.db)
+    logger.info(
+        "PIN key file %s: new PINs use key %s; stored PINs by key: %s",
+        keys.source,
+        keys.current,
+        ", ".join(f"{key_id} {count}" for key_id, count in sorted(counts.items())) or "none",
     )
 
 
@@ -108,6 +123,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
     agi = None
     expiry = recovery = None
     try:
+        await check_pin_keys(store)
         await runner.setup()
         site = web.TCPSite(runner, settings.api.host, settings.api.port)
         await site.start()

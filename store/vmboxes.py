@@ -1,19 +1,36 @@
 """Voicemail boxes: KAZOO documents validated by `schemas/vmbox.json`, PINs kept apart and hashed.
 
 Invariants: `doc` never holds `id` or `pin`; `mailbox` is unique per account (a UNIQUE index, so two
-concurrent creates cannot both win); `rev` grows by one on every write.
+concurrent creates cannot both win); `rev` grows by one on every write of the document or the PIN.
+Replacing the hash of an unchanged PIN (an scrypt hash or one under an older key, at the next
+successful check) changes neither, so it leaves `rev` alone: a login must not make an API client's
+next conditional update fail.
+
+PINs are hashed with the keys of `pin.key` beside the database (store/hashing.py): every path that
+hashes or checks a PIN (API, phone, tools) finds the same key from the database it is given.
 """
 
 import asyncio
 import json
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from store.core import Store
 from store.db import Database, IntegrityError, Transaction
 from store.documents import deep_merge, dumps, revision
 from store.errors import Invalid, NotFound, RevisionConflict
-from store.hashing import hash_pin, pin_matches
+from store.hashing import (
+    KEYED,
+    LEGACY,
+    PIN_KEY_FILE,
+    PinKeyError,
+    PinKeys,
+    create_pin_key_file,
+    read_pin_keys,
+    scheme,
+    scrypt_matches,
+)
 from store.ids import new_id
 from store.validation import error, validate, with_defaults
 
@@ -58,15 +75,15 @@ def _validated(document: object) -> tuple[dict, str | None]:
     return doc, doc.pop("pin", None)
 
 
-async def _pin_hash(pin: str | None) -> object:
+async def _pin_hash(db: Database, pin: str | None) -> object:
     """The hash of a new PIN, or _KEEP_PIN when the document sets none."""
-    return _KEEP_PIN if pin is None else await asyncio.to_thread(hash_pin, pin)
+    return _KEEP_PIN if pin is None else (await pin_keys(db)).hash(pin)
 
 
-async def _prepared(document: object) -> tuple[dict, object]:
+async def _prepared(db: Database, document: object) -> tuple[dict, object]:
     """Validate a full document; return it with defaults (no id, no pin) and the new PIN hash or _KEEP_PIN."""
     doc, pin = _validated(document)
-    return doc, await _pin_hash(pin)
+    return doc, await _pin_hash(db, pin)
 
 
 def _indexed(doc: dict) -> tuple:
@@ -83,7 +100,7 @@ def _mailbox_taken(doc: dict) -> Invalid:
 
 async def create_vmbox(db: Database, account_id: str, document: object) -> VMBox:
     """Create a box from a KAZOO document. Raises Invalid (schema, or `mailbox.unique`)."""
-    doc, pin_hash = await _prepared(document)
+    doc, pin_hash = await _prepared(db, document)
     box_id = new_id()
     try:
         async with db.transaction() as tx:
@@ -245,7 +262,7 @@ async def replace_vmbox(
 
     Raises NotFound, Invalid, or RevisionConflict when `expected_rev` is stale.
     """
-    doc, pin_hash = await _prepared(document)
+    doc, pin_hash = await _prepared(db, document)
     async with db.transaction() as tx:
         box = await _locked_box(tx, account_id, box_id)
         return await _write(tx, box, doc, pin_hash, expected_rev)
@@ -262,7 +279,7 @@ async def patch_vmbox(
     async with db.transaction() as tx:
         box = await _locked_box(tx, account_id, box_id)
         doc, pin = _validated(deep_merge(box.doc, patch))
-        return await _write(tx, box, doc, await _pin_hash(pin), expected_rev)
+        return await _write(tx, box, doc, await _pin_hash(db, pin), expected_rev)
 
 
 async def _locked_box(tx: Transaction, account_id: str, box_id: str) -> VMBox:
@@ -291,9 +308,64 @@ async def delete_vmbox(
     return box
 
 
+async def pin_key_path(db: Database) -> Path:
+    """Where the PIN keys of `db` live: `pin.key` in the directory of its database file."""
+    row = await db.fetch_one("PRAGMA database_list")  # "main" first: (seq, name, file)
+    return Path(row[2]).parent / PIN_KEY_FILE
+
+
+async def pin_keys(db: Database) -> PinKeys:
+    """The PIN keys of `db`'s store, read afresh (a rotated key file takes effect at once). The file is
+    created with a new key on first use, unless the database already holds hashes made with a key:
+    a lost key file is refused (PinKeyError), never silently replaced."""
+    path = await pin_key_path(db)
+    try:
+        return read_pin_keys(path)
+    except FileNotFoundError:
+        pass
+    if await db.fetch_one("SELECT 1 FROM vmboxes WHERE pin_hash LIKE ? LIMIT 1", (f"{KEYED}$%",)):
+        raise PinKeyError(
+            f"the PIN key file {path} is missing, but PINs in the database were hashed with it:"
+            " restore it from a backup (or, to give up those PINs, create a new key file; those boxes"
+            " then need a new PIN through the API)"
+        )
+    create_pin_key_file(path)
+    try:
+        return read_pin_keys(path)
+    except FileNotFoundError:  # a link to a file that is not there: not ours to create
+        raise PinKeyError(f"the PIN key file {path} is a link to a missing file") from None
+
+
+async def pin_hash_counts(db: Database) -> dict[str, int]:
+    """How many boxes' PINs are hashed with each key id (and "scrypt" for the legacy scheme)."""
+    rows = await db.scan("SELECT pin_hash FROM vmboxes WHERE pin_hash IS NOT NULL")
+    return dict(
+        Counter(LEGACY if row[0].startswith(f"{LEGACY}$") else row[0].split("$")[1] for row in rows)
+    )
+
+
 async def check_pin(db: Database, box_id: str, pin: str) -> bool:
-    """True when `pin` is the box's PIN; False for a wrong PIN or a box without one."""
+    """True when `pin` is the box's PIN; False for a wrong PIN or a box without one.
+
+    A keyed hash is checked in microseconds on the event loop (the key file read afresh each time). A
+    legacy scrypt hash is checked on a worker thread of the default executor (so no more at once than
+    it has threads), and only until the box's first successful login after an upgrade (wrong PINs
+    until then, up to the lockout): it, or a hash under an older key, is replaced by a hash under the
+    current key when the PIN is right (unless the PIN changed meanwhile). Raises PinKeyError when the
+    key file cannot be used or lacks the key the box's hash was made with.
+    """
     row = await db.fetch_one("SELECT pin_hash FROM vmboxes WHERE id = ?", (box_id,))
     if row is None or row[0] is None:
         return False
-    return await asyncio.to_thread(pin_matches, pin, row[0])
+    stored, keys = row[0], await pin_keys(db)
+    if scheme(stored) == LEGACY:
+        correct = await asyncio.to_thread(scrypt_matches, pin, stored)
+    else:
+        correct = keys.matches(pin, stored)
+    if correct and keys.outdated(stored):
+        async with db.transaction() as tx:
+            await tx.execute(
+                "UPDATE vmboxes SET pin_hash = ? WHERE id = ? AND pin_hash = ?",
+                (keys.hash(pin), box_id, stored),
+            )
+    return correct

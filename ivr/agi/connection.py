@@ -6,7 +6,11 @@ reference/asterisk-agi.md §5):
 - one command at a time: a reply is read whole before the next command goes out;
 - an out-of-band `HANGUP` line is a notification (the call is gone), not a reply: reading goes on for
   the real reply; `100 Trying` lines are skipped; a multi-line `520-` reply is read to its `520 ` end;
-- EOF while waiting for a reply, and `511`, mean the caller is gone (`CallGone`).
+- EOF while waiting for a reply, and `511`, mean the caller is gone (`CallGone`);
+- a reply that takes longer than the reply timeout raises TimeoutError. That deadline is kept by one
+  timer per connection, which looks at the command being waited on when it fires, rather than by a
+  timer per command: hundreds of calls each adding and cancelling a 15-minute timer for every command
+  cost more in the event loop's timer heap than the rest of the command's handling.
 """
 
 import asyncio
@@ -68,24 +72,29 @@ class AgiConnection:
         self._reader = reader
         self._writer = writer
         self._reply_timeout_s = reply_timeout_s
+        self._loop = asyncio.get_running_loop()
+        self._waiting_since: float | None = None  # loop time the command being answered was sent
+        self._watchdog: asyncio.TimerHandle | None = None
         self.hung_up = False  # set by an out-of-band HANGUP, a 511, or EOF
 
-    async def _line(self, timeout: float) -> str:
-        raw = await asyncio.wait_for(self._reader.readline(), timeout)
+    async def _line(self) -> str:
+        raw = await self._reader.readline()
         if not raw:
             raise EOFError
         return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
     async def read_headers(self, timeout_s: float) -> dict[str, str]:
         """The agi_* header block; HeaderError if it is cut off, malformed, too long or too slow."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
+        try:
+            async with asyncio.timeout(timeout_s):  # one deadline for the whole block
+                return await self._header_lines()
+        except (TimeoutError, EOFError, ValueError) as exc:
+            raise HeaderError(f"header block not completed ({type(exc).__name__})") from None
+
+    async def _header_lines(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         for _ in range(MAX_HEADER_LINES):
-            try:
-                line = await self._line(max(0.0, deadline - loop.time()))
-            except (TimeoutError, EOFError, ValueError) as exc:
-                raise HeaderError(f"header block not completed ({type(exc).__name__})") from None
+            line = await self._line()
             if not line:
                 if not headers:
                     raise HeaderError("empty header block")
@@ -101,7 +110,11 @@ class AgiConnection:
         raise HeaderError(f"header block longer than {MAX_HEADER_LINES} lines")
 
     async def send(self, line: str) -> Reply:
-        """Send one command line and return its reply. Raises CallGone when the call is over."""
+        """Send one command line and return its reply. Raises CallGone when the call is over,
+        TimeoutError when no reply comes within the reply timeout."""
+        self._waiting_since = self._loop.time()
+        if self._watchdog is None:
+            self._watch()
         try:
             self._writer.write(line.encode())
             await self._writer.drain()
@@ -109,15 +122,29 @@ class AgiConnection:
         except (EOFError, ConnectionError, asyncio.IncompleteReadError, ValueError) as exc:
             self.hung_up = True
             raise CallGone(f"connection closed ({type(exc).__name__})") from None
+        finally:
+            self._waiting_since = None
+
+    def _watch(self) -> None:
+        """Fail the reading of an overdue reply with TimeoutError; otherwise look again when the reply
+        being waited on (or, between commands, the next one) would be overdue."""
+        now, since = self._loop.time(), self._waiting_since
+        if since is not None and now - since >= self._reply_timeout_s:
+            self._watchdog = None
+            self._reader.set_exception(TimeoutError(f"no reply in {self._reply_timeout_s:g} s"))
+            return
+        self._watchdog = self._loop.call_at(
+            (now if since is None else since) + self._reply_timeout_s, self._watch
+        )
 
     async def _reply(self) -> Reply:
         while True:
-            line = await self._line(self._reply_timeout_s)
+            line = await self._line()
             if line == "HANGUP":
                 self.hung_up = True
                 continue
             if line.startswith("520-"):
-                while not (await self._line(self._reply_timeout_s)).startswith("520 "):
+                while not (await self._line()).startswith("520 "):
                     pass
                 return Reply(520, text=line)
             try:
@@ -133,6 +160,9 @@ class AgiConnection:
             return reply
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._writer.close()
         try:
             await self._writer.wait_closed()

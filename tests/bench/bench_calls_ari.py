@@ -20,32 +20,23 @@ from pathlib import Path
 
 from ivr.simulator.ari import FakeAri
 from ivr.simulator.client import DEFAULT_SOUNDS
-from tests.bench.bench_calls import (
-    CHECK,
-    DEPOSIT,
-    calls,
-    cpu_seconds,
-    free_port,
-    prepare,
-    reachable,
-    start,
-    verify,
-)
+from tests.bench.bench_calls import CHECK, DEPOSIT, calls, mailboxes, prepare, verify
+from tests.bench.bench_calls_servers import cpu_seconds, free_port, reachable, start
 
 PASSWORD = "bench"
 
 
-async def ari_calls(fake: FakeAri, boxes: int) -> tuple[float, list]:
+async def ari_calls(fake: FakeAri, deposits: list[str], checks: list[str]) -> tuple[float, list]:
     await fake.wait_connected()
     started = time.perf_counter()
     transcripts = await asyncio.gather(
         *(
-            fake.call(DEPOSIT, args=["leave", str(40000 + n)], caller_number="5551234", timeout=600)
-            for n in range(boxes)
+            fake.call(DEPOSIT, args=["leave", mailbox], caller_number="5551234", timeout=600)
+            for mailbox in deposits
         ),
         *(
-            fake.call(CHECK, args=["check", str(50000 + n)], caller_number="2000", timeout=600)
-            for n in range(boxes)
+            fake.call(CHECK, args=["check", mailbox], caller_number="2000", timeout=600)
+            for mailbox in checks
         ),
     )
     return time.perf_counter() - started, transcripts
@@ -68,18 +59,20 @@ def serve(data_dir: Path, extra: dict) -> tuple:
     return process, env
 
 
-def run_agi(data_dir: Path, boxes: int) -> tuple[float, list, float]:
+def run_agi(data_dir: Path, deposits: list[str], checks: list[str]) -> tuple[float, list, float]:
     server, env = serve(data_dir, {})
     try:
         before = cpu_seconds(server.pid)
-        wall, transcripts = asyncio.run(calls(int(env["VMBOX_AGI_PORT"]), boxes))
+        wall, transcripts = asyncio.run(calls(int(env["VMBOX_AGI_PORT"]), deposits, checks))
         return wall, transcripts, cpu_seconds(server.pid) - before
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-async def run_ari(data_dir: Path, boxes: int) -> tuple[float, list, float]:
+async def run_ari(
+    data_dir: Path, deposits: list[str], checks: list[str]
+) -> tuple[float, list, float]:
     fake = FakeAri(DEFAULT_SOUNDS, password=PASSWORD)
     url = await fake.start()
     extra = {
@@ -90,7 +83,7 @@ async def run_ari(data_dir: Path, boxes: int) -> tuple[float, list, float]:
     server, _ = await asyncio.to_thread(serve, data_dir, extra)
     try:
         before = cpu_seconds(server.pid)
-        wall, transcripts = await ari_calls(fake, boxes)
+        wall, transcripts = await ari_calls(fake, deposits, checks)
         used = cpu_seconds(server.pid) - before
         if fake.errors:
             print("fake ARI errors:", *fake.errors[:5], sep="\n  ")
@@ -110,17 +103,20 @@ def main() -> None:
     )
     args = parser.parse_args()
     boxes = args.calls // 2
+    deposits, checks = mailboxes(40000, boxes), mailboxes(50000, boxes)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for driver in ("agi", "ari"):
             data_dir = Path(tmp) / driver
-            asyncio.run(prepare(data_dir, boxes))
+            asyncio.run(prepare(data_dir, deposits, checks))
             wall, transcripts, cpu = (
-                run_agi(data_dir, boxes)
+                run_agi(data_dir, deposits, checks)
                 if driver == "agi"
-                else asyncio.run(run_ari(data_dir, boxes))
+                else asyncio.run(run_ari(data_dir, deposits, checks))
             )
-            failed = sum(1 for t in transcripts if not t.ok) + asyncio.run(verify(data_dir, boxes))
+            failed = sum(1 for t in transcripts if not t.ok) + asyncio.run(
+                verify(data_dir, deposits, checks)
+            )
             results[driver] = (len(transcripts) / wall, failed, 1000 * cpu / len(transcripts))
             if driver == "ari":
                 for transcript in transcripts:
