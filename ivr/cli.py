@@ -20,6 +20,7 @@ from ivr.simulator import (
 )
 from store.accounts import create_account, list_accounts
 from store.core import open_store
+from store.hashing import PinKeyError
 from store.ids import to_unix
 
 _DESCRIPTION = """\
@@ -272,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             command = jobs_cli.run if args.command == "jobs" else _account
             return asyncio.run(_with_store(settings, lambda store: command(store, args)))
+    except PinKeyError as exc:  # its message says which file and what to do
+        print(f"vmbox: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"vmbox: {exc}. Check [api] host/port (VMBOX_API_HOST, VMBOX_API_PORT) and [store] data_dir.",

@@ -16,6 +16,7 @@ Rules:
   (max_s + SETTLE_S after it was written).
 """
 
+import asyncio
 import json
 import logging
 import os
@@ -62,8 +63,9 @@ class Journal:
     def _entry_path(self, stem: str) -> Path:
         return self.directory / f"{stem}.json"
 
-    def open(self, stem: str, call: CallInfo, box_id: str, max_s: int) -> None:
-        """Note that the recording `stem` is a message for `box_id` (written atomically, then synced)."""
+    async def open(self, stem: str, call: CallInfo, box_id: str, max_s: int) -> None:
+        """Note that the recording `stem` is a message for `box_id`: written atomically and synced, on
+        a thread (an fsync on the event loop would hold up every other call)."""
         entry = Entry(
             call.account_id,
             box_id,
@@ -73,13 +75,16 @@ class Journal:
             max_s,
             self.clock(),
         )
+        self.active.add(stem)
+        await asyncio.to_thread(self._write, stem, entry)
+
+    def _write(self, stem: str, entry: Entry) -> None:
         temporary = self._entry_path(stem).with_suffix(".json.tmp")
         with open(temporary, "w") as out:
             json.dump(asdict(entry), out)
             out.flush()
             os.fsync(out.fileno())
         temporary.replace(self._entry_path(stem))
-        self.active.add(stem)
 
     def close(self, stem: str) -> None:
         """The call of recording `stem` is over: the flow kept or dropped it."""
