@@ -1,7 +1,7 @@
 """The owner's own settings by phone: a new PIN (twice), and greetings and name (record, review, keep).
 
-Both serve the first-time setup wizard (PIN, unavailable greeting, name, then set up) and the
-configuration menu (back to the menu after each). A greeting is kept only when the owner accepts it:
+Both serve the first-time setup wizard (PIN, unavailable greeting, then set up: KAZOO's steps, no
+name) and the configuration menu (back to the menu after each). A greeting is kept only when the owner accepts it:
 a hang-up or a review left unanswered discards it, so a stray recording never replaces a greeting.
 """
 
@@ -131,11 +131,9 @@ def not_saved(ctx: CallState, event: Done | None = None) -> Step:
 
 
 def after_greeting(ctx: CallState, event: PlaybackStopped) -> Step:
-    kind, ctx.greeting_kind = ctx.greeting_kind, ""
+    ctx.greeting_kind = ""
     if not ctx.in_setup:
         return enter_options(ctx)
-    if kind == "unavailable":
-        return start_greeting(ctx, "name")
     return State.COMPLETING_SETUP, CompleteSetup(ctx.box.id)
 
 
