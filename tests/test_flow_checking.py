@@ -190,14 +190,43 @@ def test_not_configurable_hides_the_options():
     call = logged_in(box(is_owner=True, not_configurable=True))
     assert call.said()[-1] == "main_menu_fixed"
     call.reply(DigitsEntered("5"))
-    assert call.said() == ["invalid_choice", "main_menu_fixed"]
+    assert call.said() == ["you_have", "no", "messages", "main_menu_fixed"]
 
 
-def test_main_menu_retry_limit_says_goodbye():
-    call = logged_in()
+def test_main_menu_asks_four_rounds_with_the_counts_and_no_notice_then_goodbye():
+    """KAZOO's main menu: a wrong key or silence says the counts and the menu again, 4 rounds in all."""
+    call = logged_in(new=[message(1)])
+    menu = ["you_have", Number(1), "new", "message", "main_menu"]
+    assert call.said() == menu
+    for choice in (DigitsEntered("", timed_out=True), DigitsEntered("9"), DigitsEntered("*")):
+        call.reply(choice)
+        assert call.said() == menu
     call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["goodbye"]
+
+
+def test_a_valid_choice_gives_the_main_menu_its_four_rounds_again():
+    call = logged_in(new=[message(1)])
     call.reply(DigitsEntered("9"))
-    call.reply(DigitsEntered("", timed_out=True))
+    call.reply(DigitsEntered("9"))
+    call.reply(DigitsEntered("5"))
+    call.reply(DigitsEntered("0"))  # back from the options: the messages are loaded again
+    call.reply(MessagesLoaded((message(1),), ()))
+    for _ in range(3):
+        call.reply(DigitsEntered("9"))
+        assert call.said()[-1] == "main_menu"
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["goodbye"]
+
+
+def test_main_menu_rounds_are_a_setting():
+    call = Call(purpose=Purpose.CHECK, settings=settings(main_menu_rounds=2))
+    call.reply(Done())
+    call.reply(BoxFound(box(is_owner=True)))
+    call.reply(MessagesLoaded((), ()))
+    call.reply(DigitsEntered("9"))
+    assert call.said()[-1] == "main_menu"
+    call.reply(DigitsEntered("9"))
     assert call.said() == ["goodbye"]
 
 
@@ -419,16 +448,43 @@ def test_a_greeting_is_discarded_when_the_owner_hangs_up():
     assert call.reply(Done()) == End()
 
 
-def test_a_greeting_left_unreviewed_is_discarded():
+def test_a_greeting_left_unreviewed_is_discarded_after_four_silent_rounds():
     call = options()
     call.reply(DigitsEntered("2"))
     call.reply(PlaybackStopped())
     call.reply(RecordingFinished(RECORDING))
-    call.reply(DigitsEntered("", timed_out=True))
-    call.reply(DigitsEntered("", timed_out=True))
+    for _ in range(3):
+        call.reply(DigitsEntered("", timed_out=True))
+        assert call.said() == ["review_recording"]  # KAZOO's review: no notice
     assert call.reply(DigitsEntered("", timed_out=True)) == DiscardRecording(RECORDING)
     call.reply(Done())
     assert call.said() == ["greeting_not_saved"]
+
+
+def test_the_options_menu_asks_three_silent_rounds_then_goodbye():
+    call = options()
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["goodbye"]
+
+
+def test_a_pin_change_given_up_goes_back_to_the_options_menu():
+    """KAZOO: three bad new PINs from the options menu return to it (in the wizard: goodbye)."""
+    call = options()
+    call.reply(DigitsEntered("3"))
+    call.reply(DigitsEntered("12"))
+    assert call.said() == ["pin_invalid", "new_pin"]
+    call.reply(DigitsEntered("4321"))
+    call.reply(DigitsEntered("9999"))
+    assert call.said() == ["pin_mismatch", "new_pin"]
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("9"))  # the options menu has its three rounds again
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["options_menu"]
 
 
 def test_changing_the_pin_from_the_options():

@@ -27,7 +27,7 @@ from ivr.flow.events import (
     RecordingFinished,
 )
 from ivr.flow.model import Audio, Purpose
-from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box
+from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box, settings
 
 
 def reach_greeting(call: Call, found) -> None:
@@ -255,13 +255,21 @@ def test_review_zero_saves_then_goes_to_the_operator():
     assert call.reply(Done()) == Transfer("operator", "100")
 
 
-def test_review_without_an_answer_keeps_the_message_in_the_end():
+def test_review_without_an_answer_keeps_the_message_after_four_silent_rounds():
     call = Call()
     reach_review(call)
-    call.reply(DigitsEntered("", timed_out=True))
-    assert call.said() == ["invalid_choice", "review_recording"]
-    call.reply(DigitsEntered("9"))
+    for choice in (DigitsEntered("", timed_out=True), DigitsEntered("9"), DigitsEntered("*")):
+        call.reply(choice)
+        assert call.said() == ["review_recording"]  # KAZOO's review: no notice
     assert call.reply(DigitsEntered("", timed_out=True)) == SaveMessage("b" * 32, RECORDING)
+
+
+def test_review_rounds_are_a_setting():
+    call = Call(settings=settings(review_rounds=2))
+    reach_review(call)
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["review_recording"]
+    assert call.reply(DigitsEntered("9")) == SaveMessage("b" * 32, RECORDING)
 
 
 def test_a_missing_transition_ends_politely_and_is_reported():

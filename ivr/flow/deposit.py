@@ -130,7 +130,11 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
         return State.SAVING_THEN_OPERATOR, SaveMessage(ctx.box.id, ctx.recording)
     # No usable answer in the end: the caller meant to leave this message, so keep it rather than lose it.
     return retry(
-        ctx, review, exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording))
+        ctx,
+        review,
+        notice=None,
+        rounds=ctx.settings.limits.review_rounds,
+        exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording)),
     )
 
 

@@ -1,10 +1,11 @@
 """The mailbox: counts and main menu, playing messages with their envelope, the message menu,
 forwarding, and fast-forward / rewind.
 
-Rules: new and saved messages are played in the order the services give (newest first unless
-oldest_message_first); listening never changes a folder, only the keep, delete, forward and return
-keys do; with ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped
-at the start, and past the end they go to the message menu; `#` leaves a menu.
+Rules: the main menu says the counts every round and asks again without a notice, main_menu_rounds
+(KAZOO's 4) rounds in all; new and saved messages are played in the order the services give (newest
+first unless oldest_message_first); listening never changes a folder, only the keep, delete, forward
+and return keys do; with ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms,
+clamped at the start, and past the end they go to the message menu; `#` leaves a menu.
 """
 
 from ivr.flow.actions import (
@@ -58,15 +59,16 @@ def counts(ctx: CallState) -> tuple:
     return parts
 
 
-def main_menu(ctx: CallState, with_counts: bool = False) -> Step:
+def main_menu(ctx: CallState) -> Step:
+    """The counts, then the menu: every round says both, as KAZOO's does."""
     menu = Prompt("main_menu_fixed" if ctx.box.not_configurable else "main_menu")
-    return ask(ctx, State.MAIN_MENU, (*(counts(ctx) if with_counts else ()), menu))
+    return ask(ctx, State.MAIN_MENU, (*counts(ctx), menu))
 
 
 def loaded(ctx: CallState, event: MessagesLoaded) -> Step:
     ctx.new, ctx.saved = event.new, event.saved
     chose(ctx)
-    return main_menu(ctx, with_counts=True)
+    return main_menu(ctx)
 
 
 def main_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
@@ -83,7 +85,7 @@ def main_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
         return enter_options(ctx)
     if key == keys.exit:
         return goodbye(ctx)
-    return retry(ctx, main_menu)
+    return retry(ctx, main_menu, notice=None, rounds=ctx.settings.limits.main_menu_rounds)
 
 
 def escape(ctx: CallState) -> str:

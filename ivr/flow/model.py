@@ -115,7 +115,11 @@ class Keys:
 @dataclass(frozen=True)
 class Limits:
     max_login_attempts: int = 3  # mailbox and PIN failures share the count
-    menu_retries: int = 3  # invalid or missing choices before a menu says goodbye
+    # Rounds of a menu without a valid choice before it gives up (a wrong key, or none in time):
+    main_menu_rounds: int = 4  # KAZOO's; then goodbye
+    review_rounds: int = 4  # KAZOO's, after a recording; then a message is kept, a greeting dropped
+    options_rounds: int = 3  # KAZOO's; then goodbye
+    menu_retries: int = 3  # the others: the message menu (KAZOO's has no end), forward, new PIN
     max_message_s: int = 500
     min_message_ms: int = 500
     silence_s: int = 5  # recording stops after this much silence

@@ -29,7 +29,10 @@ def ask_new_pin(ctx: CallState) -> Step:
 
 
 def _abandon_pin(ctx: CallState) -> Step:
+    """No valid new PIN after the last try: the wizard says goodbye, the options menu comes back (KAZOO)."""
     ctx.new_pin = ""
+    if not ctx.in_setup:
+        return enter_options(ctx)
     return State.ENDING, Play((Prompt("goodbye"),))
 
 
@@ -99,6 +102,8 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
     return retry(
         ctx,
         review,
+        notice=None,
+        rounds=ctx.settings.limits.review_rounds,
         exhausted=lambda ctx: (State.DROPPING_GREETING, DiscardRecording(ctx.recording)),
     )
 
