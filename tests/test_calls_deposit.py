@@ -93,11 +93,32 @@ async def test_hanging_up_at_each_step_of_a_deposit(system, box, script, kept):
     assert list(system.settings.recordings_dir.iterdir()) == []  # nothing left behind either way
 
 
-async def test_a_too_short_message_is_dropped_and_the_caller_told(system, box):
-    call = await system.call("say tone 300ms then press #", leave="3000")
+async def test_a_too_short_message_goes_to_the_review_and_can_be_recorded_again(system, box):
+    call = await system.call(
+        "say tone 300ms then press #; press 1; press 3; say tone 2s then press #; press 1",
+        leave="3000",
+    )
     assert call.ok, call.errors
-    assert said(call)[-2:] == ["vm-tooshort", "vm-goodbye"]
+    assert said(call)[4:] == [
+        "beep",
+        "vm-review",
+        "vm-tooshort",  # 1 on a recording too short to keep; then the review, cut short by 3
+        "beep",
+        "vm-review",
+        "vm-msgsaved",
+        "vm-goodbye",
+    ]
+    [message] = await system.messages(box["id"])
+    assert 1700 <= message["length"] <= 2000
+    assert list(system.settings.recordings_dir.iterdir()) == []  # the short take went too
+
+
+async def test_a_too_short_message_left_unreviewed_is_dropped_and_the_caller_told(system, box):
+    call = await system.call("say tone 300ms then press #; wait; wait; wait; wait", leave="3000")
+    assert call.ok, call.errors
+    assert said(call)[4:] == ["beep", *["vm-review"] * 4, "vm-tooshort", "vm-goodbye"]
     assert await system.messages(box["id"]) == []
+    assert list(system.settings.recordings_dir.iterdir()) == []
 
 
 async def test_rerecording_keeps_only_the_second_take(system, box):

@@ -183,13 +183,87 @@ def test_the_owner_leaves_a_message_when_check_if_owner_is_off():
     assert call.said()[-1] == "leave_message_instructions"
 
 
-def test_a_too_short_recording_is_dropped_and_the_caller_told():
-    call = Call()
-    reach_greeting(call, box())
+def too_short_at_review(call: Call, recording=SHORT, found=None) -> None:
+    reach_greeting(call, found or box())
     call.reply(PlaybackStopped())
-    assert call.reply(RecordingFinished(SHORT)) == DiscardRecording(SHORT)
+    call.reply(RecordingFinished(recording))
+    assert isinstance(call.action, Collect) and call.said()[0] == "review_recording"
+
+
+def test_a_too_short_recording_goes_to_the_review_and_can_be_recorded_again():
+    """KAZOO always reviews: a caller who pressed # at once can record again with 3."""
+    call = Call()
+    too_short_at_review(call)
+    assert call.said() == ["review_recording"]
+    assert call.reply(DigitsEntered("3")) == DiscardRecording(SHORT)
+    assert isinstance(call.reply(Done()), Record)
+    call.reply(RecordingFinished(RECORDING))
+    assert call.reply(DigitsEntered("1")) == SaveMessage("b" * 32, RECORDING)
+
+
+def test_saving_a_too_short_recording_says_so_and_asks_again():
+    call = Call()
+    too_short_at_review(call)
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    assert call.reply(DigitsEntered("2")) == PlayAudio(Audio("rec-short", 200), 0, "0123456789*#")
+
+
+def test_a_recording_as_long_as_the_minimum_is_kept():
+    call = Call(settings=settings(min_message_ms=200))
+    too_short_at_review(call)
+    assert call.reply(DigitsEntered("1")) == SaveMessage("b" * 32, SHORT)
+
+
+def test_nothing_recorded_is_too_short_too():
+    call = Call()
+    too_short_at_review(call, recording=None)
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    call.reply(DigitsEntered("2"))  # nothing to listen to
+    assert call.said() == ["message_too_short", "review_recording"]
+    assert isinstance(call.reply(DigitsEntered("3")), Record)  # nothing to discard
+
+
+def test_a_too_short_recording_left_unreviewed_is_dropped_and_the_caller_told():
+    call = Call()
+    too_short_at_review(call)
+    for _ in range(3):
+        call.reply(DigitsEntered("", timed_out=True))
+    assert call.reply(DigitsEntered("", timed_out=True)) == DiscardRecording(SHORT)
     call.reply(Done())
     assert call.said() == ["message_too_short", "goodbye"]
+    assert call.reply(PlaybackStopped()) == HangUp()
+
+
+def test_nothing_recorded_and_left_unreviewed_ends_the_call():
+    call = Call()
+    too_short_at_review(call, recording=None)
+    for _ in range(4):
+        call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["message_too_short", "goodbye"]
+
+
+def test_zero_on_a_too_short_recording_drops_it_and_goes_to_the_operator():
+    call = Call(operator="100")
+    too_short_at_review(call)
+    assert call.reply(DigitsEntered("0")) == DiscardRecording(SHORT)
+    assert call.reply(Done()) == Transfer("operator", "100")
+    call = Call(operator="100")
+    too_short_at_review(call, recording=None)
+    assert call.reply(DigitsEntered("0")) == Transfer("operator", "100")
+
+
+def test_hanging_up_at_the_review_of_a_too_short_recording_drops_it():
+    call = Call()
+    too_short_at_review(call)
+    assert call.reply(CallerHungUp()) == DiscardRecording(SHORT)
+    assert call.reply(Done()) == End()
+    call = Call()
+    too_short_at_review(call, recording=None)
+    assert call.reply(CallerHungUp()) == End()
 
 
 def test_hanging_up_during_recording_saves_the_message():
