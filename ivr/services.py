@@ -48,6 +48,13 @@ def _caller_text(value: str) -> str:
     return "".join(c for c in value if c.isprintable())[:_CALLER_FIELD]
 
 
+def _known_number(value: object) -> str:
+    """A message's caller number as the flow needs it: "" when unknown, including KAZOO's (and
+    vmbox's) `anonymous`, which must be neither said as digits nor called back."""
+    number = str(value or "")
+    return "" if number.lower() == "anonymous" else number
+
+
 class CallServices:
     def __init__(
         self, store: Store, options: ServiceOptions | None = None, journal: Journal | None = None
@@ -179,7 +186,7 @@ class CallServices:
                 doc["media_id"],
                 doc["folder"],
                 to_unix(doc["timestamp"]),
-                doc.get("caller_id_number", ""),
+                _known_number(doc.get("caller_id_number", "")),
                 doc.get("caller_id_name", ""),
                 audio,
             )

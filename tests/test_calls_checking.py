@@ -138,6 +138,26 @@ async def test_forwarding_copies_to_another_box_and_saves_the_original(system, b
     assert copy["media_id"] != original["media_id"] and copy["history"][0]["box_id"] == box["id"]
 
 
+async def test_a_caller_without_a_number_is_an_unknown_caller_not_anonymous_said_in_digits(system):
+    box = await system.api.create_box("3000", pin="1234", is_setup=True)
+    left = await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="")
+    assert left.ok, left.errors
+    [message] = await system.messages(box["id"])
+    assert message["caller_id_number"] == "anonymous"  # as KAZOO stores it
+    # The envelope: "message", its number, the audio, "received", the date, "from an unknown caller".
+    call = await system.call(
+        f"{LOGIN}; press 1; wait; wait; wait; wait; wait; wait; press #; press #", check="3000"
+    )
+    assert call.ok, call.errors
+    said = prompts(call)
+    assert said[said.index("vm-received") + 2 :] == [
+        "vm-unknown-caller",  # not "from" and the letters of "anonymous"
+        "message_menu",
+        "vm-youhave",  # cut short by the #
+        "vm-goodbye",
+    ]
+
+
 async def test_pressing_nine_calls_the_sender_back(system, box):
     call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 9", check="3000")
     assert call.ok, call.errors

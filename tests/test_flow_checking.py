@@ -265,10 +265,11 @@ def test_an_unknown_caller_is_said_so():
     assert call.said()[-1] == "unknown_caller"
 
 
-def test_skip_envelope_plays_only_the_audio():
+def test_skip_envelope_still_says_the_message_number_but_not_when_or_from_whom():
     first = message(1)
     call = play_first([first], box(is_owner=True, skip_envelope=True))
-    assert call.action == PlayAudio(first.audio, 0, KEYS)
+    assert call.said() == ["message_number", Number(1)]  # as KAZOO's skip_envelope
+    assert call.reply(PlaybackStopped()) == PlayAudio(first.audio, 0, KEYS)
     call.reply(PlaybackStopped())
     assert call.said() == ["message_menu"]
 
@@ -302,11 +303,13 @@ def test_delete_moves_to_deleted():
     assert call.reply(PlaybackStopped()) == LoadMessages(BOX_ID, False)
 
 
-def test_zero_saves_and_returns_to_the_main_menu():
+def test_zero_saves_says_so_and_returns_to_the_main_menu():
     first = message(1)
     call = at_menu([first, message(2)])
     assert call.reply(DigitsEntered("0")) == SetFolder(BOX_ID, first.id, "saved")
-    assert call.reply(Done()) == LoadMessages(BOX_ID, False)
+    call.reply(Done())
+    assert call.said() == ["message_saved"]  # KAZOO says "saved" too
+    assert call.reply(PlaybackStopped()) == LoadMessages(BOX_ID, False)
 
 
 def test_previous_at_the_first_replays_it_and_next_moves_on():
@@ -317,6 +320,69 @@ def test_previous_at_the_first_replays_it_and_next_moves_on():
     assert call.said() == ["message_number", Number(2)]
     call.reply(PlaybackStopped("4"))
     assert call.said() == ["message_number", Number(1)]
+
+
+def test_next_on_the_last_message_replays_it():
+    last = message(2)
+    call = at_menu([message(1), last])
+    call.reply(DigitsEntered("6"))
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("6"))  # during "message 2"
+    assert call.said() == ["message_number", Number(2)]
+    assert call.reply(PlaybackStopped()) == PlayAudio(last.audio, 0, KEYS)
+
+
+def delete_current(call: Call) -> None:
+    """7 while "message N" is said: deleted, "deleted", and on to what follows."""
+    assert isinstance(call.reply(PlaybackStopped("7")), SetFolder)
+    call.reply(Done())
+    assert call.said() == ["message_deleted"]
+    call.reply(PlaybackStopped())
+
+
+def test_previous_after_a_delete_skips_the_deleted_message():
+    first, second, third = message(1), message(2), message(3)
+    call = at_menu([first, second, third])
+    call.reply(DigitsEntered("6"))
+    delete_current(call)  # message 2
+    assert call.said() == ["message_number", Number(3)]
+    call.reply(PlaybackStopped("4"))
+    assert call.said() == ["message_number", Number(1)]  # not the deleted message 2
+    assert call.reply(PlaybackStopped()) == PlayAudio(first.audio, 0, KEYS)
+
+
+def test_next_skips_a_deleted_message_and_replays_when_only_deleted_ones_follow():
+    call = at_menu([message(1), message(2), message(3)])
+    call.reply(DigitsEntered("6"))
+    call.reply(PlaybackStopped("6"))
+    delete_current(call)  # message 3
+    assert call.said() == ["no_more_messages"]
+    call.reply(PlaybackStopped())
+    call.reply(MessagesLoaded((message(1), message(2)), ()))
+    call.reply(DigitsEntered("1"))
+    delete_current(call)  # a new listing: message 1
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("4"))  # only a deleted one before it: message 2 again
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("6"))
+    assert call.said() == ["message_number", Number(2)]
+
+
+def test_going_back_then_on_skips_the_deleted_message():
+    first, second, third = message(1), message(2), message(3)
+    call = at_menu([first, second, third])
+    call.reply(DigitsEntered("6"))
+    delete_current(call)  # message 2
+    call.reply(PlaybackStopped("4"))
+    assert call.said() == ["message_number", Number(1)]
+    call.reply(PlaybackStopped("6"))
+    assert call.said() == ["message_number", Number(3)]
+    call.reply(PlaybackStopped("4"))
+    call.reply(PlaybackStopped("1"))  # keep message 1: the next one not deleted is message 3
+    call.reply(Done())
+    assert call.said() == ["message_saved"]
+    call.reply(PlaybackStopped())
+    assert call.said() == ["message_number", Number(3)]
 
 
 def test_replay_plays_the_message_again():

@@ -1,7 +1,8 @@
 """Checking messages on a real Asterisk, over FastAGI and over ARI: logging in (PIN right, wrong, locked
 out across calls; the owner known by caller ID), counts and menus, the envelope said in the box's
-timezone, fast-forward and rewind as heard, saving, deleting and forwarding, greetings and names
-recorded by phone and heard by the next caller, and the setup wizard (PIN and greeting)."""
+timezone, fast-forward and rewind as heard, saving, deleting and forwarding, previous and next as
+KAZOO's, greetings and names recorded by phone and heard by the next caller, and the setup wizard (PIN
+and greeting)."""
 
 import random
 import time
@@ -237,6 +238,43 @@ async def save_delete_and_forward(scene):
     }  # newest first; forwarded is filed saved
     [copy] = await scene.messages(other)
     assert copy["folder"] == "new"
+
+
+@scenario
+async def previous_after_a_delete_and_next_on_the_last(scene):
+    """As KAZOO: 4 after a delete skips the deleted message (here, to the same message again: the one
+    before it is gone), and 6 on the last message plays it again. Newest first: message 1 is `newer`."""
+    box = await scene.box(skip_envelope=True)
+    now = GREGORIAN_OFFSET + int(time.time())
+    older, newer = noise(scene, 4, seed=21), noise(scene, 4, seed=22)
+    for audio, at in ((older, now - 60), (newer, now)):
+        await scene.api.create_message(box["id"], audio, caller_id_number="5551234", timestamp=at)
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    for key in ("7", "4", "6", "#"):  # delete message 1; previous; next; back to the main menu
+        await caller.hears("audio")
+        await caller.pause(0.5)  # hears the message begin
+        await caller.press(key)
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    message_2 = ["vm-message", "digits/2"]
+    heard = await scene.assert_heard(
+        caller,
+        [
+            *["vm-password", "vm-youhave", "digits/2", "vm-INBOX", "vm-messages", "main_menu"],
+            *["vm-message", "digits/1", "vm-deleted"],
+            *message_2 * 3,  # after 7, after 4 (the deleted one skipped), after 6 (the last)
+            *["vm-youhave", "digits/1", "vm-INBOX", "vm-message", "main_menu", "vm-goodbye"],
+        ],
+    )
+    assert [run.source_s for run in heard.runs_of(pcm(newer))] == [0]
+    assert [run.source_s for run in heard.runs_of(pcm(older))] == [0, 0, 0]
+    [deleted] = await scene.messages(box, "deleted")
+    [kept] = await scene.messages(box)
+    assert (deleted["timestamp"], kept["timestamp"], kept["folder"]) == (now, now - 60, "new")
 
 
 @scenario

@@ -1,11 +1,18 @@
 """The mailbox: counts and main menu, playing messages with their envelope, the message menu,
 forwarding, and fast-forward / rewind.
 
-Rules: the main menu says the counts every round and asks again without a notice, main_menu_rounds
-(KAZOO's 4) rounds in all; new and saved messages are played in the order the services give (newest
-first unless oldest_message_first); listening never changes a folder, only the keep, delete, forward
-and return keys do; with ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms,
-clamped at the start, and past the end they go to the message menu; `#` leaves a menu.
+Rules:
+- The main menu says the counts every round and asks again without a notice, main_menu_rounds (KAZOO's
+  4) rounds in all.
+- New and saved messages are played in the order the services give (newest first unless
+  oldest_message_first), each after "message N" (its place in the list), and unless skip_envelope
+  followed by when it came and from whom.
+- Listening never changes a folder; only the keep, delete, forward and return keys do.
+- Previous and next skip the messages deleted in this call; where there is none they replay the
+  current message (KAZOO).
+- With ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped at the
+  start; past the end they go to the message menu.
+- `#` leaves a menu.
 """
 
 from ivr.flow.actions import (
@@ -79,7 +86,7 @@ def main_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
             folder = "new" if key == keys.hear_new else "saved"
             return State.NO_MORE, Play((Prompt("no"), Prompt(folder), Prompt("messages")))
         chose(ctx)
-        ctx.playlist, ctx.index = playlist, 0
+        ctx.playlist, ctx.index, ctx.deleted = playlist, 0, set()
         return play_message(ctx)
     if key == keys.configure and not ctx.box.not_configurable:
         return enter_options(ctx)
@@ -93,8 +100,7 @@ def escape(ctx: CallState) -> str:
 
 
 def play_message(ctx: CallState) -> Step:
-    if ctx.box.skip_envelope:
-        return play_audio(ctx, 0)
+    """ "Message N", then its audio (skip_envelope leaves out only what follows the audio, as KAZOO)."""
     return State.ENVELOPE, Play(
         (Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
     )
@@ -176,10 +182,12 @@ def menu_key(ctx: CallState, key: str) -> Step:
         return play_message(ctx)
     if key == keys.prev:
         chose(ctx)
-        ctx.index = max(0, ctx.index - 1)
+        ctx.index = _neighbour(ctx, -1)
         return play_message(ctx)
     if key == keys.next:
-        return next_message(ctx)
+        chose(ctx)
+        ctx.index = _neighbour(ctx, +1)
+        return play_message(ctx)
     if key == keys.forward:
         chose(ctx)
         return ask_forward(ctx)
@@ -192,10 +200,23 @@ def menu_key(ctx: CallState, key: str) -> Step:
     return retry(ctx, message_menu)
 
 
+def _neighbour(ctx: CallState, step: int) -> int:
+    """The index of the nearest message before (-1) or after (+1) the current one that was not deleted
+    in this call; the current one's when there is none (KAZOO replays it)."""
+    index = ctx.index + step
+    while 0 <= index < len(ctx.playlist):
+        if ctx.playlist[index].id not in ctx.deleted:
+            return index
+        index += step
+    return ctx.index
+
+
 def filed(ctx: CallState, event: Done) -> Step:
     why = ctx.filed_as
     if why == "returned":
-        return enter_main_menu(ctx)
+        return State.RETURNING, Play((Prompt("message_saved"),))
+    if why == "deleted":
+        ctx.deleted.add(ctx.message.id)
     notice = {
         "kept": "message_saved",
         "deleted": "message_deleted",
@@ -209,14 +230,16 @@ def after_filed(ctx: CallState, event: PlaybackStopped) -> Step:
 
 
 def next_message(ctx: CallState) -> Step:
+    """After filing a message: the next one not deleted, or "no more messages" and the main menu."""
     chose(ctx)
-    if ctx.index + 1 >= len(ctx.playlist):
+    following = _neighbour(ctx, +1)
+    if following == ctx.index:
         return State.NO_MORE, Play((Prompt("no_more_messages"),))
-    ctx.index += 1
+    ctx.index = following
     return play_message(ctx)
 
 
-def no_more(ctx: CallState, event: PlaybackStopped) -> Step:
+def to_main_menu(ctx: CallState, event: PlaybackStopped) -> Step:
     return enter_main_menu(ctx)
 
 
@@ -252,7 +275,8 @@ TRANSITIONS = {
     (State.MESSAGE_MENU, DigitsEntered): message_menu_choice,
     (State.FILING, Done): filed,
     (State.FILED, PlaybackStopped): after_filed,
-    (State.NO_MORE, PlaybackStopped): no_more,
+    (State.NO_MORE, PlaybackStopped): to_main_menu,
+    (State.RETURNING, PlaybackStopped): to_main_menu,
     (State.ASKING_FORWARD, DigitsEntered): forward_entered,
     (State.FORWARDING, Forwarded): forwarded,
 }

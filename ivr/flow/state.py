@@ -66,6 +66,7 @@ class State(enum.Enum):
     FILING = "filing"
     FILED = "filed"
     NO_MORE = "no more"
+    RETURNING = "returning"  # "saved", then the main menu
     ASKING_FORWARD = "asking forward"
     FORWARDING = "forwarding"
     # the configuration menu
@@ -96,6 +97,9 @@ class CallState:
     saved: tuple[Message, ...] = ()
     playlist: tuple[Message, ...] = ()
     index: int = 0
+    deleted: set[str] = field(
+        default_factory=set
+    )  # ids deleted from the playlist: 4 and 6 skip them
     filed_as: str = ""
     problems: list[str] = field(default_factory=list)
 
