@@ -51,6 +51,9 @@ class IvrSettings:
     lockout_window_s: int = 900
     lockout_s: int = 900  # ... for this long
     prompts_dir: str = ""  # vmbox's own prompts (default: the installed package's prompts/en)
+    callback_enabled: bool = (
+        True  # the message menu's 9 calls the sender back (off: "not available")
+    )
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,51 @@ async def test_pressing_nine_calls_the_sender_back(system, box):
     assert call.variables == {"VMBOX_DESTINATION": "5551234", "VMBOX_RESULT": "callback"}
 
 
+def with_audio(call) -> list[str]:
+    """What the caller heard, a message's audio as `audio` (its name differs by driver and play)."""
+    return [
+        "audio" if is_recorded_audio(heard) else name
+        for heard, name in zip(call.heard, said(call), strict=True)
+    ]
+
+
+async def test_nine_on_a_message_from_an_anonymous_caller_says_so_and_plays_it_again(system):
+    await system.api.create_box("3000", pin="1234", is_setup=True, skip_envelope=True)
+    left = await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="")
+    assert left.ok, left.errors  # stored as `anonymous`, as KAZOO stores it
+    # 9 during the message; then the notice, "message", its number, and # during the audio.
+    script = f"{LOGIN}; press 1; wait; wait; press 9; wait; wait; wait; press #; press #"
+    call = await system.call(script, check="3000")
+    assert call.ok, call.errors
+    heard = with_audio(call)
+    assert heard[heard.index("vm-message") :] == [
+        *["vm-message", "say 1", "audio"],  # 9 during the audio
+        "unidentified-no-callback",
+        *["vm-message", "say 1", "audio"],  # the message again; # during it
+        *["vm-youhave", "vm-goodbye"],
+    ]
+    assert call.variables["VMBOX_RESULT"] == "done"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+async def test_with_call_backs_turned_off_nine_is_not_available(tmp_path, driver):
+    settings = settings_for(tmp_path, ivr=IvrSettings(callback_enabled=False))
+    async with await start(settings, driver) as system:
+        await system.api.create_box("3000", pin="1234", is_setup=True, skip_envelope=True)
+        await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="555")
+        script = f"{LOGIN}; press 1; wait; wait; press 9; wait; wait; wait; press #; press #"
+        call = await system.call(script, check="3000")
+        assert call.ok, call.errors
+        heard = with_audio(call)
+        assert heard[heard.index("vm-message") :] == [
+            *["vm-message", "say 1", "audio"],
+            "feature-not-avail-line",
+            *["vm-message", "say 1", "audio"],
+            *["vm-youhave", "vm-goodbye"],
+        ]
+        assert call.variables["VMBOX_RESULT"] == "done"
+
+
 async def test_first_time_setup_sets_pin_and_greeting(system):
     user = await system.api.put(
         "/users", {"data": {"first_name": "New", "last_name": "Owner", "endpoints": ["PJSIP/1001"]}}

@@ -31,7 +31,7 @@ from ivr.flow.events import (
     PlaybackStopped,
     RecordingFinished,
 )
-from ivr.flow.model import Purpose
+from ivr.flow.model import Purpose, Settings
 from tests.flowkit import RECORDING, Call, box, message, settings
 
 BOX_ID = "b" * 32
@@ -403,6 +403,27 @@ def test_a_key_during_the_audio_acts_at_once():
 def test_callback_transfers_to_the_caller():
     call = at_menu([message(1, number="5551234")])
     assert call.reply(DigitsEntered("9")) == Transfer("callback", "5551234")
+
+
+def test_callback_without_a_number_says_so_and_plays_the_message_again():
+    only = message(1, number="")
+    call = at_menu([only])
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["callback_no_number", "message_number", Number(1)]
+    assert call.reply(PlaybackStopped()) == PlayAudio(only.audio, 0, KEYS)
+    call.reply(PlaybackStopped("9", offset_ms=500))  # during the message: the same
+    assert call.said() == ["callback_no_number", "message_number", Number(1)]
+
+
+def test_callback_turned_off_says_it_is_not_available_and_plays_the_message_again():
+    call = Call(purpose=Purpose.CHECK, settings=Settings(callback_enabled=False))
+    call.reply(Done())
+    call.reply(BoxFound(box(is_owner=True)))
+    call.reply(MessagesLoaded((message(1, number="5551234"),), ()))
+    call.reply(DigitsEntered("1"))
+    call.reply(PlaybackStopped())
+    call.reply(PlaybackStopped("9", offset_ms=500))
+    assert call.said() == ["callback_not_available", "message_number", Number(1)]
 
 
 def test_pound_in_the_message_menu_returns_to_the_main_menu_unchanged():

@@ -1,8 +1,8 @@
 """Checking messages on a real Asterisk, over FastAGI and over ARI: logging in (PIN right, wrong, locked
 out across calls; the owner known by caller ID), counts and menus, the envelope said in the box's
 timezone, fast-forward and rewind as heard, saving, deleting and forwarding, previous and next as
-KAZOO's, greetings and names recorded by phone and heard by the next caller, and the setup wizard (PIN
-and greeting)."""
+KAZOO's, 9 without a number, greetings and names recorded by phone and heard by the next caller, and
+the setup wizard (PIN and greeting)."""
 
 import random
 import time
@@ -275,6 +275,39 @@ async def previous_after_a_delete_and_next_on_the_last(scene):
     [deleted] = await scene.messages(box, "deleted")
     [kept] = await scene.messages(box)
     assert (deleted["timestamp"], kept["timestamp"], kept["folder"]) == (now, now - 60, "new")
+
+
+@scenario
+async def nine_on_a_message_from_an_anonymous_caller(scene):
+    """A caller ID stored as `anonymous` (KAZOO's word for none) is "an unknown caller", and 9 cannot
+    call it back: the caller is told, and the message plays again; nothing is dialled."""
+    box = await scene.box()
+    await message(scene, box, caller_id_number="anonymous", caller_id_name="anonymous")
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    await caller.hears("vm-unknown-caller")
+    await caller.hears("message_menu")
+    await caller.press("9")
+    await caller.hears("unidentified-no-callback")
+    await caller.hears("audio")
+    await caller.pause(0.5)  # hears the message begin
+    await caller.press("#")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    played = caller.played
+    assert played[played.index("unidentified-no-callback") :][:4] == [
+        "unidentified-no-callback",
+        "vm-message",
+        "digits/1",
+        "audio",
+    ]
+    assert "vm-from" not in played
+    assert caller.far_variables.get("VMBOX_RESULT") != "callback"
+    assert not any(step.startswith("test-dial") for step in caller.far_dialplan)
 
 
 @scenario

@@ -12,6 +12,8 @@ Rules:
   current message (KAZOO).
 - With ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped at the
   start; past the end they go to the message menu.
+- The callback key leaves for the dialplan to call the sender; with call-backs off, or no number
+  (none, or `anonymous`), the caller is told and the message plays again (KAZOO).
 - `#` leaves a menu.
 """
 
@@ -23,6 +25,7 @@ from ivr.flow.actions import (
     Play,
     PlayAudio,
     Prompt,
+    Say,
     SetFolder,
     Transfer,
 )
@@ -99,10 +102,10 @@ def escape(ctx: CallState) -> str:
     return ALL_KEYS
 
 
-def play_message(ctx: CallState) -> Step:
+def play_message(ctx: CallState, notice: tuple[Say, ...] = ()) -> Step:
     """ "Message N", then its audio (skip_envelope leaves out only what follows the audio, as KAZOO)."""
     return State.ENVELOPE, Play(
-        (Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
+        (*notice, Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
     )
 
 
@@ -191,13 +194,25 @@ def menu_key(ctx: CallState, key: str) -> Step:
     if key == keys.forward:
         chose(ctx)
         return ask_forward(ctx)
-    if key == keys.callback and ctx.message.caller_number:
-        return State.FINISHED, Transfer("callback", ctx.message.caller_number)
+    if key == keys.callback:
+        return call_back(ctx)
     if key == keys.exit:
         return enter_main_menu(ctx)
     if key == keys.rewind and box.ff_rw_enabled:
         return play_audio(ctx, max(0, ctx.message.audio.length_ms - box.seek_ms))
     return retry(ctx, message_menu)
+
+
+def call_back(ctx: CallState) -> Step:
+    """Leave for the dialplan to call the sender; with call-backs off, or no number to call, say it
+    cannot be done and play the message again (KAZOO)."""
+    chose(ctx)
+    number = ctx.message.caller_number
+    if not ctx.settings.callback_enabled:
+        return play_message(ctx, (Prompt("callback_not_available"),))
+    if not number:
+        return play_message(ctx, (Prompt("callback_no_number"),))
+    return State.FINISHED, Transfer("callback", number)
 
 
 def _neighbour(ctx: CallState, step: int) -> int:

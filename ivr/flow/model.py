@@ -136,3 +136,4 @@ class Limits:
 class Settings:
     keys: Keys = field(default_factory=Keys)
     limits: Limits = field(default_factory=Limits)
+    callback_enabled: bool = True  # the callback key calls the sender back (else "not available")
