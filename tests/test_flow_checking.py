@@ -56,6 +56,8 @@ def logged_in(found=None, new=(), saved=()) -> Call:
 def test_a_non_owner_logs_in_with_the_pin():
     call = check_call()
     assert call.said() == ["enter_pin"] and call.action.max_digits == 6
+    # KAZOO's timeouts: 5 s for the first key, 2 s between keys.
+    assert (call.action.first_timeout_ms, call.action.next_timeout_ms) == (5000, 2000)
     assert call.reply(DigitsEntered("1234")) == CheckPin(BOX_ID, "1234")
     assert call.reply(PinChecked(True)) == LoadMessages(BOX_ID, False)
 

@@ -72,6 +72,30 @@ def test_a_message_is_recorded_reviewed_and_saved():
     assert call.reply(PlaybackStopped()) == HangUp()
 
 
+def recording_after_the_greeting(call: Call, found) -> Record:
+    reach_greeting(call, found)
+    return call.reply(PlaybackStopped())
+
+
+def test_the_longest_message_comes_from_the_dialplan_then_the_box_then_the_limits():
+    """KAZOO's order: the callflow's max_message_length, the box's, the system's."""
+    limits_only = recording_after_the_greeting(Call(settings=settings(max_message_s=120)), box())
+    assert limits_only == Record(max_s=120, silence_s=5, message_for="b" * 32)
+    the_box = recording_after_the_greeting(
+        Call(settings=settings(max_message_s=120)), box(max_message_s=30)
+    )
+    assert the_box.max_s == 30
+    assert recording_after_the_greeting(Call(max_message_s=10), box(max_message_s=30)).max_s == 10
+    assert recording_after_the_greeting(Call(max_message_s=10), box()).max_s == 10
+
+
+def test_recording_again_keeps_the_same_limit():
+    call = Call(max_message_s=10)
+    reach_review(call)
+    call.reply(DigitsEntered("3"))
+    assert call.reply(Done()).max_s == 10
+
+
 def test_the_unavailable_greeting_is_played_when_set():
     call = Call()
     reach_greeting(call, box(unavailable_greeting=GREETING))

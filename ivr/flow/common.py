@@ -69,8 +69,11 @@ def chose(ctx: CallState) -> None:
 
 
 def record_message(ctx: CallState) -> Step:
+    """Record a message for the box, as long as the dialplan allows, else the box, else [limits]
+    (KAZOO's order: the callflow's max_message_length, the box's, the system's)."""
     limits = ctx.settings.limits
-    return State.RECORDING, Record(limits.max_message_s, limits.silence_s, ctx.box.id)
+    max_s = ctx.call.max_message_s or ctx.box.max_message_s or limits.max_message_s
+    return State.RECORDING, Record(max_s, limits.silence_s, ctx.box.id)
 
 
 def keep_or_drop(ctx: CallState, event=None) -> Step:
