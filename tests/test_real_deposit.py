@@ -142,8 +142,8 @@ async def a_box_s_max_message_length_ends_the_recording(scene):
     await caller.press("1")
     await caller.hears("vm-goodbye")
     [message] = await scene.messages(box)
-    # RECORD FILE stops on time; an ARI recording stops by a whole-second clock, up to 1 s late (seen:
-    # 2.4 and 2.76 s).
+    # RECORD FILE stops on time; 22.10.1's ARI recording has been seen to stop up to a second late (2.4
+    # and 2.76 s for 2).
     assert 1800 <= message["length"] <= (2000 if scene.driver == "fastagi" else 3000), message
 
 

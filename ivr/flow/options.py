@@ -1,7 +1,8 @@
 """The configuration menu: greetings, name, PIN, temporary greeting; `0` or `#` back to the main menu.
 
 Rules: a wrong key or none in time asks the menu again without a notice; after options_rounds rounds
-(KAZOO's 3) without a choice, goodbye. A greeting recorded, or a PIN changed or given up, comes back here.
+(KAZOO's 3) without a choice, goodbye. A greeting recorded, or a PIN changed or given up, comes back
+here.
 """
 
 from ivr.flow.actions import Play, Prompt, RemoveGreeting

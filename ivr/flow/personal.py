@@ -1,8 +1,9 @@
 """The owner's own settings by phone: a new PIN (twice), and greetings and name (record, review, keep).
 
 Both serve the first-time setup wizard (PIN, unavailable greeting, then set up: KAZOO's steps, no
-name) and the configuration menu (back to the menu after each). A greeting is kept only when the owner accepts it:
-a hang-up or a review left unanswered discards it, so a stray recording never replaces a greeting.
+name) and the configuration menu (back to the menu after each, a PIN given up included). A greeting is
+kept only when the owner accepts it: a hang-up or a review left unanswered discards it, so a stray
+recording never replaces a greeting.
 """
 
 from ivr.flow.actions import (

@@ -97,9 +97,8 @@ class CallState:
     saved: tuple[Message, ...] = ()
     playlist: tuple[Message, ...] = ()
     index: int = 0
-    deleted: set[str] = field(
-        default_factory=set
-    )  # ids deleted from the playlist: 4 and 6 skip them
+    # ids of the playlist's messages deleted in this call: previous and next skip them
+    deleted: set[str] = field(default_factory=set)
     filed_as: str = ""
     problems: list[str] = field(default_factory=list)
 
