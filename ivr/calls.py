@@ -58,7 +58,14 @@ def describe_call(
         operator=parameters.get("operator") or None,
         find_own_box=entry != "login",
         account_id=parameters.get("account", ""),
+        max_message_s=seconds(parameters.get("max_message_length", "")),
     )
+
+
+def seconds(text: str) -> int | None:
+    """A positive whole number of seconds, or None for anything else (empty, 0, not a number): a
+    limit the dialplan leaves to the box, as KAZOO ignores one that is not a positive integer."""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
 
 
 def split_arguments(values: Sequence[str]) -> tuple[tuple[str, ...], dict[str, str]]:

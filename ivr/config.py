@@ -60,6 +60,9 @@ class IvrSettings:
     lockout_window_s: int = 900
     lockout_s: int = 900  # ... for this long
     prompts_dir: str = ""  # vmbox's own prompts (default: the installed package's prompts/en)
+    # The message menu's callback key calls the sender back (false: "not available", as KAZOO's
+    # should_disable_callback).
+    callback_enabled: bool = True
 
 
 @dataclass(frozen=True)

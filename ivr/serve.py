@@ -136,7 +136,11 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         journal = Journal(settings.recordings_dir)
         services = CallServices(store, service_options(settings), journal)
         prompts = PromptCatalogue(prompts_dir)
-        flow_settings = FlowSettings(keys=settings.keys, limits=settings.limits)
+        flow_settings = FlowSettings(
+            keys=settings.keys,
+            limits=settings.limits,
+            callback_enabled=settings.ivr.callback_enabled,
+        )
         handler = call_handler(services, prompts, flow_settings, journal, account)
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)
         agi_address = await agi.start(settings.agi.host, settings.agi.port)

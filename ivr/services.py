@@ -47,6 +47,21 @@ def _caller_text(value: str) -> str:
     return "".join(c for c in value if c.isprintable())[:_CALLER_FIELD]
 
 
+def _positive(value: object) -> int | None:
+    """A box's positive whole number (schema-checked, but older documents kept anything), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def _known_number(value: object) -> str:
+    """A message's caller number as the flow needs it: "" when unknown, including KAZOO's (and
+    vmbox's) `anonymous`, which must be neither said as digits nor called back."""
+    number = str(value or "")
+    return "" if number.lower() == "anonymous" else number
+
+
 class CallServices:
     def __init__(
         self, store: Store, options: ServiceOptions | None = None, journal: Journal | None = None
@@ -114,6 +129,7 @@ class CallServices:
             name=await self._greeting(box.account_id, media.get("name")),
             message_count=counts["new"] + counts["saved"],
             max_message_count=int(doc.get("max_message_count", self.options.max_message_count)),
+            max_message_s=_positive(doc.get("max_message_length")),
         )
 
     async def find_box(self, call: CallInfo, action: act.FindBox) -> BoxFound:
@@ -174,7 +190,7 @@ class CallServices:
                 doc["media_id"],
                 doc["folder"],
                 to_unix(doc["timestamp"]),
-                doc.get("caller_id_number", ""),
+                _known_number(doc.get("caller_id_number", "")),
                 doc.get("caller_id_name", ""),
                 audio,
             )

@@ -18,6 +18,8 @@ from types import MappingProxyType
 CORE = MappingProxyType(
     {
         "and": "vm-and",
+        "callback_no_number": "unidentified-no-callback",  # "...withheld and therefore cannot be called back"
+        "callback_not_available": "feature-not-avail-line",  # "That feature is not available on this line."
         "enter_pin": "vm-password",  # "password"
         "from": "vm-from",
         "goodbye": "vm-goodbye",

@@ -37,15 +37,18 @@ class System:
         caller_number: str = "1001",
         caller_name: str = "Alice",
         channel: str | None = None,
+        parameters: dict[str, str] | None = None,
         **options,
     ):
-        """One call through the simulator; the transcript once vmbox is done with the call."""
+        """One call through the simulator; the transcript once vmbox is done with the call.
+        `parameters`: key=value arguments the dialplan passes after the mailbox."""
         if leave is not None:
             name, arguments = "leave", [leave]
         elif callback is not None:
             name, arguments = "callback", [callback]
         else:
             name, arguments = ("login", []) if login else ("check", [check] if check else [])
+        arguments += [f"{key}={value}" for key, value in (parameters or {}).items()]
         if self.driver == "ari":
             transcript = await self.fake_ari.call(
                 script,

@@ -138,30 +138,102 @@ async def test_forwarding_copies_to_another_box_and_saves_the_original(system, b
     assert copy["media_id"] != original["media_id"] and copy["history"][0]["box_id"] == box["id"]
 
 
+async def test_a_caller_without_a_number_is_an_unknown_caller_not_anonymous_said_in_digits(system):
+    box = await system.api.create_box("3000", pin="1234", is_setup=True)
+    left = await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="")
+    assert left.ok, left.errors
+    [message] = await system.messages(box["id"])
+    assert message["caller_id_number"] == "anonymous"  # as KAZOO stores it
+    # The envelope: "message", its number, the audio, "received", the date, "from an unknown caller".
+    call = await system.call(
+        f"{LOGIN}; press 1; wait; wait; wait; wait; wait; wait; press #; press #", check="3000"
+    )
+    assert call.ok, call.errors
+    said = prompts(call)
+    assert said[said.index("vm-received") + 2 :] == [
+        "vm-unknown-caller",  # not "from" and the letters of "anonymous"
+        "message_menu",
+        "vm-youhave",  # cut short by the #
+        "vm-goodbye",
+    ]
+
+
 async def test_pressing_nine_calls_the_sender_back(system, box):
     call = await system.call(f"{LOGIN}; press 1; {LISTEN}; press 9", check="3000")
     assert call.ok, call.errors
     assert call.variables == {"VMBOX_DESTINATION": "5551234", "VMBOX_RESULT": "callback"}
 
 
-async def test_first_time_setup_sets_pin_greeting_and_name(system):
+def with_audio(call) -> list[str]:
+    """What the caller heard, a message's audio as `audio` (its name differs by driver and play)."""
+    return [
+        "audio" if is_recorded_audio(heard) else name
+        for heard, name in zip(call.heard, said(call), strict=True)
+    ]
+
+
+async def test_nine_on_a_message_from_an_anonymous_caller_says_so_and_plays_it_again(system):
+    await system.api.create_box("3000", pin="1234", is_setup=True, skip_envelope=True)
+    left = await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="")
+    assert left.ok, left.errors  # stored as `anonymous`, as KAZOO stores it
+    # 9 during the message; then the notice, "message", its number, and # during the audio.
+    script = f"{LOGIN}; press 1; wait; wait; press 9; wait; wait; wait; press #; press #"
+    call = await system.call(script, check="3000")
+    assert call.ok, call.errors
+    heard = with_audio(call)
+    assert heard[heard.index("vm-message") :] == [
+        *["vm-message", "say 1", "audio"],  # 9 during the audio
+        "unidentified-no-callback",
+        *["vm-message", "say 1", "audio"],  # the message again; # during it
+        *["vm-youhave", "vm-goodbye"],
+    ]
+    assert call.variables["VMBOX_RESULT"] == "done"
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+async def test_with_call_backs_turned_off_nine_is_not_available(tmp_path, driver):
+    settings = settings_for(tmp_path, ivr=IvrSettings(callback_enabled=False))
+    async with await start(settings, driver) as system:
+        await system.api.create_box("3000", pin="1234", is_setup=True, skip_envelope=True)
+        await system.call("say tone 2s then press #; press 1", leave="3000", caller_number="555")
+        script = f"{LOGIN}; press 1; wait; wait; press 9; wait; wait; wait; press #; press #"
+        call = await system.call(script, check="3000")
+        assert call.ok, call.errors
+        heard = with_audio(call)
+        assert heard[heard.index("vm-message") :] == [
+            *["vm-message", "say 1", "audio"],
+            "feature-not-avail-line",
+            *["vm-message", "say 1", "audio"],
+            *["vm-youhave", "vm-goodbye"],
+        ]
+        assert call.variables["VMBOX_RESULT"] == "done"
+
+
+async def test_first_time_setup_sets_pin_and_greeting(system):
     user = await system.api.put(
         "/users", {"data": {"first_name": "New", "last_name": "Owner", "endpoints": ["PJSIP/1001"]}}
     )
     box = await system.api.create_box("3000", owner_id=user.data["id"])
     # The intro, "PIN changed", the recording instructions and "saved" take no keys: nothing to wait for.
-    script = "press 4321#; press 4321#; say tone 3s then press #; press 1; say tone 2s then press #; press 1; press #"
+    script = "press 4321#; press 4321#; say tone 3s then press #; press 1; press #"
     call = await system.call(script, check="3000", channel="PJSIP/1001-00000001")
     assert call.ok, call.errors
-    assert prompts(call)[:4] == [
+    assert prompts(call) == [
         "setup_intro",
         "vm-newpassword",
         "vm-reenterpassword",
         "vm-passchanged",
-    ]
+        "vm-rec-unv",
+        "beep",
+        "vm-review",
+        "greeting_saved",
+        "setup_complete",
+        "vm-youhave",  # cut short by the #
+        "vm-goodbye",
+    ]  # as KAZOO's wizard: no name step
     fetched = (await system.api.get(f"/vmboxes/{box['id']}")).data
     assert fetched["is_setup"] is True
-    assert set(fetched["media"]) == {"unavailable", "name"}
+    assert set(fetched["media"]) == {"unavailable"}
     assert await check_pin(system.running.store.db, box["id"], "4321")
     greeting = await system.api.get(f"/media/{fetched['media']['unavailable']}")
     assert greeting.data["media_source"] == "recording" and 2700 <= greeting.data["length"] <= 3000

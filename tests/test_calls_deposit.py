@@ -5,6 +5,7 @@ import wave
 
 import pytest
 
+from ivr.calls import describe_call
 from tests.callkit import DRIVERS, said, settings_for, start
 
 
@@ -93,11 +94,68 @@ async def test_hanging_up_at_each_step_of_a_deposit(system, box, script, kept):
     assert list(system.settings.recordings_dir.iterdir()) == []  # nothing left behind either way
 
 
-async def test_a_too_short_message_is_dropped_and_the_caller_told(system, box):
-    call = await system.call("say tone 300ms then press #", leave="3000")
+async def test_a_too_short_message_goes_to_the_review_and_can_be_recorded_again(system, box):
+    call = await system.call(
+        "say tone 300ms then press #; press 1; press 3; say tone 2s then press #; press 1",
+        leave="3000",
+    )
     assert call.ok, call.errors
-    assert said(call)[-2:] == ["vm-tooshort", "vm-goodbye"]
+    assert said(call)[4:] == [
+        "beep",
+        "vm-review",
+        "vm-tooshort",  # 1 on a recording too short to keep; then the review, cut short by 3
+        "beep",
+        "vm-review",
+        "vm-msgsaved",
+        "vm-goodbye",
+    ]
+    [message] = await system.messages(box["id"])
+    assert 1700 <= message["length"] <= 2000
+    assert list(system.settings.recordings_dir.iterdir()) == []  # the short take went too
+
+
+async def test_a_too_short_message_left_unreviewed_is_dropped_and_the_caller_told(system, box):
+    call = await system.call("say tone 300ms then press #; wait; wait; wait; wait", leave="3000")
+    assert call.ok, call.errors
+    assert said(call)[4:] == ["beep", *["vm-review"] * 4, "vm-tooshort", "vm-goodbye"]
     assert await system.messages(box["id"]) == []
+    assert list(system.settings.recordings_dir.iterdir()) == []
+
+
+async def test_a_box_s_max_message_length_limits_the_recording(system, box):
+    await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"max_message_length": 3}})
+    call = await system.call("say tone 10s; press 1", leave="3000")
+    assert call.ok, call.errors
+    [message] = await system.messages(box["id"])
+    assert 2700 <= message["length"] <= 3000
+
+
+async def test_the_dialplan_s_max_message_length_wins_over_the_box_s(system, box):
+    await system.api.patch(f"/vmboxes/{box['id']}", {"data": {"max_message_length": 30}})
+    call = await system.call(
+        "say tone 10s; press 1", leave="3000", parameters={"max_message_length": "2"}
+    )
+    assert call.ok, call.errors
+    [message] = await system.messages(box["id"])
+    assert 1700 <= message["length"] <= 2000
+
+
+async def test_max_message_length_must_be_a_positive_whole_number(system, box):
+    for value in (0, "30", 2.5):
+        reply = await system.api.patch(
+            f"/vmboxes/{box['id']}", {"data": {"max_message_length": value}}
+        )
+        assert reply.status == 400 and "max_message_length" in reply.body["data"], value
+
+
+@pytest.mark.parametrize(
+    "given, limit",
+    [("20", 20), ("", None), ("0", None), ("-5", None), ("ten", None), ("²", None)],
+)
+def test_the_dialplan_s_max_message_length_is_a_positive_number_of_seconds(given, limit):
+    info = describe_call("1.1", "leave", ["3000"], {"max_message_length": given}, "1", "", "")
+    assert info.max_message_s == limit
+    assert describe_call("1.1", "leave", ["3000"], {}, "1", "", "").max_message_s is None
 
 
 async def test_rerecording_keeps_only_the_second_take(system, box):

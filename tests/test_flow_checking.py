@@ -31,7 +31,7 @@ from ivr.flow.events import (
     PlaybackStopped,
     RecordingFinished,
 )
-from ivr.flow.model import Purpose
+from ivr.flow.model import Purpose, Settings
 from tests.flowkit import RECORDING, Call, box, message, settings
 
 BOX_ID = "b" * 32
@@ -56,6 +56,8 @@ def logged_in(found=None, new=(), saved=()) -> Call:
 def test_a_non_owner_logs_in_with_the_pin():
     call = check_call()
     assert call.said() == ["enter_pin"] and call.action.max_digits == 6
+    # KAZOO's timeouts: 5 s for the first key, 2 s between keys.
+    assert (call.action.first_timeout_ms, call.action.next_timeout_ms) == (5000, 2000)
     assert call.reply(DigitsEntered("1234")) == CheckPin(BOX_ID, "1234")
     assert call.reply(PinChecked(True)) == LoadMessages(BOX_ID, False)
 
@@ -140,14 +142,8 @@ def test_first_time_setup_wizard():
     assert call.reply(DigitsEntered("1")) == SaveGreeting(BOX_ID, "unavailable", RECORDING)
     call.reply(Done())
     assert call.said() == ["greeting_saved"]
-    call.reply(PlaybackStopped())
-    assert call.said() == ["record_name"]
-    call.reply(PlaybackStopped())
-    call.reply(RecordingFinished(RECORDING))
-    assert call.reply(DigitsEntered("1")) == SaveGreeting(BOX_ID, "name", RECORDING)
-    call.reply(Done())
-    call.reply(PlaybackStopped())
-    assert call.action == CompleteSetup(BOX_ID)
+    # KAZOO's wizard has no name step: the greeting done, the box is set up.
+    assert call.reply(PlaybackStopped()) == CompleteSetup(BOX_ID)
     call.reply(Done())
     assert call.said() == ["setup_complete"]
     assert call.reply(PlaybackStopped()) == LoadMessages(BOX_ID, False)
@@ -196,14 +192,43 @@ def test_not_configurable_hides_the_options():
     call = logged_in(box(is_owner=True, not_configurable=True))
     assert call.said()[-1] == "main_menu_fixed"
     call.reply(DigitsEntered("5"))
-    assert call.said() == ["invalid_choice", "main_menu_fixed"]
+    assert call.said() == ["you_have", "no", "messages", "main_menu_fixed"]
 
 
-def test_main_menu_retry_limit_says_goodbye():
-    call = logged_in()
+def test_main_menu_asks_four_rounds_with_the_counts_and_no_notice_then_goodbye():
+    """KAZOO's main menu: a wrong key or silence says the counts and the menu again, 4 rounds in all."""
+    call = logged_in(new=[message(1)])
+    menu = ["you_have", Number(1), "new", "message", "main_menu"]
+    assert call.said() == menu
+    for choice in (DigitsEntered("", timed_out=True), DigitsEntered("9"), DigitsEntered("*")):
+        call.reply(choice)
+        assert call.said() == menu
     call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["goodbye"]
+
+
+def test_a_valid_choice_gives_the_main_menu_its_four_rounds_again():
+    call = logged_in(new=[message(1)])
     call.reply(DigitsEntered("9"))
-    call.reply(DigitsEntered("", timed_out=True))
+    call.reply(DigitsEntered("9"))
+    call.reply(DigitsEntered("5"))
+    call.reply(DigitsEntered("0"))  # back from the options: the messages are loaded again
+    call.reply(MessagesLoaded((message(1),), ()))
+    for _ in range(3):
+        call.reply(DigitsEntered("9"))
+        assert call.said()[-1] == "main_menu"
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["goodbye"]
+
+
+def test_main_menu_rounds_are_a_setting():
+    call = Call(purpose=Purpose.CHECK, settings=settings(main_menu_rounds=2))
+    call.reply(Done())
+    call.reply(BoxFound(box(is_owner=True)))
+    call.reply(MessagesLoaded((), ()))
+    call.reply(DigitsEntered("9"))
+    assert call.said()[-1] == "main_menu"
+    call.reply(DigitsEntered("9"))
     assert call.said() == ["goodbye"]
 
 
@@ -242,10 +267,11 @@ def test_an_unknown_caller_is_said_so():
     assert call.said()[-1] == "unknown_caller"
 
 
-def test_skip_envelope_plays_only_the_audio():
+def test_skip_envelope_still_says_the_message_number_but_not_when_or_from_whom():
     first = message(1)
     call = play_first([first], box(is_owner=True, skip_envelope=True))
-    assert call.action == PlayAudio(first.audio, 0, KEYS)
+    assert call.said() == ["message_number", Number(1)]  # as KAZOO's skip_envelope
+    assert call.reply(PlaybackStopped()) == PlayAudio(first.audio, 0, KEYS)
     call.reply(PlaybackStopped())
     assert call.said() == ["message_menu"]
 
@@ -279,11 +305,13 @@ def test_delete_moves_to_deleted():
     assert call.reply(PlaybackStopped()) == LoadMessages(BOX_ID, False)
 
 
-def test_zero_saves_and_returns_to_the_main_menu():
+def test_zero_saves_says_so_and_returns_to_the_main_menu():
     first = message(1)
     call = at_menu([first, message(2)])
     assert call.reply(DigitsEntered("0")) == SetFolder(BOX_ID, first.id, "saved")
-    assert call.reply(Done()) == LoadMessages(BOX_ID, False)
+    call.reply(Done())
+    assert call.said() == ["message_saved"]  # KAZOO says "saved" too
+    assert call.reply(PlaybackStopped()) == LoadMessages(BOX_ID, False)
 
 
 def test_previous_at_the_first_replays_it_and_next_moves_on():
@@ -294,6 +322,69 @@ def test_previous_at_the_first_replays_it_and_next_moves_on():
     assert call.said() == ["message_number", Number(2)]
     call.reply(PlaybackStopped("4"))
     assert call.said() == ["message_number", Number(1)]
+
+
+def test_next_on_the_last_message_replays_it():
+    last = message(2)
+    call = at_menu([message(1), last])
+    call.reply(DigitsEntered("6"))
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("6"))  # during "message 2"
+    assert call.said() == ["message_number", Number(2)]
+    assert call.reply(PlaybackStopped()) == PlayAudio(last.audio, 0, KEYS)
+
+
+def delete_current(call: Call) -> None:
+    """7 while "message N" is said: deleted, "deleted", and on to what follows."""
+    assert isinstance(call.reply(PlaybackStopped("7")), SetFolder)
+    call.reply(Done())
+    assert call.said() == ["message_deleted"]
+    call.reply(PlaybackStopped())
+
+
+def test_previous_after_a_delete_skips_the_deleted_message():
+    first, second, third = message(1), message(2), message(3)
+    call = at_menu([first, second, third])
+    call.reply(DigitsEntered("6"))
+    delete_current(call)  # message 2
+    assert call.said() == ["message_number", Number(3)]
+    call.reply(PlaybackStopped("4"))
+    assert call.said() == ["message_number", Number(1)]  # not the deleted message 2
+    assert call.reply(PlaybackStopped()) == PlayAudio(first.audio, 0, KEYS)
+
+
+def test_next_skips_a_deleted_message_and_replays_when_only_deleted_ones_follow():
+    call = at_menu([message(1), message(2), message(3)])
+    call.reply(DigitsEntered("6"))
+    call.reply(PlaybackStopped("6"))
+    delete_current(call)  # message 3
+    assert call.said() == ["no_more_messages"]
+    call.reply(PlaybackStopped())
+    call.reply(MessagesLoaded((message(1), message(2)), ()))
+    call.reply(DigitsEntered("1"))
+    delete_current(call)  # a new listing: message 1
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("4"))  # only a deleted one before it: message 2 again
+    assert call.said() == ["message_number", Number(2)]
+    call.reply(PlaybackStopped("6"))
+    assert call.said() == ["message_number", Number(2)]
+
+
+def test_going_back_then_on_skips_the_deleted_message():
+    first, second, third = message(1), message(2), message(3)
+    call = at_menu([first, second, third])
+    call.reply(DigitsEntered("6"))
+    delete_current(call)  # message 2
+    call.reply(PlaybackStopped("4"))
+    assert call.said() == ["message_number", Number(1)]
+    call.reply(PlaybackStopped("6"))
+    assert call.said() == ["message_number", Number(3)]
+    call.reply(PlaybackStopped("4"))
+    call.reply(PlaybackStopped("1"))  # keep message 1: the next one not deleted is message 3
+    call.reply(Done())
+    assert call.said() == ["message_saved"]
+    call.reply(PlaybackStopped())
+    assert call.said() == ["message_number", Number(3)]
 
 
 def test_replay_plays_the_message_again():
@@ -314,6 +405,27 @@ def test_a_key_during_the_audio_acts_at_once():
 def test_callback_transfers_to_the_caller():
     call = at_menu([message(1, number="5551234")])
     assert call.reply(DigitsEntered("9")) == Transfer("callback", "5551234")
+
+
+def test_callback_without_a_number_says_so_and_plays_the_message_again():
+    only = message(1, number="")
+    call = at_menu([only])
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["callback_no_number", "message_number", Number(1)]
+    assert call.reply(PlaybackStopped()) == PlayAudio(only.audio, 0, KEYS)
+    call.reply(PlaybackStopped("9", offset_ms=500))  # during the message: the same
+    assert call.said() == ["callback_no_number", "message_number", Number(1)]
+
+
+def test_callback_turned_off_says_it_is_not_available_and_plays_the_message_again():
+    call = Call(purpose=Purpose.CHECK, settings=Settings(callback_enabled=False))
+    call.reply(Done())
+    call.reply(BoxFound(box(is_owner=True)))
+    call.reply(MessagesLoaded((message(1, number="5551234"),), ()))
+    call.reply(DigitsEntered("1"))
+    call.reply(PlaybackStopped())
+    call.reply(PlaybackStopped("9", offset_ms=500))
+    assert call.said() == ["callback_not_available", "message_number", Number(1)]
 
 
 def test_pound_in_the_message_menu_returns_to_the_main_menu_unchanged():
@@ -425,16 +537,43 @@ def test_a_greeting_is_discarded_when_the_owner_hangs_up():
     assert call.reply(Done()) == End()
 
 
-def test_a_greeting_left_unreviewed_is_discarded():
+def test_a_greeting_left_unreviewed_is_discarded_after_four_silent_rounds():
     call = options()
     call.reply(DigitsEntered("2"))
     call.reply(PlaybackStopped())
     call.reply(RecordingFinished(RECORDING))
-    call.reply(DigitsEntered("", timed_out=True))
-    call.reply(DigitsEntered("", timed_out=True))
+    for _ in range(3):
+        call.reply(DigitsEntered("", timed_out=True))
+        assert call.said() == ["review_recording"]  # KAZOO's review: no notice
     assert call.reply(DigitsEntered("", timed_out=True)) == DiscardRecording(RECORDING)
     call.reply(Done())
     assert call.said() == ["greeting_not_saved"]
+
+
+def test_the_options_menu_asks_three_silent_rounds_then_goodbye():
+    call = options()
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["goodbye"]
+
+
+def test_a_pin_change_given_up_goes_back_to_the_options_menu():
+    """KAZOO: three bad new PINs from the options menu return to it (in the wizard: goodbye)."""
+    call = options()
+    call.reply(DigitsEntered("3"))
+    call.reply(DigitsEntered("12"))
+    assert call.said() == ["pin_invalid", "new_pin"]
+    call.reply(DigitsEntered("4321"))
+    call.reply(DigitsEntered("9999"))
+    assert call.said() == ["pin_mismatch", "new_pin"]
+    call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["options_menu"]
+    call.reply(DigitsEntered("9"))  # the options menu has its three rounds again
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["options_menu"]
 
 
 def test_changing_the_pin_from_the_options():

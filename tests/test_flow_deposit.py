@@ -27,7 +27,7 @@ from ivr.flow.events import (
     RecordingFinished,
 )
 from ivr.flow.model import Audio, Purpose
-from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box
+from tests.flowkit import GREETING, RECORDING, SHORT, TEMPORARY, Call, box, settings
 
 
 def reach_greeting(call: Call, found) -> None:
@@ -70,6 +70,30 @@ def test_a_message_is_recorded_reviewed_and_saved():
     call.reply(Done())
     assert call.said() == ["message_saved", "goodbye"]
     assert call.reply(PlaybackStopped()) == HangUp()
+
+
+def recording_after_the_greeting(call: Call, found) -> Record:
+    reach_greeting(call, found)
+    return call.reply(PlaybackStopped())
+
+
+def test_the_longest_message_comes_from_the_dialplan_then_the_box_then_the_limits():
+    """KAZOO's order: the callflow's max_message_length, the box's, the system's."""
+    limits_only = recording_after_the_greeting(Call(settings=settings(max_message_s=120)), box())
+    assert limits_only == Record(max_s=120, silence_s=5, message_for="b" * 32)
+    the_box = recording_after_the_greeting(
+        Call(settings=settings(max_message_s=120)), box(max_message_s=30)
+    )
+    assert the_box.max_s == 30
+    assert recording_after_the_greeting(Call(max_message_s=10), box(max_message_s=30)).max_s == 10
+    assert recording_after_the_greeting(Call(max_message_s=10), box()).max_s == 10
+
+
+def test_recording_again_keeps_the_same_limit():
+    call = Call(max_message_s=10)
+    reach_review(call)
+    call.reply(DigitsEntered("3"))
+    assert call.reply(Done()).max_s == 10
 
 
 def test_the_unavailable_greeting_is_played_when_set():
@@ -183,13 +207,87 @@ def test_the_owner_leaves_a_message_when_check_if_owner_is_off():
     assert call.said()[-1] == "leave_message_instructions"
 
 
-def test_a_too_short_recording_is_dropped_and_the_caller_told():
-    call = Call()
-    reach_greeting(call, box())
+def too_short_at_review(call: Call, recording=SHORT, found=None) -> None:
+    reach_greeting(call, found or box())
     call.reply(PlaybackStopped())
-    assert call.reply(RecordingFinished(SHORT)) == DiscardRecording(SHORT)
+    call.reply(RecordingFinished(recording))
+    assert isinstance(call.action, Collect) and call.said()[0] == "review_recording"
+
+
+def test_a_too_short_recording_goes_to_the_review_and_can_be_recorded_again():
+    """KAZOO always reviews: a caller who pressed # at once can record again with 3."""
+    call = Call()
+    too_short_at_review(call)
+    assert call.said() == ["review_recording"]
+    assert call.reply(DigitsEntered("3")) == DiscardRecording(SHORT)
+    assert isinstance(call.reply(Done()), Record)
+    call.reply(RecordingFinished(RECORDING))
+    assert call.reply(DigitsEntered("1")) == SaveMessage("b" * 32, RECORDING)
+
+
+def test_saving_a_too_short_recording_says_so_and_asks_again():
+    call = Call()
+    too_short_at_review(call)
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    assert call.reply(DigitsEntered("2")) == PlayAudio(Audio("rec-short", 200), 0, "0123456789*#")
+
+
+def test_a_recording_as_long_as_the_minimum_is_kept():
+    call = Call(settings=settings(min_message_ms=200))
+    too_short_at_review(call)
+    assert call.reply(DigitsEntered("1")) == SaveMessage("b" * 32, SHORT)
+
+
+def test_nothing_recorded_is_too_short_too():
+    call = Call()
+    too_short_at_review(call, recording=None)
+    call.reply(DigitsEntered("1"))
+    assert call.said() == ["message_too_short", "review_recording"]
+    call.reply(DigitsEntered("2"))  # nothing to listen to
+    assert call.said() == ["message_too_short", "review_recording"]
+    assert isinstance(call.reply(DigitsEntered("3")), Record)  # nothing to discard
+
+
+def test_a_too_short_recording_left_unreviewed_is_dropped_and_the_caller_told():
+    call = Call()
+    too_short_at_review(call)
+    for _ in range(3):
+        call.reply(DigitsEntered("", timed_out=True))
+    assert call.reply(DigitsEntered("", timed_out=True)) == DiscardRecording(SHORT)
     call.reply(Done())
     assert call.said() == ["message_too_short", "goodbye"]
+    assert call.reply(PlaybackStopped()) == HangUp()
+
+
+def test_nothing_recorded_and_left_unreviewed_ends_the_call():
+    call = Call()
+    too_short_at_review(call, recording=None)
+    for _ in range(4):
+        call.reply(DigitsEntered("", timed_out=True))
+    assert call.said() == ["message_too_short", "goodbye"]
+
+
+def test_zero_on_a_too_short_recording_drops_it_and_goes_to_the_operator():
+    call = Call(operator="100")
+    too_short_at_review(call)
+    assert call.reply(DigitsEntered("0")) == DiscardRecording(SHORT)
+    assert call.reply(Done()) == Transfer("operator", "100")
+    call = Call(operator="100")
+    too_short_at_review(call, recording=None)
+    assert call.reply(DigitsEntered("0")) == Transfer("operator", "100")
+
+
+def test_hanging_up_at_the_review_of_a_too_short_recording_drops_it():
+    call = Call()
+    too_short_at_review(call)
+    assert call.reply(CallerHungUp()) == DiscardRecording(SHORT)
+    assert call.reply(Done()) == End()
+    call = Call()
+    too_short_at_review(call, recording=None)
+    assert call.reply(CallerHungUp()) == End()
 
 
 def test_hanging_up_during_recording_saves_the_message():
@@ -255,13 +353,21 @@ def test_review_zero_saves_then_goes_to_the_operator():
     assert call.reply(Done()) == Transfer("operator", "100")
 
 
-def test_review_without_an_answer_keeps_the_message_in_the_end():
+def test_review_without_an_answer_keeps_the_message_after_four_silent_rounds():
     call = Call()
     reach_review(call)
-    call.reply(DigitsEntered("", timed_out=True))
-    assert call.said() == ["invalid_choice", "review_recording"]
-    call.reply(DigitsEntered("9"))
+    for choice in (DigitsEntered("", timed_out=True), DigitsEntered("9"), DigitsEntered("*")):
+        call.reply(choice)
+        assert call.said() == ["review_recording"]  # KAZOO's review: no notice
     assert call.reply(DigitsEntered("", timed_out=True)) == SaveMessage("b" * 32, RECORDING)
+
+
+def test_review_rounds_are_a_setting():
+    call = Call(settings=settings(review_rounds=2))
+    reach_review(call)
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["review_recording"]
+    assert call.reply(DigitsEntered("9")) == SaveMessage("b" * 32, RECORDING)
 
 
 def test_a_missing_transition_ends_politely_and_is_reported():

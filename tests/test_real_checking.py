@@ -1,7 +1,8 @@
 """Checking messages on a real Asterisk, over FastAGI and over ARI: logging in (PIN right, wrong, locked
-out across calls; the owner known by caller ID), counts and menus, the envelope said in the box's
-timezone, fast-forward and rewind as heard, saving, deleting and forwarding, greetings and names
-recorded by phone and heard by the next caller, and the setup wizard."""
+out across calls; the owner known by caller ID), counts and menus (silence at the main menu: 4 rounds,
+then goodbye), the envelope said in the box's timezone, fast-forward and rewind as heard, saving,
+deleting and forwarding, previous and next as KAZOO's, 9 without a number, greetings and names recorded
+by phone and heard by the next caller, and the setup wizard (PIN and greeting)."""
 
 import random
 import time
@@ -147,6 +148,18 @@ async def counts_and_menus(scene):
 
 
 @scenario
+async def silence_at_the_main_menu_asks_four_times_then_says_goodbye(scene):
+    """KAZOO's main menu: no key in time says the counts and the menu again, 4 rounds, then goodbye."""
+    box = await scene.box()
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("vm-goodbye", timeout=180)
+    await caller.hung_up.wait()
+    menu = ["vm-youhave", "vm-no", "vm-messages", "main_menu"]
+    await scene.assert_heard(caller, ["vm-password", *menu * 4, "vm-goodbye"])
+
+
+@scenario
 async def the_envelope_is_said_in_the_box_s_timezone(scene):
     """Sunday 15 November 2026, 14:05 UTC is 9:05 AM in New York: Asterisk's own SAY DATETIME says it
     over FastAGI, vmbox composes the same sounds over ARI (the same-sounds test compares them)."""
@@ -193,6 +206,7 @@ async def fast_forward_and_rewind_move_by_the_seek_step(scene):
     await caller.hears("audio")
     await caller.press("1")  # keep it
     await caller.hears("vm-msgsaved")
+    await caller.hears("main_menu")  # after "no more messages", which takes no key
     await caller.press("#")
     await caller.hears("vm-goodbye")
     runs = (await caller.heard()).runs_of(pcm(audio))
@@ -225,6 +239,7 @@ async def save_delete_and_forward(scene):
     await caller.press(f"{other['mailbox']}#")
     await caller.hears("message_forwarded")
     await caller.hears("vm-nomore")
+    await caller.hears("main_menu")  # "no more messages" takes no key
     await caller.press("#")
     await caller.hears("vm-goodbye")
     await caller.hung_up.wait()
@@ -237,6 +252,80 @@ async def save_delete_and_forward(scene):
     }  # newest first; forwarded is filed saved
     [copy] = await scene.messages(other)
     assert copy["folder"] == "new"
+
+
+@scenario
+async def previous_after_a_delete_and_next_on_the_last(scene):
+    """As KAZOO: 4 after a delete skips the deleted message (here, to the same message again: the one
+    before it is gone), and 6 on the last message plays it again. Newest first: message 1 is `newer`."""
+    box = await scene.box(skip_envelope=True)
+    now = GREGORIAN_OFFSET + int(time.time())
+    older, newer = noise(scene, 4, seed=21), noise(scene, 4, seed=22)
+    for audio, at in ((older, now - 60), (newer, now)):
+        await scene.api.create_message(box["id"], audio, caller_id_number="5551234", timestamp=at)
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    for key in ("7", "4", "6", "#"):  # delete message 1; previous; next; back to the main menu
+        await caller.hears("audio")
+        await caller.pause(0.5)  # hears the message begin
+        await caller.press(key)
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    message_2 = ["vm-message", "digits/2"]
+    heard = await scene.assert_heard(
+        caller,
+        [
+            *["vm-password", "vm-youhave", "digits/2", "vm-INBOX", "vm-messages", "main_menu"],
+            *["vm-message", "digits/1", "vm-deleted"],
+            *message_2 * 3,  # after 7, after 4 (the deleted one skipped), after 6 (the last)
+            *["vm-youhave", "digits/1", "vm-INBOX", "vm-message", "main_menu", "vm-goodbye"],
+        ],
+    )
+    # Where each message started to be heard, and went on from (a frame lost under load splits a run).
+    assert [run.source_s for run in heard.runs_of(pcm(newer))].count(0) == 1
+    runs = [run.source_s for run in heard.runs_of(pcm(older))]
+    assert runs.count(0) == 3 and all(
+        later > earlier for earlier, later in zip(runs, runs[1:], strict=False) if later
+    ), runs
+    [deleted] = await scene.messages(box, "deleted")
+    [kept] = await scene.messages(box)
+    assert (deleted["timestamp"], kept["timestamp"], kept["folder"]) == (now, now - 60, "new")
+
+
+@scenario
+async def nine_on_a_message_from_an_anonymous_caller(scene):
+    """A caller ID stored as `anonymous` (KAZOO's word for none) is "an unknown caller", and 9 cannot
+    call it back: the caller is told, and the message plays again; nothing is dialled."""
+    box = await scene.box()
+    await message(scene, box, caller_id_number="anonymous", caller_id_name="anonymous")
+    caller = await scene.call("check", box)
+    await log_in(caller)
+    await caller.hears("main_menu")
+    await caller.press("1")
+    await caller.hears("vm-unknown-caller")
+    await caller.hears("message_menu")
+    await caller.press("9")
+    await caller.hears("unidentified-no-callback")
+    await caller.hears("audio")
+    await caller.pause(0.5)  # hears the message begin
+    await caller.press("#")
+    await caller.hears("main_menu")
+    await caller.press("#")
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    played = caller.played
+    assert played[played.index("unidentified-no-callback") :][:4] == [
+        "unidentified-no-callback",
+        "vm-message",
+        "digits/1",
+        "audio",
+    ]
+    assert "vm-from" not in played
+    assert caller.far_variables.get("VMBOX_RESULT") != "callback"
+    assert not any(step.startswith("test-dial") for step in caller.far_dialplan)
 
 
 @scenario
@@ -270,7 +359,8 @@ async def a_greeting_and_a_name_recorded_by_phone_are_heard_by_the_next_callers(
 
 
 @scenario
-async def the_setup_wizard_sets_pin_greeting_and_name(scene):
+async def the_setup_wizard_sets_the_pin_and_the_greeting(scene):
+    """KAZOO's wizard: a new PIN, the unavailable greeting, done; no name step."""
     number = scene.number()
     user = await scene.api.put(
         "/users", {"data": {"first_name": "Ann", "last_name": "Lee", "caller_id_numbers": [number]}}
@@ -283,20 +373,20 @@ async def the_setup_wizard_sets_pin_greeting_and_name(scene):
     await owner.hears("vm-reenterpassword")
     await owner.press("4321#")
     await owner.hears("vm-passchanged")
-    for prompt in ("vm-rec-unv", "vm-rec-name"):
-        await owner.hears(prompt)
-        await owner.hears("beep")
-        await owner.say(scene.speech(SPEECH, pause_s=1))
-        await owner.press("#")
-        await owner.hears("vm-review")
-        await owner.press("1")
-        await owner.hears("greeting_saved")
+    await owner.hears("vm-rec-unv")
+    await owner.hears("beep")
+    await owner.say(scene.speech(SPEECH, pause_s=1))
+    await owner.press("#")
+    await owner.hears("vm-review")
+    await owner.press("1")
+    await owner.hears("greeting_saved")
     await owner.hears("setup_complete")
     await owner.hears("main_menu")
     await owner.hang_up()
+    assert "vm-rec-name" not in owner.played
     reply = await scene.api.get(f"/vmboxes/{box['id']}")
     assert reply.data["is_setup"] is True
-    assert set(reply.data["media"]) == {"unavailable", "name"}
+    assert set(reply.data["media"]) == {"unavailable"}
     caller = await scene.call("check", box, caller_id='"Stranger" <5559999>')
     await log_in(caller, "4321")
     await caller.hears("main_menu")

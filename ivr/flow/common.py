@@ -5,6 +5,7 @@ that parts of the flow can hand over to each other without importing each other.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ivr.flow.actions import (
     Action,
@@ -46,22 +47,19 @@ def ask(ctx: CallState, state: State, items: tuple[Say, ...], max_digits: int = 
 def retry(
     ctx: CallState,
     again: Callable[[CallState], Step],
-    notice: str = "invalid_choice",
+    notice: str | None = "invalid_choice",
     exhausted: Callable[[CallState], Step] = goodbye,
+    rounds: int = 0,
 ) -> Step:
-    """Count a failed menu choice; say `notice` and ask again, or past the retry limit go to `exhausted`
-    (goodbye, unless the menu has something better to do)."""
+    """Count a failed menu choice and ask again, after `notice` when there is one (KAZOO's main,
+    review and options menus have none). After `rounds` rounds without a valid choice ([limits]
+    menu_retries when 0) go to `exhausted`: goodbye, unless the menu has something better to do."""
     ctx.menu_failures += 1
-    if ctx.menu_failures >= ctx.settings.limits.menu_retries:
+    if ctx.menu_failures >= (rounds or ctx.settings.limits.menu_retries):
         return exhausted(ctx)
     state, action = again(ctx)
-    if isinstance(action, Collect):
-        action = Collect(
-            (Prompt(notice), *action.items),
-            action.max_digits,
-            action.first_timeout_ms,
-            action.next_timeout_ms,
-        )
+    if notice and isinstance(action, Collect):
+        action = replace(action, items=(Prompt(notice), *action.items))
     return state, action
 
 
@@ -71,8 +69,11 @@ def chose(ctx: CallState) -> None:
 
 
 def record_message(ctx: CallState) -> Step:
+    """Record a message for the box, as long as the dialplan allows, else the box, else [limits]
+    (KAZOO's order: the callflow's max_message_length, the box's, the system's)."""
     limits = ctx.settings.limits
-    return State.RECORDING, Record(limits.max_message_s, limits.silence_s, ctx.box.id)
+    max_s = ctx.call.max_message_s or ctx.box.max_message_s or limits.max_message_s
+    return State.RECORDING, Record(max_s, limits.silence_s, ctx.box.id)
 
 
 def keep_or_drop(ctx: CallState, event=None) -> Step:

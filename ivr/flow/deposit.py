@@ -3,8 +3,10 @@
 Rules: the box is looked up by the dialled number; an unknown box says so and ends; the owner calling
 their own box (check_if_owner) goes to their messages; a full box plays its greeting and the notice
 and records nothing; during the greeting `*` logs in to the box, `0` goes to the operator, any other
-key skips to the beep. A recording shorter than min_message_ms is dropped and the caller told so.
-Once recording has begun, a hang-up at any moment keeps the message.
+key skips to the beep. Every recording goes to the review, even one too short to keep (under
+min_message_ms, or nothing): `3` records again, `1` on it says "too short" and asks again, and if the
+review goes unanswered it is dropped and the caller told. Once recording has begun, a hang-up at any
+moment keeps the message, if it is long enough.
 """
 
 from ivr.flow.access import enter_login
@@ -91,15 +93,19 @@ def announced(ctx: CallState, event: PlaybackStopped) -> Step:
 
 
 def recorded(ctx: CallState, event: RecordingFinished) -> Step:
+    """Whatever was recorded, even nothing or too little, goes to the review (KAZOO): the caller can
+    record again."""
     ctx.recording = event.recording
     if event.hung_up:
         return keep_or_drop(ctx)
-    if event.recording is None:
-        return State.ENDING, Play((Prompt("message_too_short"), Prompt("goodbye")))
-    if event.recording.length_ms < ctx.settings.limits.min_message_ms:
-        return State.TOO_SHORT, DiscardRecording(event.recording)
     chose(ctx)
     return review(ctx)
+
+
+def too_short(ctx: CallState) -> bool:
+    """Nothing recorded, or less than min_message_ms: not a message to keep."""
+    recording = ctx.recording
+    return recording is None or recording.length_ms < ctx.settings.limits.min_message_ms
 
 
 def told_too_short(ctx: CallState, event: Done) -> Step:
@@ -107,8 +113,8 @@ def told_too_short(ctx: CallState, event: Done) -> Step:
     return State.ENDING, Play((Prompt("message_too_short"), Prompt("goodbye")))
 
 
-def review(ctx: CallState) -> Step:
-    items = (Prompt("review_recording"),) + (
+def review(ctx: CallState, notice: tuple[Say, ...] = ()) -> Step:
+    items = (*notice, Prompt("review_recording")) + (
         (Prompt("review_operator"),) if operator_number(ctx) else ()
     )
     return ask(ctx, State.REVIEWING, items)
@@ -118,20 +124,51 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
     keys = ctx.settings.keys
     choice = event.digits
     if choice == keys.save:
-        return State.SAVING, SaveMessage(ctx.box.id, ctx.recording)
+        return save(ctx)
     if choice == keys.listen:
         chose(ctx)
+        if ctx.recording is None:
+            return review(ctx, (Prompt("message_too_short"),))
         return State.REVIEW_LISTENING, PlayAudio(_as_audio(ctx), 0, ALL_KEYS)
     if choice == keys.record:
         chose(ctx)
+        if ctx.recording is None:
+            return record_message(ctx)
         return State.RERECORDING, DiscardRecording(ctx.recording)
     if choice == keys.operator and operator_number(ctx):
-        ctx.then_operator = True
-        return State.SAVING_THEN_OPERATOR, SaveMessage(ctx.box.id, ctx.recording)
-    # No usable answer in the end: the caller meant to leave this message, so keep it rather than lose it.
+        return to_operator(ctx)
     return retry(
-        ctx, review, exhausted=lambda ctx: (State.SAVING, SaveMessage(ctx.box.id, ctx.recording))
+        ctx, review, notice=None, rounds=ctx.settings.limits.review_rounds, exhausted=unanswered
     )
+
+
+def save(ctx: CallState) -> Step:
+    """Keep the message; one too short to keep is not saved: the caller is told and asked again
+    (KAZOO says "saved" and drops it)."""
+    if too_short(ctx):
+        chose(ctx)
+        return review(ctx, (Prompt("message_too_short"),))
+    return State.SAVING, SaveMessage(ctx.box.id, ctx.recording)
+
+
+def to_operator(ctx: CallState) -> Step:
+    """Keep the message (dropped if too short to keep), then transfer to the operator."""
+    if ctx.recording is None:
+        return State.FINISHED, Transfer("operator", operator_number(ctx))
+    ctx.then_operator = True
+    if too_short(ctx):
+        return State.DROPPING_THEN_OPERATOR, DiscardRecording(ctx.recording)
+    return State.SAVING_THEN_OPERATOR, SaveMessage(ctx.box.id, ctx.recording)
+
+
+def unanswered(ctx: CallState) -> Step:
+    """No usable answer in the end: the caller meant to leave this message, so keep it rather than
+    lose it; one too short to keep is dropped and the caller told."""
+    if ctx.recording is None:
+        return State.ENDING, Play((Prompt("message_too_short"), Prompt("goodbye")))
+    if too_short(ctx):
+        return State.TOO_SHORT, DiscardRecording(ctx.recording)
+    return State.SAVING, SaveMessage(ctx.box.id, ctx.recording)
 
 
 def _as_audio(ctx: CallState) -> Audio:
@@ -152,7 +189,7 @@ def saved(ctx: CallState, event: Done) -> Step:
     return State.SAVED, Play((Prompt("message_saved"), Prompt("goodbye")))
 
 
-def saved_then_operator(ctx: CallState, event: Done) -> Step:
+def transfer_to_operator(ctx: CallState, event: Done) -> Step:
     ctx.recording = None
     return State.FINISHED, Transfer("operator", operator_number(ctx))
 
@@ -172,5 +209,6 @@ TRANSITIONS = {
     (State.REVIEW_LISTENING, CallerHungUp): keep_or_drop,
     (State.RERECORDING, Done): discarded_for_rerecord,
     (State.SAVING, Done): saved,
-    (State.SAVING_THEN_OPERATOR, Done): saved_then_operator,
+    (State.SAVING_THEN_OPERATOR, Done): transfer_to_operator,
+    (State.DROPPING_THEN_OPERATOR, Done): transfer_to_operator,
 }

@@ -1,10 +1,20 @@
 """The mailbox: counts and main menu, playing messages with their envelope, the message menu,
 forwarding, and fast-forward / rewind.
 
-Rules: new and saved messages are played in the order the services give (newest first unless
-oldest_message_first); listening never changes a folder, only the keep, delete, forward and return
-keys do; with ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped
-at the start, and past the end they go to the message menu; `#` leaves a menu.
+Rules:
+- The main menu says the counts every round and asks again without a notice, main_menu_rounds (KAZOO's
+  4) rounds in all.
+- New and saved messages are played in the order the services give (newest first unless
+  oldest_message_first), each after "message N" (its place in the list), and unless skip_envelope
+  followed by when it came and from whom.
+- Listening never changes a folder; only the keep, delete, forward and return keys do.
+- Previous and next skip the messages deleted in this call; where there is none they replay the
+  current message (KAZOO).
+- With ff/rw enabled, the fast-forward and rewind keys move the playback by seek_ms, clamped at the
+  start; past the end they go to the message menu.
+- The callback key leaves for the dialplan to call the sender; with call-backs off, or no number
+  (none, or `anonymous`), the caller is told and the message plays again (KAZOO).
+- `#` leaves a menu.
 """
 
 from ivr.flow.actions import (
@@ -15,6 +25,7 @@ from ivr.flow.actions import (
     Play,
     PlayAudio,
     Prompt,
+    Say,
     SetFolder,
     Transfer,
 )
@@ -58,15 +69,16 @@ def counts(ctx: CallState) -> tuple:
     return parts
 
 
-def main_menu(ctx: CallState, with_counts: bool = False) -> Step:
+def main_menu(ctx: CallState) -> Step:
+    """The counts, then the menu: every round says both, as KAZOO's does."""
     menu = Prompt("main_menu_fixed" if ctx.box.not_configurable else "main_menu")
-    return ask(ctx, State.MAIN_MENU, (*(counts(ctx) if with_counts else ()), menu))
+    return ask(ctx, State.MAIN_MENU, (*counts(ctx), menu))
 
 
 def loaded(ctx: CallState, event: MessagesLoaded) -> Step:
     ctx.new, ctx.saved = event.new, event.saved
     chose(ctx)
-    return main_menu(ctx, with_counts=True)
+    return main_menu(ctx)
 
 
 def main_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
@@ -77,24 +89,23 @@ def main_menu_choice(ctx: CallState, event: DigitsEntered) -> Step:
             folder = "new" if key == keys.hear_new else "saved"
             return State.NO_MORE, Play((Prompt("no"), Prompt(folder), Prompt("messages")))
         chose(ctx)
-        ctx.playlist, ctx.index = playlist, 0
+        ctx.playlist, ctx.index, ctx.deleted = playlist, 0, set()
         return play_message(ctx)
     if key == keys.configure and not ctx.box.not_configurable:
         return enter_options(ctx)
     if key == keys.exit:
         return goodbye(ctx)
-    return retry(ctx, main_menu)
+    return retry(ctx, main_menu, notice=None, rounds=ctx.settings.limits.main_menu_rounds)
 
 
 def escape(ctx: CallState) -> str:
     return ALL_KEYS
 
 
-def play_message(ctx: CallState) -> Step:
-    if ctx.box.skip_envelope:
-        return play_audio(ctx, 0)
+def play_message(ctx: CallState, notice: tuple[Say, ...] = ()) -> Step:
+    """ "Message N", then its audio (skip_envelope leaves out only what follows the audio, as KAZOO)."""
     return State.ENVELOPE, Play(
-        (Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
+        (*notice, Prompt("message_number"), Number(ctx.index + 1)), escape=escape(ctx)
     )
 
 
@@ -174,15 +185,17 @@ def menu_key(ctx: CallState, key: str) -> Step:
         return play_message(ctx)
     if key == keys.prev:
         chose(ctx)
-        ctx.index = max(0, ctx.index - 1)
+        ctx.index = _neighbour(ctx, -1)
         return play_message(ctx)
     if key == keys.next:
-        return next_message(ctx)
+        chose(ctx)
+        ctx.index = _neighbour(ctx, +1)
+        return play_message(ctx)
     if key == keys.forward:
         chose(ctx)
         return ask_forward(ctx)
-    if key == keys.callback and ctx.message.caller_number:
-        return State.FINISHED, Transfer("callback", ctx.message.caller_number)
+    if key == keys.callback:
+        return call_back(ctx)
     if key == keys.exit:
         return enter_main_menu(ctx)
     if key == keys.rewind and box.ff_rw_enabled:
@@ -190,10 +203,35 @@ def menu_key(ctx: CallState, key: str) -> Step:
     return retry(ctx, message_menu)
 
 
+def call_back(ctx: CallState) -> Step:
+    """Leave for the dialplan to call the sender; with call-backs off, or no number to call, say it
+    cannot be done and play the message again (KAZOO)."""
+    chose(ctx)
+    number = ctx.message.caller_number
+    if not ctx.settings.callback_enabled:
+        return play_message(ctx, (Prompt("callback_not_available"),))
+    if not number:
+        return play_message(ctx, (Prompt("callback_no_number"),))
+    return State.FINISHED, Transfer("callback", number)
+
+
+def _neighbour(ctx: CallState, step: int) -> int:
+    """The index of the nearest message before (-1) or after (+1) the current one that was not deleted
+    in this call; the current one's when there is none (KAZOO replays it)."""
+    index = ctx.index + step
+    while 0 <= index < len(ctx.playlist):
+        if ctx.playlist[index].id not in ctx.deleted:
+            return index
+        index += step
+    return ctx.index
+
+
 def filed(ctx: CallState, event: Done) -> Step:
     why = ctx.filed_as
     if why == "returned":
-        return enter_main_menu(ctx)
+        return State.RETURNING, Play((Prompt("message_saved"),))
+    if why == "deleted":
+        ctx.deleted.add(ctx.message.id)
     notice = {
         "kept": "message_saved",
         "deleted": "message_deleted",
@@ -207,14 +245,16 @@ def after_filed(ctx: CallState, event: PlaybackStopped) -> Step:
 
 
 def next_message(ctx: CallState) -> Step:
+    """After filing a message: the next one not deleted, or "no more messages" and the main menu."""
     chose(ctx)
-    if ctx.index + 1 >= len(ctx.playlist):
+    following = _neighbour(ctx, +1)
+    if following == ctx.index:
         return State.NO_MORE, Play((Prompt("no_more_messages"),))
-    ctx.index += 1
+    ctx.index = following
     return play_message(ctx)
 
 
-def no_more(ctx: CallState, event: PlaybackStopped) -> Step:
+def to_main_menu(ctx: CallState, event: PlaybackStopped) -> Step:
     return enter_main_menu(ctx)
 
 
@@ -250,7 +290,8 @@ TRANSITIONS = {
     (State.MESSAGE_MENU, DigitsEntered): message_menu_choice,
     (State.FILING, Done): filed,
     (State.FILED, PlaybackStopped): after_filed,
-    (State.NO_MORE, PlaybackStopped): no_more,
+    (State.NO_MORE, PlaybackStopped): to_main_menu,
+    (State.RETURNING, PlaybackStopped): to_main_menu,
     (State.ASKING_FORWARD, DigitsEntered): forward_entered,
     (State.FORWARDING, Forwarded): forwarded,
 }

@@ -25,6 +25,7 @@ class CallInfo:
     operator: str | None = None  # the dialplan's operator extension, if any
     account_id: str = ""  # the tenant the call belongs to (the flow itself never needs it)
     find_own_box: bool = True  # checking without a mailbox: try the caller's own box before asking
+    max_message_s: int | None = None  # the dialplan's max_message_length=: wins over the box's
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Box:
     name: Audio | None = None  # the owner's name, recorded by phone or uploaded (media.name)
     message_count: int = 0  # new + saved
     max_message_count: int = 100  # 0: unlimited
+    max_message_s: int | None = None  # the box's max_message_length; else [limits] max_message_s
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,17 @@ class Keys:
 @dataclass(frozen=True)
 class Limits:
     max_login_attempts: int = 3  # mailbox and PIN failures share the count
-    menu_retries: int = 3  # invalid or missing choices before a menu says goodbye
+    # Rounds of a menu without a valid choice before it gives up (a wrong key, or none in time):
+    main_menu_rounds: int = 4  # KAZOO's; then goodbye
+    review_rounds: int = 4  # KAZOO's, after a recording; then a message is kept, a greeting dropped
+    options_rounds: int = 3  # KAZOO's; then goodbye
+    menu_retries: int = 3  # the others: the message menu (KAZOO's has no end), forward, new PIN
     max_message_s: int = 500
     min_message_ms: int = 500
     silence_s: int = 5  # recording stops after this much silence
     max_greeting_s: int = 300
-    first_digit_ms: int = 5000
-    next_digit_ms: int = 3000
+    first_digit_ms: int = 5000  # KAZOO's collect timeout
+    next_digit_ms: int = 2000  # KAZOO's inter-digit timeout
     max_mailbox_digits: int = 15
     max_pin_digits: int = 6
     min_pin_digits: int = 4
@@ -132,3 +138,4 @@ class Limits:
 class Settings:
     keys: Keys = field(default_factory=Keys)
     limits: Limits = field(default_factory=Limits)
+    callback_enabled: bool = True  # the callback key calls the sender back (else "not available")

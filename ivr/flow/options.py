@@ -1,4 +1,9 @@
-"""The configuration menu: greetings, name, PIN, temporary greeting; `0` or `#` back to the main menu."""
+"""The configuration menu: greetings, name, PIN, temporary greeting; `0` or `#` back to the main menu.
+
+Rules: a wrong key or none in time asks the menu again without a notice; after options_rounds rounds
+(KAZOO's 3) without a choice, goodbye. A greeting recorded, or a PIN changed or given up, comes back
+here.
+"""
 
 from ivr.flow.actions import Play, Prompt, RemoveGreeting
 from ivr.flow.common import Step, chose, enter_main_menu, enter_options, options_menu, retry
@@ -24,7 +29,7 @@ def options_choice(ctx: CallState, event: DigitsEntered) -> Step:
         return State.REMOVING_TEMPORARY, RemoveGreeting(ctx.box.id, "temporary")
     if key in (keys.return_main_menu, keys.exit):
         return enter_main_menu(ctx)
-    return retry(ctx, options_menu)
+    return retry(ctx, options_menu, notice=None, rounds=ctx.settings.limits.options_rounds)
 
 
 def temporary_removed(ctx: CallState, event: Done) -> Step:

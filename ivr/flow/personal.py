@@ -1,8 +1,9 @@
 """The owner's own settings by phone: a new PIN (twice), and greetings and name (record, review, keep).
 
-Both serve the first-time setup wizard (PIN, unavailable greeting, name, then set up) and the
-configuration menu (back to the menu after each). A greeting is kept only when the owner accepts it:
-a hang-up or a review left unanswered discards it, so a stray recording never replaces a greeting.
+Both serve the first-time setup wizard (PIN, unavailable greeting, then set up: KAZOO's steps, no
+name) and the configuration menu (back to the menu after each, a PIN given up included). A greeting is
+kept only when the owner accepts it: a hang-up or a review left unanswered discards it, so a stray
+recording never replaces a greeting.
 """
 
 from ivr.flow.actions import (
@@ -29,7 +30,10 @@ def ask_new_pin(ctx: CallState) -> Step:
 
 
 def _abandon_pin(ctx: CallState) -> Step:
+    """No valid new PIN after the last try: the wizard says goodbye, the options menu comes back (KAZOO)."""
     ctx.new_pin = ""
+    if not ctx.in_setup:
+        return enter_options(ctx)
     return State.ENDING, Play((Prompt("goodbye"),))
 
 
@@ -99,6 +103,8 @@ def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
     return retry(
         ctx,
         review,
+        notice=None,
+        rounds=ctx.settings.limits.review_rounds,
         exhausted=lambda ctx: (State.DROPPING_GREETING, DiscardRecording(ctx.recording)),
     )
 
@@ -131,11 +137,9 @@ def not_saved(ctx: CallState, event: Done | None = None) -> Step:
 
 
 def after_greeting(ctx: CallState, event: PlaybackStopped) -> Step:
-    kind, ctx.greeting_kind = ctx.greeting_kind, ""
+    ctx.greeting_kind = ""
     if not ctx.in_setup:
         return enter_options(ctx)
-    if kind == "unavailable":
-        return start_greeting(ctx, "name")
     return State.COMPLETING_SETUP, CompleteSetup(ctx.box.id)
 
 

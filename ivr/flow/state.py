@@ -21,12 +21,13 @@ class State(enum.Enum):
     REPORTING_FULL = "reporting full"  # box full: the owner is told ...
     FULL = "full"  # ... and the caller hears the greeting and the notice; nothing is recorded
     RECORDING = "recording"
-    TOO_SHORT = "too short"
+    TOO_SHORT = "too short"  # the review went unanswered on a recording too short to keep
     REVIEWING = "reviewing"
     REVIEW_LISTENING = "review listening"
     RERECORDING = "rerecording"
     SAVING = "saving"
     SAVING_THEN_OPERATOR = "saving then operator"
+    DROPPING_THEN_OPERATOR = "dropping then operator"  # 0 on a recording too short to keep
     SAVED = "saved"
     # after the caller hung up
     KEEPING = "keeping"  # saving what was recorded
@@ -65,6 +66,7 @@ class State(enum.Enum):
     FILING = "filing"
     FILED = "filed"
     NO_MORE = "no more"
+    RETURNING = "returning"  # "saved", then the main menu
     ASKING_FORWARD = "asking forward"
     FORWARDING = "forwarding"
     # the configuration menu
@@ -86,7 +88,7 @@ class CallState:
     login_failures: int = 0
     menu_failures: int = 0
     recording: Recording | None = None  # the message or greeting just recorded, not yet kept
-    then_operator: bool = False  # after saving the message, transfer to the operator
+    then_operator: bool = False  # after keeping (or dropping) the message, transfer to the operator
     greeting_kind: str = ""  # unavailable | name | temporary, while recording one
     in_setup: bool = False  # inside the first-time setup wizard
     new_pin: str = ""
@@ -95,6 +97,8 @@ class CallState:
     saved: tuple[Message, ...] = ()
     playlist: tuple[Message, ...] = ()
     index: int = 0
+    # ids of the playlist's messages deleted in this call: previous and next skip them
+    deleted: set[str] = field(default_factory=set)
     filed_as: str = ""
     problems: list[str] = field(default_factory=list)
 
