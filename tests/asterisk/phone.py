@@ -17,6 +17,7 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from ivr.ami_client import Message
@@ -39,6 +40,11 @@ def sound_name(opened: str) -> str:
     return file.removesuffix(".wav") if folder.rsplit("/", 1)[-1] in ("en", "prompts") else "audio"
 
 
+def _logged_at(line: str) -> float:
+    """When Asterisk logged `line` ([YYYY-MM-DD HH:MM:SS.mmm], the harness's logger.conf format), in s."""
+    return datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S.%f").timestamp()
+
+
 def peer_of(channel: str) -> str:
     """The other half of a Local channel (…;1 <-> …;2)."""
     return channel[:-1] + ("2" if channel.endswith("1") else "1")
@@ -56,6 +62,10 @@ class Phone:
     channel: str
     uniqueid: str
     played: list[str] = field(default_factory=list)  # what the far end started playing, in order
+    # (sound, when: Asterisk's log clock, s) of what each end started playing: the far end's prompts,
+    # this end's own sound files (what it says)
+    far_started: list[tuple[str, float]] = field(default_factory=list)
+    own_started: list[tuple[str, float]] = field(default_factory=list)
     keys_received: list[str] = field(default_factory=list)  # the keys the far end got
     far_dialplan: list[str] = field(
         default_factory=list
@@ -72,10 +82,13 @@ class Phone:
     def peer(self) -> str:
         return peer_of(self.channel)
 
-    def offer(self, kind: str, channel: str, value: str) -> None:
-        """Something that happened on this call's channels (see Switchboard)."""
+    def offer(self, kind: str, channel: str, value: str, at: float = 0.0) -> None:
+        """Something that happened on this call's channels (see Switchboard), at `at` when known."""
         if kind == "played" and channel == self.peer:
             self.played.append(sound_name(value))
+            self.far_started.append((sound_name(value), at))
+        elif kind == "played" and channel == self.channel:
+            self.own_started.append((value.rsplit("/", 1)[-1], at))
         elif kind == "key" and channel == self.peer:
             self.keys_received.append(value)
         elif kind == "dialplan" and channel == self.peer:
@@ -173,18 +186,18 @@ class Switchboard:
         self.asterisk = asterisk
         self.phones: list[Phone] = []
         self._answered: list[tuple[str, asyncio.Future]] = []  # callbacks awaited, by number
-        self._history: dict[str, list[tuple[str, str, str]]] = {}
+        self._history: dict[str, list[tuple[str, str, str, float]]] = {}
         self._stop = [asterisk.ami.listen(self._event), asterisk.listen_log(self._line)]
 
-    def _happened(self, kind: str, channel: str, value: str = "") -> None:
-        self._history.setdefault(channel, []).append((kind, channel, value))
+    def _happened(self, kind: str, channel: str, value: str = "", at: float = 0.0) -> None:
+        self._history.setdefault(channel, []).append((kind, channel, value, at))
         for phone in self.phones:
             if channel in (phone.channel, phone.peer):
-                phone.offer(kind, channel, value)
+                phone.offer(kind, channel, value, at)
 
     def _line(self, line: str) -> None:
         if match := PLAYING.search(line):
-            self._happened("played", match["channel"], match["sound"])
+            self._happened("played", match["channel"], match["sound"], _logged_at(line))
         elif match := KEY.search(line):
             self._happened("key", match["channel"], match["key"])
         elif match := CLOSED.search(line):
