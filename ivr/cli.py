@@ -191,7 +191,11 @@ async def _account(store, args: argparse.Namespace) -> int:
 
 
 async def _with_store(settings: Settings, use) -> int:
-    store = await open_store(settings.data_dir, settings.store.retention_days)
+    store = await open_store(
+        settings.data_dir,
+        settings.store.retention_days,
+        default_timezone=settings.store.default_timezone,
+    )
     try:
         return await use(store)
     finally:

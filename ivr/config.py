@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ivr.flow.model import Keys, Limits
 from store.encodings import DEFAULT_LIMIT_MB
+from store.timezones import DEFAULT_TIMEZONE, known
 
 DEFAULT_FILE = Path("vmbox.toml")
 
@@ -33,6 +34,8 @@ class StoreSettings:
     data_dir: str = "./vmbox-data"  # SQLite database, audio files and the PIN key file pin.key
     retention_days: int = 93  # older messages are hidden from lists, counts and phones
     cache_mb: int = DEFAULT_LIMIT_MB  # encoded audio (MP3, MP4) kept for downloads and emails
+    # the zone of boxes whose own and whose owner's timezone are unset (KAZOO's system default)
+    default_timezone: str = DEFAULT_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -223,12 +226,18 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
         raise ConfigError(
             f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(sections)}"
         )
-    return Settings(
+    settings = Settings(
         **{
             name: _section(cls, name, document.get(name, {}), environ)
             for name, cls in sections.items()
         }
     )
+    if not known(settings.store.default_timezone):
+        raise ConfigError(
+            f"store.default_timezone {settings.store.default_timezone!r} is not a time zone this"
+            " machine knows: use an IANA name such as America/Los_Angeles or Europe/Paris"
+        )
+    return settings
 
 
 _SECRETS = {"password", "secret", "api_key"}

@@ -117,7 +117,11 @@ class Running:
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Running]:
     """Everything `vmbox serve` runs, started (ports 0 pick free ones) and stopped around the block."""
-    store = await open_store(settings.data_dir, settings.store.retention_days)
+    store = await open_store(
+        settings.data_dir,
+        settings.store.retention_days,
+        default_timezone=settings.store.default_timezone,
+    )
     store.media.cache.resize(settings.store.cache_mb * 1024 * 1024)
     runner = web.AppRunner(make_app(store, api_options(settings)))
     agi = None

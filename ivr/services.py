@@ -22,6 +22,7 @@ from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
 from store.message_changes import change_folder, copy_messages
 from store.messages import create_message, playable_messages
+from store.timezones import box_timezone
 from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class CallServices:
             oldest_message_first=doc["oldest_message_first"],
             ff_rw_enabled=doc["is_voicemail_ff_rw_enabled"],
             seek_ms=doc["seek_duration_ms"],
-            timezone=doc.get("timezone") or "UTC",
+            timezone=await box_timezone(self.store, box),
             operator_number=str(operator) if operator else None,
             unavailable_greeting=await self._greeting(box.account_id, media.get("unavailable")),
             temporary_greeting=await self._greeting(

@@ -17,13 +17,19 @@ class Store:
     db: Database
     media: MediaFiles
     retention_s: int
+    default_timezone: str = "America/Los_Angeles"  # where boxes and their owners name none
 
     def cutoff(self) -> int:
         """Messages older than this (Gregorian seconds) are past retention: hidden and read-only."""
         return now_gregorian() - self.retention_s
 
 
-async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None = None) -> Store:
+async def open_store(
+    data_dir: Path,
+    retention_days: int,
+    ffmpeg: FFmpeg | None = None,
+    default_timezone: str = "America/Los_Angeles",
+) -> Store:
     """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`).
 
     Media files that no message or media row refers to (a crash between writing a file and committing
@@ -40,4 +46,4 @@ async def open_store(data_dir: Path, retention_days: int, ffmpeg: FFmpeg | None 
         " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"
     )
     media.remove_orphans({row[0] for row in rows})
-    return Store(db, media, retention_days * 86400)
+    return Store(db, media, retention_days * 86400, default_timezone)

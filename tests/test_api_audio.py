@@ -236,6 +236,26 @@ async def test_download_filename_is_caller_number_and_time_in_box_timezone(api, 
     assert stamp(when, zone) != stamp(when, "UTC")
 
 
+@pytest.mark.parametrize("own", [None, "inherit"])
+async def test_download_names_inherit_the_owner_s_timezone_then_the_default(api, tone_mp3, own):
+    """As KAZOO: the box's zone, else its owner's, else America/Los_Angeles (KAZOO's default)."""
+    fields = {"timezone": own} if own else {}
+    box = await api.client.create_box("3000", media_extension="wav", **fields)
+    user = await api.client.put(
+        "/users", {"data": {"first_name": "A", "last_name": "B", "timezone": "Asia/Tokyo"}}
+    )
+    owned = await api.client.create_box(
+        "3001", media_extension="wav", owner_id=user.data["id"], **fields
+    )
+    when = a_day_ago()
+    for target, zone in ((box, "America/Los_Angeles"), (owned, "Asia/Tokyo")):
+        message = await create_with_audio(
+            api, target["id"], tone_mp3, caller_id_number="6001", timestamp=when
+        )
+        reply = await api.client.get(f"/vmboxes/{target['id']}/messages/{message['media_id']}/raw")
+        assert download_filename(reply) == f"6001_{stamp(when, zone)}.wav"
+
+
 async def test_download_filename_follows_a_timezone_east_of_utc(api, tone_mp3):
     zone = "Asia/Tokyo"
     box = await api.client.create_box("3000", timezone=zone, media_extension="wav")

@@ -207,6 +207,13 @@ def test_unknown_key_in_the_file_exits_2_naming_it(tmp_path, environ):
     assert result.stdout == ""
 
 
+def test_an_unknown_default_timezone_exits_2_naming_it(tmp_path, environ):
+    environ["VMBOX_STORE_DEFAULT_TIMEZONE"] = "Mars/Olympus_Mons"
+    result = vmbox(tmp_path, environ, "config")
+    assert result.returncode == 2
+    assert "Mars/Olympus_Mons" in result.stderr and "IANA" in result.stderr
+
+
 def test_unknown_section_in_the_file_exits_2_naming_it(tmp_path, environ):
     (tmp_path / "vmbox.toml").write_text("[apy]\nport = 8123\n")
     result = vmbox(tmp_path, environ, "config")

@@ -186,7 +186,8 @@ async def test_the_owner_alone_is_enough(store, account, mail, clock, changes):
     [
         ("America/New_York", "Asia/Tokyo", "America/New_York"),
         (None, "Asia/Tokyo", "Asia/Tokyo"),
-        (None, None, "UTC"),
+        ("inherit", "Asia/Tokyo", "Asia/Tokyo"),  # KAZOO's "inherit" is unset
+        (None, None, "America/Los_Angeles"),  # the installation's default, KAZOO's
     ],
 )
 async def test_subject_and_both_bodies_carry_every_field(

@@ -159,13 +159,12 @@ async def silence_at_the_main_menu_asks_four_times_then_says_goodbye(scene):
     await scene.assert_heard(caller, ["vm-password", *menu * 4, "vm-goodbye"])
 
 
-@scenario
-async def the_envelope_is_said_in_the_box_s_timezone(scene):
-    """Sunday 15 November 2026, 14:05 UTC is 9:05 AM in New York: Asterisk's own SAY DATETIME says it
-    over FastAGI, vmbox composes the same sounds over ARI (the same-sounds test compares them)."""
-    box = await scene.box(timezone="America/New_York")
-    left = datetime(2026, 11, 15, 14, 5, tzinfo=UTC).timestamp()
-    await message(scene, box, seconds=1, timestamp=int(left) + GREGORIAN_OFFSET)
+LEFT = datetime(2026, 11, 15, 14, 5, tzinfo=UTC).timestamp()  # a Sunday, 14:05 UTC
+
+
+async def envelope_date(scene, box: dict) -> list[str]:
+    """What the owner hears of a message left at LEFT, from "received" to "from"."""
+    await message(scene, box, seconds=1, timestamp=int(LEFT) + GREGORIAN_OFFSET)
     caller = await scene.call("check", box)
     await log_in(caller)
     await caller.hears("main_menu")
@@ -177,13 +176,34 @@ async def the_envelope_is_said_in_the_box_s_timezone(scene):
     await caller.hears("vm-goodbye")
     await caller.hung_up.wait()
     said = caller.played
-    start = said.index("vm-received")
-    assert said[start : said.index("vm-from")] == [
-        "vm-received",
-        *(f"digits/{part}" for part in ("day-0", "mon-10", "h-15", "2", "thousand", "20", "6")),
-        *(f"digits/{part}" for part in ("at", "9", "oh", "5", "a-m")),
-    ]
     assert said[said.index("vm-from") + 1 :][:7] == [f"digits/{d}" for d in "5551234"]
+    return said[said.index("vm-received") + 1 : said.index("vm-from")]
+
+
+def spoken(*parts: str) -> list[str]:
+    return [f"digits/{part}" for part in parts]
+
+
+@scenario
+async def the_envelope_is_said_in_the_box_s_timezone(scene):
+    """14:05 UTC is 9:05 AM in New York: Asterisk's own SAY DATETIME says it over FastAGI, vmbox
+    composes the same sounds over ARI (the same-sounds test compares them)."""
+    box = await scene.box(timezone="America/New_York")
+    assert await envelope_date(scene, box) == spoken(
+        "day-0", "mon-10", "h-15", "2", "thousand", "20", "6", "at", "9", "oh", "5", "a-m"
+    )
+
+
+@scenario
+async def a_box_without_a_timezone_speaks_in_its_owner_s(scene):
+    """As KAZOO inherits it: the box names none, its owner is in Tokyo, where 14:05 UTC is 11:05 PM."""
+    user = await scene.api.put(
+        "/users", {"data": {"first_name": "Ann", "last_name": "Lee", "timezone": "Asia/Tokyo"}}
+    )
+    box = await scene.box(owner_id=user.data["id"], timezone="inherit")
+    assert await envelope_date(scene, box) == spoken(
+        "day-0", "mon-10", "h-15", "2", "thousand", "20", "6", "at", "11", "oh", "5", "p-m"
+    )
 
 
 @scenario

@@ -44,6 +44,7 @@ from store.core import Store
 from store.jobs import Job, NewJob, Outcome, last_done
 from store.messages import Message, get_message
 from store.names import message_file_name, zone_of
+from store.timezones import box_timezone
 from store.users import User, get_user
 from store.vmboxes import VMBox, get_vmbox
 
@@ -159,15 +160,15 @@ class EmailNotifier:
         return Outcome("done", await self._send(job, about, email, recipients))
 
     async def _audience(self, box: VMBox) -> tuple[list[str], tzinfo]:
-        """(who to email, the zone to show times in: the box's, else its owner's, else UTC)."""
+        """(who to email, the zone to show times in: the box's, its owner's or the installation's, as
+        KAZOO inherits it: store/timezones.py)."""
         owner_id = box.doc.get("owner_id")
         owner = (
             await get_user(self.store.db, box.account_id, owner_id)
             if isinstance(owner_id, str)
             else None
         )
-        zone = zone_of(box.doc.get("timezone"), owner.doc.get("timezone") if owner else None)
-        return recipients_of(box, owner), zone
+        return recipients_of(box, owner), zone_of(await box_timezone(self.store, box))
 
     async def _attachment(
         self, job: Job, box: VMBox, message: Message, zone: tzinfo

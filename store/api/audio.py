@@ -24,12 +24,15 @@ from store.audio import FORMATS
 from store.errors import NoAudio
 from store.messages import Message
 from store.names import message_file_name, zone_of
+from store.timezones import box_timezone
 from store.vmboxes import VMBox, get_vmbox
 
 
-def download_name(box: VMBox, message: Message, extension: str) -> str:
-    """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box timezone>.<ext>`, safe in a header."""
-    return message_file_name(message.doc, zone_of(box.doc.get("timezone")), extension)
+async def download_name(request: web.Request, box: VMBox, message: Message, extension: str) -> str:
+    """`<caller number or unknown>_<YYYY-MM-DD_HH-MM-SS in the box's zone>.<ext>`, safe in a header
+    (the zone inherited as KAZOO does: store/timezones.py)."""
+    zone = zone_of(await box_timezone(request.app[STORE], box))
+    return message_file_name(message.doc, zone, extension)
 
 
 async def _box_and_message(request: web.Request, ident: str) -> tuple[VMBox, Message]:
@@ -67,7 +70,7 @@ async def get_raw(request: web.Request) -> web.Response:
     box, message = await _box_and_message(request, message_id(request))
     box, message, audio = await _with_audio(request, box, message)
     extension = _extension(box)
-    disposition = f'attachment; filename="{download_name(box, message, extension)}"'
+    disposition = f'attachment; filename="{await download_name(request, box, message, extension)}"'
     return web.Response(
         body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
     )
@@ -98,7 +101,7 @@ async def post_raw_zip(request: web.Request) -> web.Response:
             *(_with_audio(request, box, message) for box, message in found)
         ):
             extension = _extension(box)
-            name = download_name(box, message, extension)
+            name = await download_name(request, box, message, extension)
             if name in names:
                 name = f"{name.rsplit('.', 1)[0]}_{message.id}.{extension}"
             names.add(name)
