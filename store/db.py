@@ -9,22 +9,29 @@ Rules:
   filters) goes through `scan`, which runs on aiosqlite's reader thread and never stalls the loop.
 - Every write runs inside `transaction()`, on the writer connection, one transaction at a time (an
   asyncio lock: coroutines sharing one connection would otherwise interleave their statements).
+- Small writes whose callers can share a commit (a new message) go through `write()` instead: concurrent
+  ones are committed together, several in one fsync (group commit, store/group_commit.py). Each
+  caller's coroutine resumes only once the commit holding its write is durable (synchronous=FULL: the
+  WAL is fsynced before COMMIT returns), so nothing is acknowledged before it would survive a power cut.
 - The schema version lives in `PRAGMA user_version`; `open_database` applies missing migrations.
 """
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
+from store.group_commit import GroupCommit
 from store.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Row = sqlite3.Row
 IntegrityError = sqlite3.IntegrityError
 
@@ -66,13 +73,18 @@ class Database:
     """Connections to one SQLite file: a writer, a reader thread for scans, and a quick reader."""
 
     def __init__(
-        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, quick: sqlite3.Connection
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        quick: sqlite3.Connection,
+        grouped: sqlite3.Connection,
     ):
         self._writer = writer
         self._reader = reader
         self._quick = quick
         self._write_lock = asyncio.Lock()
         self._commit_listeners: list = []
+        self._group = GroupCommit(grouped, self._write_lock, self._committed)
 
     def on_commit(self, listener) -> None:
         """Call `listener()` after every commit of this process (e.g. to wake the job worker)."""
@@ -104,6 +116,20 @@ class Database:
                 await self._rollback()
                 raise
             await self._writer.execute("COMMIT")
+        self._committed()
+
+    async def write(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `work(tx)` in a write transaction shared with concurrent callers of `write`; return its
+        result once that transaction is durably committed, or raise what `work` raised (its statements
+        then undone, the others' kept) or what the commit raised (nothing of the batch kept).
+
+        `work` runs on the event loop's thread, after the writes queued before it: its statements must
+        be bounded by an index (they stall the loop while they run). If the caller is cancelled, `work`
+        still runs and may commit; nobody hears of it.
+        """
+        return await self._group.run(work)
+
+    def _committed(self) -> None:
         for listener in self._commit_listeners:
             listener()
 
@@ -116,7 +142,8 @@ class Database:
                 raise
 
     async def close(self) -> None:
-        """Close every connection."""
+        """Close every connection (once the writes already handed to `write()` are committed)."""
+        await self._group.close()
         self._quick.close()
         await self._reader.close()
         await self._writer.close()
@@ -160,8 +187,16 @@ async def open_database(path: Path) -> Database:
     except BaseException:
         await writer.close()
         raise
-    quick = sqlite3.connect(path, isolation_level=None)
-    quick.row_factory = sqlite3.Row
-    for pragma in (*_PRAGMAS, "PRAGMA query_only = ON"):
-        quick.execute(pragma)
-    return Database(writer, reader, quick)
+    quick = _connect_here(path, "PRAGMA query_only = ON")
+    # The group-commit writer runs statements here and BEGIN/COMMIT on its own thread, one at a time.
+    grouped = _connect_here(path, "PRAGMA busy_timeout = 0", check_same_thread=False)
+    return Database(writer, reader, quick, grouped)
+
+
+def _connect_here(path: Path, *pragmas: str, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A plain sqlite3 connection (no thread of its own), for statements run on the event loop."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
+    conn.row_factory = sqlite3.Row
+    for pragma in (*_PRAGMAS, *pragmas):
+        conn.execute(pragma)
+    return conn

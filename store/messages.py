@@ -6,9 +6,11 @@ columns for indexing, and every write updates both. Visible means state `active`
 retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
 """
 
+import asyncio
 import json
 import secrets
 from dataclasses import dataclass
+from functools import partial
 
 from store.core import Store
 from store.db import Database, Transaction
@@ -80,56 +82,67 @@ def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: 
 async def create_message(
     store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None = None
 ) -> Message:
-    """Create a message in a box from KAZOO metadata, with its audio when given.
+    """Create a message in a box from KAZOO metadata, with its audio when given; return it once it is
+    durably committed (concurrent creations share one commit).
 
     Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
     """
     try:
-        return await _insert_message(store, account_id, box_id, metadata, audio)
+        errors = validate("message", metadata)
+        if errors:
+            raise Invalid(errors)
+        return await store.db.write(
+            partial(_insert_message, store, account_id, box_id, metadata, audio)
+        )
+    except asyncio.CancelledError:
+        # The write goes on without its caller and may yet commit a row naming the audio, so the file
+        # stays; if the row never lands, the file is an orphan, removed at the next start.
+        raise
     except BaseException:
         store.media.discard([audio.file if audio else None])
         raise
 
 
 async def _insert_message(
-    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None
+    store: Store,
+    account_id: str,
+    box_id: str,
+    metadata: dict,
+    audio: StoredAudio | None,
+    tx: Transaction,
 ) -> Message:
-    errors = validate("message", metadata)
-    if errors:
-        raise Invalid(errors)
-    async with store.db.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
-        )
-        if row is None:
-            raise NotFound(box_id)
-        doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
-        if doc["timestamp"] < store.cutoff():
-            raise Invalid(
-                error(
-                    "timestamp",
-                    "date_range",
-                    "timestamp is older than the retention period",
-                    target=store.cutoff(),
-                    value=doc["timestamp"],
-                )
+    row = await tx.fetch_one(
+        "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+    )
+    if row is None:
+        raise NotFound(box_id)
+    doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
+    if doc["timestamp"] < store.cutoff():
+        raise Invalid(
+            error(
+                "timestamp",
+                "date_range",
+                "timestamp is older than the retention period",
+                target=store.cutoff(),
+                value=doc["timestamp"],
             )
-        message_id = doc["media_id"] = new_message_id(doc["timestamp"])
-        await tx.execute(
-            "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-            (
-                message_id,
-                account_id,
-                box_id,
-                doc["folder"],
-                doc["timestamp"],
-                dumps(doc),
-                audio.file if audio else None,
-            ),
         )
-        if audio is not None:
-            await announce(tx, account_id, box_id, message_id)
+    message_id = doc["media_id"] = new_message_id(doc["timestamp"])
+    await tx.execute(
+        "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+        (
+            message_id,
+            account_id,
+            box_id,
+            doc["folder"],
+            doc["timestamp"],
+            dumps(doc),
+            audio.file if audio else None,
+        ),
+    )
+    if audio is not None:
+        await announce(tx, account_id, box_id, message_id)
     return Message(message_id, box_id, doc, audio.file if audio else None, 1)
 
 
