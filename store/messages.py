@@ -224,27 +224,42 @@ async def attach_audio(
     Raises NotFound; on any failure the new file is discarded and the old audio stays.
     """
     try:
-        async with store.db.transaction() as tx:
-            row = await tx.fetch_one(
-                f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
-                f" AND account_id = ? AND {_VISIBLE}",
-                (message_id, box_id, account_id, store.cutoff()),
-            )
-            if row is None:
-                raise NotFound(message_id)
-            old = _message(row)
-            doc = {**old.doc, "length": audio.length_ms}
-            await tx.execute(
-                "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
-                (dumps(doc), audio.file, message_id),
-            )
-            if old.media_file is None:  # created without audio: it is news only now
-                await announce(tx, account_id, box_id, message_id)
+        old, doc = await store.db.write(
+            partial(_replace_audio, account_id, box_id, message_id, audio, store.cutoff())
+        )
+    except asyncio.CancelledError:
+        raise  # as in create_message: the write may yet commit, so neither file is touched
     except BaseException:
         store.media.discard([audio.file])
         raise
     store.media.discard([old.media_file])
     return Message(message_id, box_id, doc, audio.file, old.rev + 1)
+
+
+async def _replace_audio(
+    account_id: str,
+    box_id: str,
+    message_id: str,
+    audio: StoredAudio,
+    cutoff: int,
+    tx: Transaction,
+) -> tuple[Message, dict]:
+    row = await tx.fetch_one(
+        f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
+        f" AND account_id = ? AND {_VISIBLE}",
+        (message_id, box_id, account_id, cutoff),
+    )
+    if row is None:
+        raise NotFound(message_id)
+    old = _message(row)
+    doc = {**old.doc, "length": audio.length_ms}
+    await tx.execute(
+        "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
+        (dumps(doc), audio.file, message_id),
+    )
+    if old.media_file is None:  # created without audio: it is news only now
+        await announce(tx, account_id, box_id, message_id)
+    return old, doc
 
 
 async def playable_messages(
@@ -266,10 +281,12 @@ async def set_transcription(
 ) -> bool:
     """Store `transcription: {"result": result, "text": text}` in a message's metadata, as a new revision
     (past retention too: the job may run late). False when the message is gone."""
-    async with store.db.transaction() as tx:
-        changed = await tx.execute(
+
+    async def update(tx: Transaction) -> int:
+        return await tx.execute(
             "UPDATE messages SET doc = json_set(doc, '$.transcription', json(?)), rev = rev + 1"
             " WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
             (dumps({"result": result, "text": text}), message_id, box_id, account_id),
         )
-    return changed == 1
+
+    return await store.db.write(update) == 1
