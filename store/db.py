@@ -7,6 +7,11 @@ Rules:
   thread and back, and those hops dominated the API's response time. So they are only for queries
   whose cost is bounded by an index and a LIMIT; anything that may scan (unpaginated listings, ad-hoc
   filters) goes through `scan`, which runs on aiosqlite's reader thread and never stalls the loop.
+- `remembered` keeps read results (listing pages asked for again and again) until the database changes:
+  each is tagged with SQLite's `PRAGMA data_version` read before its query, which changes with every
+  commit of any other connection, this process's writers or another process's, so a kept result is
+  never older than the data. Results that time alone changes (the retention cutoff hides messages)
+  also carry the range of cutoffs they hold for.
 - Every write runs inside `transaction()`, on the writer connection, one transaction at a time (an
   asyncio lock: coroutines sharing one connection would otherwise interleave their statements).
 - Small writes whose callers can share a commit (a new message) go through `write()` instead: concurrent
@@ -19,7 +24,7 @@ Rules:
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -32,6 +37,7 @@ from store.migrations import MIGRATIONS
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REMEMBERED = 512  # read results kept at most (the oldest go first)
 Row = sqlite3.Row
 IntegrityError = sqlite3.IntegrityError
 
@@ -85,6 +91,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._commit_listeners: list = []
         self._group = GroupCommit(grouped, self._write_lock, self._committed)
+        self._remembered: dict[Hashable, tuple[int, float, float, object]] = {}
 
     def on_commit(self, listener) -> None:
         """Call `listener()` after every commit of this process (e.g. to wake the job worker)."""
@@ -97,6 +104,22 @@ class Database:
     async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
         """The first row of an indexed read-only query, or None."""
         return self._quick.execute(sql, params).fetchone()
+
+    async def remembered(
+        self, key: Hashable, read: Callable[[], Awaitable[tuple[T, float]]], cutoff: float = 0
+    ) -> T:
+        """The result of `read()` for `key`, read again only after a commit to the database (by any
+        connection or process), or when `cutoff` leaves the range the kept result holds for: from the
+        cutoff it was read at to the bound `read()` returns with it (math.inf: any later cutoff)."""
+        version = self._quick.execute("PRAGMA data_version").fetchone()[0]
+        kept = self._remembered.get(key)
+        if kept is not None and kept[0] == version and kept[1] <= cutoff <= kept[2]:
+            return kept[3]
+        result, valid_to = await read()
+        if key not in self._remembered and len(self._remembered) >= REMEMBERED:
+            del self._remembered[next(iter(self._remembered))]
+        self._remembered[key] = (version, cutoff, valid_to, result)
+        return result
 
     async def scan(self, sql: str, params: Sequence = ()) -> list[Row]:
         """Rows of a read-only query that may touch many rows (run off the event loop)."""

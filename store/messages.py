@@ -8,6 +8,7 @@ retention cutoff; folder `deleted` is visible only when asked for (it is recover
 
 import asyncio
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from functools import partial
@@ -174,7 +175,8 @@ async def list_messages(
     """Visible messages matching `query`, newest first unless `ascending`.
 
     Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
-    untouched, which keeps listing cost to the query itself.
+    untouched, which keeps listing cost to the query itself; a page is kept until the next commit (or
+    until `cutoff` passes its oldest message).
     """
     where = [_VISIBLE]
     params: list = [cutoff]
@@ -206,14 +208,20 @@ async def list_messages(
         where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
     params.append(-1 if query.limit is None else query.limit)
-    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
-    read = db.fetch_all if query.limit is not None and not query.fields else db.scan
-    rows = await read(
+    sql = (
         f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
-        f" ORDER BY timestamp {order}, id {order} LIMIT ?",
-        params,
+        f" ORDER BY timestamp {order}, id {order} LIMIT ?"
     )
-    return [tuple(row) for row in rows]
+    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
+    if query.limit is None or query.fields:
+        return [tuple(row) for row in await db.scan(sql, params)]
+
+    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
+        rows = [tuple(row) for row in await db.fetch_all(sql, params)]
+        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
+        return rows, min((row[1] for row in rows), default=math.inf)
+
+    return await db.remembered(("messages", query), read, cutoff)
 
 
 async def attach_audio(
