@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api.envelope import RawJSON, reply, validation_error
+from store.api.envelope import RawJSON, json_text, reply, validation_error
 from store.api.keys import OPTIONS
 from store.api.requests import flag, integer
-from store.documents import dumps
 from store.validation import error
 
 
@@ -23,7 +22,7 @@ class Page:
 
 def encode_key(value: object) -> str:
     """An opaque start key for `value` (URL-safe, no padding)."""
-    return base64.urlsafe_b64encode(dumps(value).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json_text(value).encode()).decode().rstrip("=")
 
 
 def _decode_key(text: str) -> object:
