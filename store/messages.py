@@ -176,8 +176,21 @@ async def list_messages(
 
     Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
     untouched, which keeps listing cost to the query itself; a page is kept until the next commit (or
-    until `cutoff` passes its oldest message).
+    until `cutoff` passes its oldest message), and a kept page comes back as the same list.
     """
+    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
+    if query.limit is None or query.fields:
+        return [tuple(row) for row in await db.scan(*_listing_sql(query, cutoff))]
+
+    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
+        rows = [tuple(row) for row in await db.fetch_all(*_listing_sql(query, cutoff))]
+        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
+        return rows, min((row[1] for row in rows), default=math.inf)
+
+    return await db.remembered(("messages", query), read, cutoff)
+
+
+def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
     where = [_VISIBLE]
     params: list = [cutoff]
     if query.box_id is not None:
@@ -193,9 +206,8 @@ async def list_messages(
         where.append("folder = ?")
         params.append(query.folder)
     for field, value in query.fields:
-        where.append(
-            "CAST(json_extract(doc, ?) AS TEXT) = ?"
-        )  # query values are text; so are numbers here
+        # Query values are text; so are numbers here.
+        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")
         params += [f"$.{field}", value]
     if query.created_from is not None:
         where.append("timestamp >= ?")
@@ -212,16 +224,7 @@ async def list_messages(
         f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
         f" ORDER BY timestamp {order}, id {order} LIMIT ?"
     )
-    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
-    if query.limit is None or query.fields:
-        return [tuple(row) for row in await db.scan(sql, params)]
-
-    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
-        rows = [tuple(row) for row in await db.fetch_all(sql, params)]
-        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
-        return rows, min((row[1] for row in rows), default=math.inf)
-
-    return await db.remembered(("messages", query), read, cutoff)
+    return sql, params
 
 
 async def attach_audio(

@@ -71,6 +71,11 @@ def _timestamp() -> str:
 json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+def digest(text: str) -> str:
+    """The revision of a list: a digest of its JSON text (CRC-32: it only has to change with the data)."""
+    return f"{zlib.crc32(text.encode()):08x}"
+
+
 def _head(request: web.Request, data: object) -> str:
     # Built as text: the token (one we issued), request id (hex, or a caller's id checked to be
     # alphanumeric) and timestamp need no escaping.
@@ -95,7 +100,7 @@ def reply(
     """
     if revision is None:
         text = data if isinstance(data, RawJSON) else json_text(data)
-        revision, data = f"{zlib.crc32(text.encode()):08x}", RawJSON(text)
+        revision, data = digest(text), RawJSON(text)
     fields = "".join(f',"{key}":{json_text(value)}' for key, value in page.items()) if page else ""
     body = f'{_head(request, data)},"revision":"{revision}"{fields},"status":"success"}}'
     return web.Response(text=body, status=status, content_type="application/json")

@@ -3,9 +3,16 @@
     .venv/bin/python tests/bench/bench_api.py [--seconds 5] [--connections 8]
 
 Fills a store with 1,000 boxes and 100,000 messages (one box holds 10,000), starts `vmbox serve` on it
-and, beside it, a bare aiohttp server answering a constant envelope (the ceiling), then loads each with
-wrk (installed with apt when missing) and prints requests/s and p50/p99 latency, each as a ratio of the
-ceiling measured in the same run.
+and, beside it, a bare aiohttp server (tests/bench/ceiling.py, the ceiling), then loads each with wrk
+(installed with apt when missing). For every scenario it prints requests/s, p50/p99 latency and the
+server's CPU time per request (user + system, from /proc), and two ratios of the ceiling measured in
+the same run: `ratio` to the ceiling answering its constant ~400-byte envelope, and `same bytes` to the
+ceiling answering the very bytes vmbox answered (a page of fifty messages is ~13 KB, which costs the
+client and the kernel more, whatever the server does). PUT creates messages (JSON, no audio) from all
+connections at once: their commits are shared (group commit); the line below it is the disk's own
+fsync latency, measured in the same run, under which no durable write can be answered. The last lines
+read the first page while half the connections create messages in that box, so every page read after
+a commit is read afresh.
 """
 
 import argparse
@@ -124,7 +131,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+def wrk_command(
+    url: str, token: str, seconds: int, connections: int, script: Path | None = None
+) -> list[str]:
     command = [
         "wrk",
         "-t1",
@@ -136,16 +145,55 @@ def wrk(url: str, token: str, seconds: int, connections: int, script: Path | Non
     ]
     if script:
         command += ["-s", str(script)]
-    output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    return [*command, url]
+
+
+def wrk_figures(output: str) -> dict:
     if "Latency Distribution" not in output:
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     return {
+        "requests": int(re.search(r"(\d+) requests in", output)[1]),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1]),
         "p50": _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M)[1]),
         "p99": _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M)[1]),
         "errors": int(errors[1]) if errors else 0,
     }
+
+
+def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+    command = wrk_command(url, token, seconds, connections, script)
+    return wrk_figures(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(process: subprocess.Popen, load) -> dict:
+    """wrk's figures for `load()`, with the server's CPU microseconds per request."""
+    before = cpu_seconds(process.pid)
+    got = load()
+    got["cpu_us"] = (cpu_seconds(process.pid) - before) / max(got["requests"], 1) * 1e6
+    return got
+
+
+def fsync_latency(directory: Path, count: int = 200) -> dict:
+    """p50/p99 of fsync after appending 4 KiB to a file in `directory` (the disk's floor for a commit)."""
+    path = directory / "fsync-probe"
+    times = []
+    with open(path, "wb") as out:
+        for _ in range(count):
+            out.write(b"\0" * 4096)
+            out.flush()
+            started = time.perf_counter()
+            os.fsync(out.fileno())
+            times.append((time.perf_counter() - started) * 1000)
+    path.unlink()
+    times.sort()
+    return {"p50": times[count // 2], "p99": times[int(count * 0.99)]}
 
 
 def ensure_wrk() -> None:
@@ -172,7 +220,7 @@ def main() -> None:
             f"store filled: {BOXES} boxes, {MESSAGES} messages in {time.perf_counter() - started:.1f} s",
             file=sys.stderr,
         )
-        api_port, ceiling_port = free_port(), free_port()
+        api_port = free_port()
         env = {
             **os.environ,
             "VMBOX_STORE_DATA_DIR": str(data_dir),
@@ -182,53 +230,96 @@ def main() -> None:
         vmbox = start(
             [sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], api_port, env
         )
-        ceiling = start([sys.executable, str(HERE / "ceiling.py"), str(ceiling_port)], ceiling_port)
-        create_script = Path(tmp) / "create.lua"
-        create_script.write_text(
-            'wrk.method = "PUT"\nwrk.headers["Content-Type"] = "application/json"\n'
-            'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n'
-        )
-        base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
-        scenarios = [
-            ("GET /vmboxes/{id}", f"{base}/vmboxes/{ids['small_box']}", None),
-            (
-                "GET /vmboxes/{id}/messages (10k box, first page)",
-                f"{base}/vmboxes/{ids['big_box']}/messages",
-                None,
-            ),
-            (
-                "GET /vmboxes/{id}/messages (10k box, deep page)",
-                f"{base}/vmboxes/{ids['big_box']}/messages?start_key={ids['deep_key']}",
-                None,
-            ),
-            ("GET /vmboxes (1,000 boxes, first page with counts)", f"{base}/vmboxes", None),
-            (
-                "PUT /vmboxes/{id}/messages (create)",
-                f"{base}/vmboxes/{ids['small_box']}/messages",
-                create_script,
-            ),
-        ]
         try:
-            top = wrk(
-                f"http://127.0.0.1:{ceiling_port}/", ids["token"], args.seconds, args.connections
-            )
-            print(
-                f"\n{'scenario':52} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-            )
-            print(
-                f"{'ceiling: bare aiohttp, constant envelope':52} {top['rps']:8.0f} {1:6.2f} "
-                f"{top['p50']:7.2f} {top['p99']:7.2f} {top['errors']:6}"
-            )
-            for name, url, script in scenarios:
-                got = wrk(url, ids["token"], args.seconds, args.connections, script)
-                print(
-                    f"{name:52} {got['rps']:8.0f} {got['rps'] / top['rps']:6.2f} "
-                    f"{got['p50']:7.2f} {got['p99']:7.2f} {got['errors']:6}"
-                )
+            run(args, Path(tmp), ids, vmbox, api_port)
         finally:
-            for process in (vmbox, ceiling):
-                process.terminate()
-                process.wait(timeout=10)
+            vmbox.terminate()
+            vmbox.wait(timeout=10)
+
+
+def fetch(url: str, token: str) -> bytes:
+    request = urllib.request.Request(url, headers={"X-Auth-Token": token})
+    return urllib.request.urlopen(request, timeout=10).read()
+
+
+HEADER = (
+    f"{'scenario':58} {'req/s':>8} {'ratio':>6} {'same bytes':>10} {'p50 ms':>7} {'p99 ms':>7}"
+    f" {'cpu us/req':>10} {'errors':>6}"
+)
+
+
+def line(name: str, got: dict, top: dict, same: dict | None = None) -> str:
+    same_ratio = f"{got['rps'] / same['rps']:10.2f}" if same else f"{'':10}"
+    return (
+        f"{name:58} {got['rps']:8.0f} {got['rps'] / top['rps']:6.2f} {same_ratio} {got['p50']:7.2f}"
+        f" {got['p99']:7.2f} {got['cpu_us']:10.0f} {got['errors']:6}"
+    )
+
+
+def run(args, tmp: Path, ids: dict, vmbox: subprocess.Popen, api_port: int) -> None:
+    """Load vmbox and the ceiling in turn and print one line per scenario."""
+    base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
+    big = f"{base}/vmboxes/{ids['big_box']}/messages"
+    reads = [
+        ("GET /vmboxes/{id}", f"{base}/vmboxes/{ids['small_box']}"),
+        ("GET /vmboxes/{id}/messages (10k box, first page)", big),
+        (
+            "GET /vmboxes/{id}/messages (10k box, deep page)",
+            f"{big}?start_key={ids['deep_key']}",
+        ),
+        ("GET /vmboxes (1,000 boxes, first page with counts)", f"{base}/vmboxes"),
+    ]
+    bodies = tmp / "bodies"
+    bodies.mkdir()
+    for number, (_, url) in enumerate(reads):
+        (bodies / f"body{number}").write_bytes(fetch(url, ids["token"]))
+    ceiling_port = free_port()
+    ceiling = start(
+        [sys.executable, str(HERE / "ceiling.py"), str(ceiling_port), str(bodies)], ceiling_port
+    )
+    create = tmp / "create.lua"
+    create.write_text(
+        'wrk.method = "PUT"\nwrk.headers["Content-Type"] = "application/json"\n'
+        'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n'
+    )
+    seconds, connections, token = args.seconds, args.connections, ids["token"]
+
+    def load(url: str, script: Path | None = None, conns: int = connections):
+        return lambda: wrk(url, token, seconds, conns, script)
+
+    try:
+        top = measured(ceiling, load(f"http://127.0.0.1:{ceiling_port}/"))
+        print(f"\n{HEADER}")
+        print(line("ceiling: bare aiohttp, constant envelope", top, top))
+        for number, (name, url) in enumerate(reads):
+            got = measured(vmbox, load(url))
+            same = measured(ceiling, load(f"http://127.0.0.1:{ceiling_port}/body{number}"))
+            print(line(name, got, top, same))
+        creates = f"{base}/vmboxes/{ids['big_box']}/messages"
+        print(
+            line(
+                "PUT /vmboxes/{id}/messages (create, JSON)",
+                measured(vmbox, load(creates, create)),
+                top,
+            )
+        )
+        disk = fsync_latency(tmp)
+        print(
+            f"{'  disk: fsync of a 4 KiB append, same filesystem':58} {'':8} {'':6} {'':10} "
+            f"{disk['p50']:7.2f} {disk['p99']:7.2f}"
+        )
+        half = max(connections // 2, 1)
+        writer = subprocess.Popen(
+            wrk_command(creates, token, seconds, half, create), stdout=subprocess.PIPE, text=True
+        )
+        got = measured(vmbox, load(big, None, half))
+        writes = wrk_figures(writer.communicate()[0])
+        writes["cpu_us"] = float("nan")
+        print(line(f"GET first page ({half} conns) while creating in that box", got, top))
+        print(line(f"  PUT create ({half} conns) at the same time", writes, top))
+    finally:
+        ceiling.terminate()
+        ceiling.wait(timeout=10)
 
 
 if __name__ == "__main__":
