@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from store.core import Store
-from store.db import Database, Transaction
+from store.db import Database, IntegrityError, Transaction
 from store.documents import dumps, revision
 from store.errors import Invalid, NotFound
 from store.ids import new_message_id, now_gregorian
@@ -89,12 +89,8 @@ async def create_message(
     Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
     """
     try:
-        errors = validate("message", metadata)
-        if errors:
-            raise Invalid(errors)
-        return await store.db.write(
-            partial(_insert_message, store, account_id, box_id, metadata, audio)
-        )
+        message = await _new_message(store, account_id, box_id, metadata, audio)
+        await store.db.write(partial(_insert_message, account_id, message, dumps(message.doc)))
     except asyncio.CancelledError:
         # The write goes on without its caller and may yet commit a row naming the audio, so the file
         # stays; if the row never lands, the file is an orphan, removed at the next start.
@@ -102,17 +98,18 @@ async def create_message(
     except BaseException:
         store.media.discard([audio.file if audio else None])
         raise
+    return message
 
 
-async def _insert_message(
-    store: Store,
-    account_id: str,
-    box_id: str,
-    metadata: dict,
-    audio: StoredAudio | None,
-    tx: Transaction,
+async def _new_message(
+    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None
 ) -> Message:
-    row = await tx.fetch_one(
+    """The message to insert, made before it joins a shared transaction (whose time it would lengthen):
+    validated, and filled in from the box as last committed. Raises NotFound or Invalid."""
+    errors = validate("message", metadata)
+    if errors:
+        raise Invalid(errors)
+    row = await store.db.fetch_one(
         "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
     )
     if row is None:
@@ -129,22 +126,28 @@ async def _insert_message(
             )
         )
     message_id = doc["media_id"] = new_message_id(doc["timestamp"])
-    await tx.execute(
-        "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-        (
-            message_id,
-            account_id,
-            box_id,
-            doc["folder"],
-            doc["timestamp"],
-            dumps(doc),
-            audio.file if audio else None,
-        ),
-    )
-    if audio is not None:
-        await announce(tx, account_id, box_id, message_id)
     return Message(message_id, box_id, doc, audio.file if audio else None, 1)
+
+
+async def _insert_message(account_id: str, message: Message, doc: str, tx: Transaction) -> None:
+    try:
+        await tx.execute(
+            "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            (
+                message.id,
+                account_id,
+                message.box_id,
+                message.folder,
+                message.doc["timestamp"],
+                doc,
+                message.media_file,
+            ),
+        )
+    except IntegrityError:  # the box was deleted since it was read (its foreign key)
+        raise NotFound(message.box_id) from None
+    if message.media_file is not None:
+        await announce(tx, account_id, message.box_id, message.id)
 
 
 async def announce(tx: Transaction, account_id: str, box_id: str, message_id: str) -> None:

@@ -148,3 +148,17 @@ async def test_shared_writes_are_committed_with_a_full_sync(store):
         return (await tx.fetch_one("PRAGMA synchronous"))[0]
 
     assert await store.db.write(synchronous) == 2  # FULL: the WAL is fsynced before COMMIT returns
+
+
+async def test_a_creation_whose_box_is_deleted_before_its_commit_is_not_found(
+    store, account, box, tmp_path
+):
+    audio = await store.media.store(make_tone(tmp_path, 0.5), account)
+    async with store.db.transaction() as tx:  # the creation reads the box, then queues behind this
+        creation = asyncio.create_task(create_message(store, account, box, {}, audio))
+        await tx.fetch_one("SELECT 1")
+        await tx.execute("DELETE FROM vmboxes WHERE id = ?", (box,))
+    with pytest.raises(NotFound):
+        await creation
+    assert await store.db.fetch_all("SELECT id FROM messages") == []
+    assert not store.media.path(audio.file).exists()
