@@ -62,8 +62,11 @@ class Transaction:
         return cursor.rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
-        """Run one statement for each parameter row."""
-        await self._conn.executemany(sql, rows)
+        """Run one statement for each parameter row (none at all, not even a trip to the writer's thread,
+        for no rows: a job worker finding nothing due would otherwise pay two after every commit)."""
+        rows = list(rows)
+        if rows:
+            await self._conn.executemany(sql, rows)
 
     async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
         """Rows of a query, seeing this transaction's own writes."""

@@ -6,6 +6,7 @@ Store level, a real SQLite file; commits are counted with the database's own `on
 """
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -162,3 +163,18 @@ async def test_a_creation_whose_box_is_deleted_before_its_commit_is_not_found(
         await creation
     assert await store.db.fetch_all("SELECT id FROM messages") == []
     assert not store.media.path(audio.file).exists()
+
+
+async def test_a_shared_write_waits_off_the_loop_for_another_process_holding_the_write_lock(
+    store, tmp_path
+):
+    other = sqlite3.connect(tmp_path / "data" / "vmbox.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    shared = asyncio.create_task(store.db.write(insert_account("waited")))
+    for _ in range(3):  # let the committer try BEGIN, find the lock taken, and wait on its thread
+        await asyncio.sleep(0)
+    assert not shared.done()
+    assert await store.db.fetch_one("SELECT 1") is not None  # the loop is not blocked meanwhile
+    other.execute("COMMIT")
+    other.close()
+    assert await shared == "waited"
