@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 from store.accounts import create_account, create_token
@@ -162,6 +163,7 @@ def wrk_figures(output: str) -> dict:
 
 
 def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> dict:
+    """wrk's figures for loading `url`."""
     command = wrk_command(url, token, seconds, connections, script)
     return wrk_figures(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
@@ -231,7 +233,7 @@ def main() -> None:
             [sys.executable, "-m", "ivr.cli", "--log-level", "WARNING", "serve"], api_port, env
         )
         try:
-            run(args, Path(tmp), ids, vmbox, api_port)
+            Bench(args, Path(tmp), ids, vmbox, api_port).run()
         finally:
             vmbox.terminate()
             vmbox.wait(timeout=10)
@@ -246,80 +248,85 @@ HEADER = (
     f"{'scenario':58} {'req/s':>8} {'ratio':>6} {'same bytes':>10} {'p50 ms':>7} {'p99 ms':>7}"
     f" {'cpu us/req':>10} {'errors':>6}"
 )
+CREATE_LUA = (
+    'wrk.method = "PUT"\nwrk.headers["Content-Type"] = "application/json"\n'
+    'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n'
+)
 
 
 def line(name: str, got: dict, top: dict, same: dict | None = None) -> str:
+    """One row of the table; `same`: the ceiling answering the same bytes (reads only)."""
     same_ratio = f"{got['rps'] / same['rps']:10.2f}" if same else f"{'':10}"
+    cpu = f"{got['cpu_us']:10.0f}" if "cpu_us" in got else f"{'-':>10}"
     return (
         f"{name:58} {got['rps']:8.0f} {got['rps'] / top['rps']:6.2f} {same_ratio} {got['p50']:7.2f}"
-        f" {got['p99']:7.2f} {got['cpu_us']:10.0f} {got['errors']:6}"
+        f" {got['p99']:7.2f} {cpu} {got['errors']:6}"
     )
 
 
-def run(args, tmp: Path, ids: dict, vmbox: subprocess.Popen, api_port: int) -> None:
-    """Load vmbox and the ceiling in turn and print one line per scenario."""
-    base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
-    big = f"{base}/vmboxes/{ids['big_box']}/messages"
-    reads = [
-        ("GET /vmboxes/{id}", f"{base}/vmboxes/{ids['small_box']}"),
-        ("GET /vmboxes/{id}/messages (10k box, first page)", big),
-        (
-            "GET /vmboxes/{id}/messages (10k box, deep page)",
-            f"{big}?start_key={ids['deep_key']}",
-        ),
-        ("GET /vmboxes (1,000 boxes, first page with counts)", f"{base}/vmboxes"),
-    ]
-    bodies = tmp / "bodies"
-    bodies.mkdir()
-    for number, (_, url) in enumerate(reads):
-        (bodies / f"body{number}").write_bytes(fetch(url, ids["token"]))
-    ceiling_port = free_port()
-    ceiling = start(
-        [sys.executable, str(HERE / "ceiling.py"), str(ceiling_port), str(bodies)], ceiling_port
-    )
-    create = tmp / "create.lua"
-    create.write_text(
-        'wrk.method = "PUT"\nwrk.headers["Content-Type"] = "application/json"\n'
-        'wrk.body = \'{"data":{"caller_id_number":"6001","caller_id_name":"bench"}}\'\n'
-    )
-    seconds, connections, token = args.seconds, args.connections, ids["token"]
+class Bench:
+    """vmbox and the ceiling, each loaded with wrk in turn with the same settings."""
 
-    def load(url: str, script: Path | None = None, conns: int = connections):
-        return lambda: wrk(url, token, seconds, conns, script)
+    def __init__(self, args, tmp: Path, ids: dict, vmbox: subprocess.Popen, api_port: int):
+        self.seconds, self.connections, self.token = args.seconds, args.connections, ids["token"]
+        self.tmp, self.vmbox = tmp, vmbox
+        base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
+        self.big = f"{base}/vmboxes/{ids['big_box']}/messages"
+        self.reads = [
+            ("GET /vmboxes/{id}", f"{base}/vmboxes/{ids['small_box']}"),
+            ("GET /vmboxes/{id}/messages (10k box, first page)", self.big),
+            (
+                "GET /vmboxes/{id}/messages (10k box, deep page)",
+                f"{self.big}?start_key={ids['deep_key']}",
+            ),
+            ("GET /vmboxes (1,000 boxes, first page with counts)", f"{base}/vmboxes"),
+        ]
+        self.create = tmp / "create.lua"
+        self.create.write_text(CREATE_LUA)
 
-    try:
-        top = measured(ceiling, load(f"http://127.0.0.1:{ceiling_port}/"))
-        print(f"\n{HEADER}")
-        print(line("ceiling: bare aiohttp, constant envelope", top, top))
-        for number, (name, url) in enumerate(reads):
-            got = measured(vmbox, load(url))
-            same = measured(ceiling, load(f"http://127.0.0.1:{ceiling_port}/body{number}"))
-            print(line(name, got, top, same))
-        creates = f"{base}/vmboxes/{ids['big_box']}/messages"
-        print(
-            line(
-                "PUT /vmboxes/{id}/messages (create, JSON)",
-                measured(vmbox, load(creates, create)),
-                top,
-            )
-        )
-        disk = fsync_latency(tmp)
+    def load(self, process, url: str, script: Path | None = None, connections: int = 0) -> dict:
+        """wrk's figures for `url`, with `process`'s CPU per request."""
+        conns = connections or self.connections
+        return measured(process, partial(wrk, url, self.token, self.seconds, conns, script))
+
+    def run(self) -> None:
+        """Print one line per scenario."""
+        bodies = self.tmp / "bodies"
+        bodies.mkdir()
+        for number, (_, url) in enumerate(self.reads):
+            (bodies / f"body{number}").write_bytes(fetch(url, self.token))
+        port = free_port()
+        ceiling = start([sys.executable, str(HERE / "ceiling.py"), str(port), str(bodies)], port)
+        try:
+            top = self.load(ceiling, f"http://127.0.0.1:{port}/")
+            print(f"\n{HEADER}")
+            print(line("ceiling: bare aiohttp, constant envelope", top, top))
+            for number, (name, url) in enumerate(self.reads):
+                got = self.load(self.vmbox, url)
+                same = self.load(ceiling, f"http://127.0.0.1:{port}/body{number}")
+                print(line(name, got, top, same))
+            self.writes(top)
+        finally:
+            ceiling.terminate()
+            ceiling.wait(timeout=10)
+
+    def writes(self, top: dict) -> None:
+        """Messages created from every connection (req/s = messages/s); then reads beside creations."""
+        created = self.load(self.vmbox, self.big, self.create)
+        print(line("PUT /vmboxes/{id}/messages (create, JSON): messages/s", created, top))
+        disk = fsync_latency(self.tmp)
         print(
             f"{'  disk: fsync of a 4 KiB append, same filesystem':58} {'':8} {'':6} {'':10} "
             f"{disk['p50']:7.2f} {disk['p99']:7.2f}"
         )
-        half = max(connections // 2, 1)
-        writer = subprocess.Popen(
-            wrk_command(creates, token, seconds, half, create), stdout=subprocess.PIPE, text=True
-        )
-        got = measured(vmbox, load(big, None, half))
-        writes = wrk_figures(writer.communicate()[0])
-        writes["cpu_us"] = float("nan")
-        print(line(f"GET first page ({half} conns) while creating in that box", got, top))
-        print(line(f"  PUT create ({half} conns) at the same time", writes, top))
-    finally:
-        ceiling.terminate()
-        ceiling.wait(timeout=10)
+        half = max(self.connections // 2, 1)
+        command = wrk_command(self.big, self.token, self.seconds, half, self.create)
+        writer = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        read = self.load(self.vmbox, self.big, connections=half)
+        written = wrk_figures(writer.communicate()[0])
+        del read["cpu_us"]  # the server's CPU went to both loads
+        print(line(f"GET first page ({half} conns) while creating in that box", read, top))
+        print(line(f"  PUT create ({half} conns) at the same time", written, top))
 
 
 if __name__ == "__main__":
