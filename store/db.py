@@ -1,4 +1,4 @@
-"""The one place that talks to SQLite (through aiosqlite).
+"""The one place that talks to SQLite (aiosqlite for work off the loop, the sqlite3 module on it).
 
 Rules:
 - Reads go through read-only connections; with WAL they see the last committed state and never wait
