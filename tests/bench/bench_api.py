@@ -1,18 +1,20 @@
 """REST API benchmark (prints figures; not a timed test).
 
-    .venv/bin/python tests/bench/bench_api.py [--seconds 5] [--connections 8]
+    .venv/bin/python tests/bench/bench_api.py [--seconds 5] [--connections 8] [--rounds 5]
 
 Fills a store with 1,000 boxes and 100,000 messages (one box holds 10,000), starts `vmbox serve` on it
 and, beside it, a bare aiohttp server (tests/bench/ceiling.py, the ceiling), then loads each with wrk
 (installed with apt when missing). For every scenario it prints requests/s, p50/p99 latency and the
-server's CPU time per request (user + system, from /proc), and two ratios of the ceiling measured in
+server's CPU time per request (user + system, from /proc), and two ratios to the ceiling measured in
 the same run: `ratio` to the ceiling answering its constant ~400-byte envelope, and `same bytes` to the
-ceiling answering the very bytes vmbox answered (a page of fifty messages is ~13 KB, which costs the
-client and the kernel more, whatever the server does). PUT creates messages (JSON, no audio) from all
-connections at once: their commits are shared (group commit); the line below it is the disk's own
-fsync latency, measured in the same run, under which no durable write can be answered. The last lines
-read the first page while half the connections create messages in that box, so every page read after
-a commit is read afresh.
+ceiling answering the very bytes vmbox answered (a page of fifty messages is ~13 KB). Reads load the
+ceiling, vmbox and the same-bytes ceiling in turn, `--rounds` times, `--seconds` in all for each: the
+load of a shared machine drifts, and so every figure of a line sees the same drift.
+
+PUT creates messages (JSON, no audio) from all connections at once: their commits are shared (group
+commit), and req/s is messages/s; the line below it is the disk's own fsync latency, measured in the
+same run, under which no durable write can be answered. The last lines read the first page while half
+the connections create messages in that box, so every page read after a commit is read afresh.
 """
 
 import argparse
@@ -182,6 +184,21 @@ def measured(process: subprocess.Popen, load) -> dict:
     return got
 
 
+def combined(runs: list[dict]) -> dict:
+    """Figures of several runs of one load as one: requests/s and CPU over all of them, the median
+    run's p50 and p99, every error."""
+    requests = sum(run["requests"] for run in runs)
+    middle = len(runs) // 2
+    return {
+        "requests": requests,
+        "rps": requests / sum(run["requests"] / run["rps"] for run in runs),
+        "p50": sorted(run["p50"] for run in runs)[middle],
+        "p99": sorted(run["p99"] for run in runs)[middle],
+        "errors": sum(run["errors"] for run in runs),
+        "cpu_us": sum(run["cpu_us"] * run["requests"] for run in runs) / max(requests, 1),
+    }
+
+
 def fsync_latency(directory: Path, count: int = 200) -> dict:
     """p50/p99 of fsync after appending 4 KiB to a file in `directory` (the disk's floor for a commit)."""
     path = directory / "fsync-probe"
@@ -211,6 +228,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="duration of each load run")
     parser.add_argument(
         "--connections", type=int, default=8, help="concurrent keep-alive connections"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="reads: vmbox and the ceilings in turn, this many times",
     )
     args = parser.parse_args()
     ensure_wrk()
@@ -269,6 +292,7 @@ class Bench:
 
     def __init__(self, args, tmp: Path, ids: dict, vmbox: subprocess.Popen, api_port: int):
         self.seconds, self.connections, self.token = args.seconds, args.connections, ids["token"]
+        self.rounds = args.rounds
         self.tmp, self.vmbox = tmp, vmbox
         base = f"http://127.0.0.1:{api_port}/v2/accounts/{ids['account']}"
         self.big = f"{base}/vmboxes/{ids['big_box']}/messages"
@@ -298,17 +322,33 @@ class Bench:
         port = free_port()
         ceiling = start([sys.executable, str(HERE / "ceiling.py"), str(port), str(bodies)], port)
         try:
-            top = self.load(ceiling, f"http://127.0.0.1:{port}/")
             print(f"\n{HEADER}")
-            print(line("ceiling: bare aiohttp, constant envelope", top, top))
+            tops = []
             for number, (name, url) in enumerate(self.reads):
-                got = self.load(self.vmbox, url)
-                same = self.load(ceiling, f"http://127.0.0.1:{port}/body{number}")
+                top, got, same = self.interleaved(
+                    (ceiling, f"http://127.0.0.1:{port}/"),
+                    (self.vmbox, url),
+                    (ceiling, f"http://127.0.0.1:{port}/body{number}"),
+                )
+                tops.append(top)
                 print(line(name, got, top, same))
+            top = combined(tops)
+            print(line("ceiling: bare aiohttp, constant envelope (all rounds)", top, top))
             self.writes(top)
         finally:
             ceiling.terminate()
             ceiling.wait(timeout=10)
+
+    def interleaved(self, *targets: tuple) -> list[dict]:
+        """Each (process, url) loaded in turn, round after round (`--rounds`), each round a slice of
+        `--seconds`: the machine's load drifts, and every figure of a line then sees the same drift."""
+        slice_s = max(1, round(self.seconds / self.rounds))
+        runs: list[list[dict]] = [[] for _ in targets]
+        for _ in range(self.rounds):
+            for runs_of, (process, url) in zip(runs, targets, strict=True):
+                load = partial(wrk, url, self.token, slice_s, self.connections)
+                runs_of.append(measured(process, load))
+        return [combined(runs_of) for runs_of in runs]
 
     def writes(self, top: dict) -> None:
         """Messages created from every connection (req/s = messages/s); then reads beside creations."""
