@@ -1,4 +1,4 @@
-"""The one place that talks to SQLite (through aiosqlite).
+"""The one place that talks to SQLite (aiosqlite for work off the loop, the sqlite3 module on it).
 
 Rules:
 - Reads go through read-only connections; with WAL they see the last committed state and never wait
@@ -7,24 +7,37 @@ Rules:
   thread and back, and those hops dominated the API's response time. So they are only for queries
   whose cost is bounded by an index and a LIMIT; anything that may scan (unpaginated listings, ad-hoc
   filters) goes through `scan`, which runs on aiosqlite's reader thread and never stalls the loop.
+- `remembered` keeps read results (listing pages asked for again and again) until the database changes:
+  each is tagged with SQLite's `PRAGMA data_version` read before its query, which changes with every
+  commit of any other connection, this process's writers or another process's, so a kept result is
+  never older than the data. Results that time alone changes (the retention cutoff hides messages)
+  also carry the range of cutoffs they hold for.
 - Every write runs inside `transaction()`, on the writer connection, one transaction at a time (an
   asyncio lock: coroutines sharing one connection would otherwise interleave their statements).
+- Small writes whose callers can share a commit (a new message) go through `write()` instead: concurrent
+  ones are committed together, several in one fsync (group commit, store/group_commit.py). Each
+  caller's coroutine resumes only once the commit holding its write is durable (synchronous=FULL: the
+  WAL is fsynced before COMMIT returns), so nothing is acknowledged before it would survive a power cut.
 - The schema version lives in `PRAGMA user_version`; `open_database` applies missing migrations.
 """
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
+from store.group_commit import GroupCommit
 from store.migrations import MIGRATIONS
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+REMEMBERED = 512  # read results kept at most (the oldest go first)
 Row = sqlite3.Row
 IntegrityError = sqlite3.IntegrityError
 
@@ -49,8 +62,11 @@ class Transaction:
         return cursor.rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
-        """Run one statement for each parameter row."""
-        await self._conn.executemany(sql, rows)
+        """Run one statement for each parameter row (none at all, not even a trip to the writer's thread,
+        for no rows: a job worker finding nothing due would otherwise pay two after every commit)."""
+        rows = list(rows)
+        if rows:
+            await self._conn.executemany(sql, rows)
 
     async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
         """Rows of a query, seeing this transaction's own writes."""
@@ -66,13 +82,19 @@ class Database:
     """Connections to one SQLite file: a writer, a reader thread for scans, and a quick reader."""
 
     def __init__(
-        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, quick: sqlite3.Connection
+        self,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        quick: sqlite3.Connection,
+        grouped: sqlite3.Connection,
     ):
         self._writer = writer
         self._reader = reader
         self._quick = quick
         self._write_lock = asyncio.Lock()
         self._commit_listeners: list = []
+        self._group = GroupCommit(grouped, self._write_lock, self._committed)
+        self._remembered: dict[Hashable, tuple[int, float, float, object]] = {}
 
     def on_commit(self, listener) -> None:
         """Call `listener()` after every commit of this process (e.g. to wake the job worker)."""
@@ -85,6 +107,22 @@ class Database:
     async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
         """The first row of an indexed read-only query, or None."""
         return self._quick.execute(sql, params).fetchone()
+
+    async def remembered(
+        self, key: Hashable, read: Callable[[], Awaitable[tuple[T, float]]], cutoff: float = 0
+    ) -> T:
+        """The result of `read()` for `key`, read again only after a commit to the database (by any
+        connection or process), or when `cutoff` leaves the range the kept result holds for: from the
+        cutoff it was read at to the bound `read()` returns with it (math.inf: any later cutoff)."""
+        version = self._quick.execute("PRAGMA data_version").fetchone()[0]
+        kept = self._remembered.get(key)
+        if kept is not None and kept[0] == version and kept[1] <= cutoff <= kept[2]:
+            return kept[3]
+        result, valid_to = await read()
+        if key not in self._remembered and len(self._remembered) >= REMEMBERED:
+            del self._remembered[next(iter(self._remembered))]
+        self._remembered[key] = (version, cutoff, valid_to, result)
+        return result
 
     async def scan(self, sql: str, params: Sequence = ()) -> list[Row]:
         """Rows of a read-only query that may touch many rows (run off the event loop)."""
@@ -104,6 +142,20 @@ class Database:
                 await self._rollback()
                 raise
             await self._writer.execute("COMMIT")
+        self._committed()
+
+    async def write(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `work(tx)` in a write transaction shared with concurrent callers of `write`; return its
+        result once that transaction is durably committed, or raise what `work` raised (its statements
+        then undone, the others' kept) or what the commit raised (nothing of the batch kept).
+
+        `work` runs on the event loop's thread, after the writes queued before it: its statements must
+        be bounded by an index (they stall the loop while they run). If the caller is cancelled, `work`
+        still runs and may commit; nobody hears of it.
+        """
+        return await self._group.run(work)
+
+    def _committed(self) -> None:
         for listener in self._commit_listeners:
             listener()
 
@@ -116,7 +168,8 @@ class Database:
                 raise
 
     async def close(self) -> None:
-        """Close every connection."""
+        """Close every connection (once the writes already handed to `write()` are committed)."""
+        await self._group.close()
         self._quick.close()
         await self._reader.close()
         await self._writer.close()
@@ -160,8 +213,16 @@ async def open_database(path: Path) -> Database:
     except BaseException:
         await writer.close()
         raise
-    quick = sqlite3.connect(path, isolation_level=None)
-    quick.row_factory = sqlite3.Row
-    for pragma in (*_PRAGMAS, "PRAGMA query_only = ON"):
-        quick.execute(pragma)
-    return Database(writer, reader, quick)
+    quick = _connect_here(path, "PRAGMA query_only = ON")
+    # The group-commit writer runs statements here and BEGIN/COMMIT on its own thread, one at a time.
+    grouped = _connect_here(path, "PRAGMA busy_timeout = 0", check_same_thread=False)
+    return Database(writer, reader, quick, grouped)
+
+
+def _connect_here(path: Path, *pragmas: str, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A plain sqlite3 connection (no thread of its own), for statements run on the event loop."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
+    conn.row_factory = sqlite3.Row
+    for pragma in (*_PRAGMAS, *pragmas):
+        conn.execute(pragma)
+    return conn

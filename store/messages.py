@@ -6,12 +6,15 @@ columns for indexing, and every write updates both. Visible means state `active`
 retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
 """
 
+import asyncio
 import json
+import math
 import secrets
 from dataclasses import dataclass
+from functools import partial
 
 from store.core import Store
-from store.db import Database, Transaction
+from store.db import Database, IntegrityError, Transaction
 from store.documents import dumps, revision
 from store.errors import Invalid, NotFound
 from store.ids import new_message_id, now_gregorian
@@ -80,57 +83,71 @@ def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: 
 async def create_message(
     store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None = None
 ) -> Message:
-    """Create a message in a box from KAZOO metadata, with its audio when given.
+    """Create a message in a box from KAZOO metadata, with its audio when given; return it once it is
+    durably committed (concurrent creations share one commit).
 
     Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
     """
     try:
-        return await _insert_message(store, account_id, box_id, metadata, audio)
+        message = await _new_message(store, account_id, box_id, metadata, audio)
+        await store.db.write(partial(_insert_message, account_id, message, dumps(message.doc)))
+    except asyncio.CancelledError:
+        # The write goes on without its caller and may yet commit a row naming the audio, so the file
+        # stays; if the row never lands, the file is an orphan, removed at the next start.
+        raise
     except BaseException:
         store.media.discard([audio.file if audio else None])
         raise
+    return message
 
 
-async def _insert_message(
+async def _new_message(
     store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None
 ) -> Message:
+    """The message to insert, made before it joins a shared transaction (whose time it would lengthen):
+    validated, and filled in from the box as last committed. Raises NotFound or Invalid."""
     errors = validate("message", metadata)
     if errors:
         raise Invalid(errors)
-    async with store.db.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
-        )
-        if row is None:
-            raise NotFound(box_id)
-        doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
-        if doc["timestamp"] < store.cutoff():
-            raise Invalid(
-                error(
-                    "timestamp",
-                    "date_range",
-                    "timestamp is older than the retention period",
-                    target=store.cutoff(),
-                    value=doc["timestamp"],
-                )
+    row = await store.db.fetch_one(
+        "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+    )
+    if row is None:
+        raise NotFound(box_id)
+    doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
+    if doc["timestamp"] < store.cutoff():
+        raise Invalid(
+            error(
+                "timestamp",
+                "date_range",
+                "timestamp is older than the retention period",
+                target=store.cutoff(),
+                value=doc["timestamp"],
             )
-        message_id = doc["media_id"] = new_message_id(doc["timestamp"])
+        )
+    message_id = doc["media_id"] = new_message_id(doc["timestamp"])
+    return Message(message_id, box_id, doc, audio.file if audio else None, 1)
+
+
+async def _insert_message(account_id: str, message: Message, doc: str, tx: Transaction) -> None:
+    try:
         await tx.execute(
             "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
             (
-                message_id,
+                message.id,
                 account_id,
-                box_id,
-                doc["folder"],
-                doc["timestamp"],
-                dumps(doc),
-                audio.file if audio else None,
+                message.box_id,
+                message.folder,
+                message.doc["timestamp"],
+                doc,
+                message.media_file,
             ),
         )
-        if audio is not None:
-            await announce(tx, account_id, box_id, message_id)
-    return Message(message_id, box_id, doc, audio.file if audio else None, 1)
+    except IntegrityError:  # the box was deleted since it was read (its foreign key)
+        raise NotFound(message.box_id) from None
+    if message.media_file is not None:
+        await announce(tx, account_id, message.box_id, message.id)
 
 
 async def announce(tx: Transaction, account_id: str, box_id: str, message_id: str) -> None:
@@ -161,8 +178,22 @@ async def list_messages(
     """Visible messages matching `query`, newest first unless `ascending`.
 
     Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
-    untouched, which keeps listing cost to the query itself.
+    untouched, which keeps listing cost to the query itself; a page is kept until the next commit (or
+    until `cutoff` passes its oldest message), and a kept page comes back as the same list.
     """
+    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
+    if query.limit is None or query.fields:
+        return [tuple(row) for row in await db.scan(*_listing_sql(query, cutoff))]
+
+    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
+        rows = [tuple(row) for row in await db.fetch_all(*_listing_sql(query, cutoff))]
+        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
+        return rows, min((row[1] for row in rows), default=math.inf)
+
+    return await db.remembered(("messages", query), read, cutoff)
+
+
+def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
     where = [_VISIBLE]
     params: list = [cutoff]
     if query.box_id is not None:
@@ -178,9 +209,8 @@ async def list_messages(
         where.append("folder = ?")
         params.append(query.folder)
     for field, value in query.fields:
-        where.append(
-            "CAST(json_extract(doc, ?) AS TEXT) = ?"
-        )  # query values are text; so are numbers here
+        # Query values are text; so are numbers here.
+        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")
         params += [f"$.{field}", value]
     if query.created_from is not None:
         where.append("timestamp >= ?")
@@ -193,14 +223,11 @@ async def list_messages(
         where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
     params.append(-1 if query.limit is None else query.limit)
-    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
-    read = db.fetch_all if query.limit is not None and not query.fields else db.scan
-    rows = await read(
+    sql = (
         f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
-        f" ORDER BY timestamp {order}, id {order} LIMIT ?",
-        params,
+        f" ORDER BY timestamp {order}, id {order} LIMIT ?"
     )
-    return [tuple(row) for row in rows]
+    return sql, params
 
 
 async def attach_audio(
@@ -211,27 +238,42 @@ async def attach_audio(
     Raises NotFound; on any failure the new file is discarded and the old audio stays.
     """
     try:
-        async with store.db.transaction() as tx:
-            row = await tx.fetch_one(
-                f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
-                f" AND account_id = ? AND {_VISIBLE}",
-                (message_id, box_id, account_id, store.cutoff()),
-            )
-            if row is None:
-                raise NotFound(message_id)
-            old = _message(row)
-            doc = {**old.doc, "length": audio.length_ms}
-            await tx.execute(
-                "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
-                (dumps(doc), audio.file, message_id),
-            )
-            if old.media_file is None:  # created without audio: it is news only now
-                await announce(tx, account_id, box_id, message_id)
+        old, doc = await store.db.write(
+            partial(_replace_audio, account_id, box_id, message_id, audio, store.cutoff())
+        )
+    except asyncio.CancelledError:
+        raise  # as in create_message: the write may yet commit, so neither file is touched
     except BaseException:
         store.media.discard([audio.file])
         raise
     store.media.discard([old.media_file])
     return Message(message_id, box_id, doc, audio.file, old.rev + 1)
+
+
+async def _replace_audio(
+    account_id: str,
+    box_id: str,
+    message_id: str,
+    audio: StoredAudio,
+    cutoff: int,
+    tx: Transaction,
+) -> tuple[Message, dict]:
+    row = await tx.fetch_one(
+        f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
+        f" AND account_id = ? AND {_VISIBLE}",
+        (message_id, box_id, account_id, cutoff),
+    )
+    if row is None:
+        raise NotFound(message_id)
+    old = _message(row)
+    doc = {**old.doc, "length": audio.length_ms}
+    await tx.execute(
+        "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
+        (dumps(doc), audio.file, message_id),
+    )
+    if old.media_file is None:  # created without audio: it is news only now
+        await announce(tx, account_id, box_id, message_id)
+    return old, doc
 
 
 async def playable_messages(
@@ -253,10 +295,12 @@ async def set_transcription(
 ) -> bool:
     """Store `transcription: {"result": result, "text": text}` in a message's metadata, as a new revision
     (past retention too: the job may run late). False when the message is gone."""
-    async with store.db.transaction() as tx:
-        changed = await tx.execute(
+
+    async def update(tx: Transaction) -> int:
+        return await tx.execute(
             "UPDATE messages SET doc = json_set(doc, '$.transcription', json(?)), rev = rev + 1"
             " WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
             (dumps({"result": result, "text": text}), message_id, box_id, account_id),
         )
-    return changed == 1
+
+    return await store.db.write(update) == 1

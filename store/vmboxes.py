@@ -12,6 +12,7 @@ hashes or checks a PIN (API, phone, tools) finds the same key from the database 
 
 import asyncio
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,18 +197,28 @@ async def list_vmboxes(
 ) -> list[tuple[str, str]]:
     """Boxes of `account_id` ordered by mailbox number, starting after mailbox `after`, at most `limit`:
     (mailbox, KAZOO listing entry as JSON text) each, the entry with `messages` (new + saved) and
-    `folders` counts of messages newer than `cutoff` (Gregorian seconds)."""
-    read = db.fetch_all if limit is not None else db.scan
-    rows = await read(
-        _SUMMARY_SQL,
-        {
-            "account": account_id,
-            "after": after or "",
-            "cutoff": cutoff,
-            "limit": -1 if limit is None else limit,
-        },
-    )
-    return [(row[0], row[1]) for row in rows]
+    `folders` counts of messages newer than `cutoff` (Gregorian seconds). A page (a `limit`) is kept
+    until the next commit, or until `cutoff` passes a message of the account."""
+    params = {
+        "account": account_id,
+        "after": after or "",
+        "cutoff": cutoff,
+        "limit": -1 if limit is None else limit,
+    }
+    if limit is None:
+        return [(row[0], row[1]) for row in await db.scan(_SUMMARY_SQL, params)]
+
+    async def read() -> tuple[list[tuple[str, str]], float]:
+        rows = await db.fetch_all(_SUMMARY_SQL, params)
+        # The counts hold until the cutoff passes the account's oldest message (one index seek).
+        (oldest,) = await db.fetch_one(
+            "SELECT min(timestamp) FROM messages WHERE account_id = ? AND state = 'active'"
+            " AND timestamp >= ?",
+            (account_id, cutoff),
+        )
+        return [(row[0], row[1]) for row in rows], math.inf if oldest is None else oldest
+
+    return await db.remembered(("vmboxes", account_id, after, limit), read, cutoff)
 
 
 async def _unswept_expired_counts(

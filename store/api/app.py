@@ -6,9 +6,10 @@ from aiohttp import web
 
 from store.api.auth import TokenCache, authorize
 from store.api.envelope import ApiError, RequestIds, bad_identifier, error_reply, validation_error
-from store.api.keys import OPENAPI, OPTIONS, REQUEST_ID, REQUEST_IDS, STORE, TOKENS
+from store.api.keys import OPENAPI, OPTIONS, RENDERINGS, REQUEST_ID, REQUEST_IDS, STORE, TOKENS
 from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
+from store.api.pages import Renderings
 from store.api.routes import ROUTES, add_routes
 from store.core import Store
 from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge, TooLong
@@ -105,5 +106,6 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[TOKENS] = TokenCache()
     app[OPENAPI] = build_openapi(ROUTES)
     app[REQUEST_IDS] = RequestIds()
+    app[RENDERINGS] = Renderings()
     add_routes(app)
     return app

@@ -17,3 +17,4 @@ AUTH_TOKEN = web.RequestKey("auth_token", str)
 ACCOUNT_ID = web.RequestKey("account_id", str)
 OPENAPI = web.AppKey("openapi", dict)
 REQUEST_IDS = web.AppKey("request_ids", object)  # store.api.envelope.RequestIds
+RENDERINGS = web.AppKey("renderings", object)  # store.api.pages.Renderings

@@ -5,9 +5,9 @@ import re
 from aiohttp import web
 
 from store import messages
-from store.api.envelope import RawJSON, bad_identifier, reply, validation_error
+from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
-from store.api.pages import Page, page_fields, requested_page
+from store.api.pages import Page, page_reply, requested_page
 from store.api.requests import (
     box_id,
     flag,
@@ -111,30 +111,40 @@ def _start_after(page: Page) -> tuple[int, str] | None:
     return after[0], after[1]
 
 
-async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, object]:
+async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, bool]:
+    """(rows, the page asked for, whether the store keeps these rows: a page without JSON filters)."""
     store = request.app[STORE]
     page = requested_page(request)
-    rows = await messages.list_messages(store.db, _query(request, page, box), store.cutoff())
-    more = page.size is not None and len(rows) > page.size
-    rows = rows[: page.size] if more else rows
-    return rows, page, ([rows[-1][1], rows[-1][2]] if more else None)
+    query = _query(request, page, box)
+    rows = await messages.list_messages(store.db, query, store.cutoff())
+    return rows, page, not query.fields
+
+
+def _message_key(row: tuple) -> list:
+    return [row[1], row[2]]
+
+
+def _box_entry(row: tuple) -> str:
+    return row[3]
+
+
+def _account_entry(row: tuple) -> str:
+    return f'{{"{row[0]}":{row[3]}}}'
 
 
 async def list_box_messages(request: web.Request) -> web.Response:
     """Messages of one box, newest first."""
     ident = box_id(request)
-    rows, page, next_key = await _listing(request, ident)
+    rows, page, kept = await _listing(request, ident)
     if not rows:
         await _require_box(request, ident)
-    data = RawJSON("[" + ",".join(row[3] for row in rows) + "]")
-    return reply(request, data, page=page_fields(page, len(rows), next_key))
+    return page_reply(request, page, rows, _box_entry, _message_key, kept)
 
 
 async def list_account_messages(request: web.Request) -> web.Response:
     """Messages of every box of the account, newest first, each as {"<box_id>": metadata}."""
-    rows, page, next_key = await _listing(request, None)
-    data = RawJSON("[" + ",".join(f'{{"{row[0]}":{row[3]}}}' for row in rows) + "]")
-    return reply(request, data, page=page_fields(page, len(rows), next_key))
+    rows, page, kept = await _listing(request, None)
+    return page_reply(request, page, rows, _account_entry, _message_key, kept)
 
 
 async def _require_box(request: web.Request, ident: str) -> None:

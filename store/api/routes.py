@@ -3,6 +3,8 @@ so the two cannot drift apart.
 
 Order matters where paths overlap: aiohttp tries routes in the order they are added, so the fixed
 `/vmboxes/messages` and `/messages/raw` come before `/vmboxes/{box_id}` and `/messages/{message_id}`.
+Otherwise the busiest come first (a box's messages, a box, the boxes): each path tried before the one
+that matches costs every request a regular expression.
 """
 
 from collections.abc import Awaitable, Callable
@@ -53,40 +55,6 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
-        ACCOUNT + "/vmboxes",
-        vmboxes.list_vmboxes,
-        "List voicemail boxes with message counts",
-        paginated=True,
-    ),
-    Route(
-        "PUT",
-        ACCOUNT + "/vmboxes",
-        vmboxes.create_vmbox,
-        "Create a voicemail box",
-        "vmbox",
-        "created",
-    ),
-    Route(
-        "GET",
-        ACCOUNT + "/vmboxes/messages",
-        messages.list_account_messages,
-        "List the messages of every box of the account",
-        paginated=True,
-    ),
-    Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
-    Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
-    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
-    Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
-    Route(
-        "POST",
-        BOX + "/messages/raw",
-        audio.post_raw_zip,
-        "Fetch the audio of several messages as a ZIP",
-        "ids",
-        "zip",
-    ),
-    Route(
-        "GET",
         BOX + "/messages",
         messages.list_box_messages,
         "List a box's messages",
@@ -113,6 +81,40 @@ ROUTES: tuple[Route, ...] = (
         messages.delete_messages,
         "Delete all, a folder's, or listed messages",
         "change",
+    ),
+    Route(
+        "GET",
+        ACCOUNT + "/vmboxes/messages",
+        messages.list_account_messages,
+        "List the messages of every box of the account",
+        paginated=True,
+    ),
+    Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
+    Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
+    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
+    Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
+    Route(
+        "GET",
+        ACCOUNT + "/vmboxes",
+        vmboxes.list_vmboxes,
+        "List voicemail boxes with message counts",
+        paginated=True,
+    ),
+    Route(
+        "PUT",
+        ACCOUNT + "/vmboxes",
+        vmboxes.create_vmbox,
+        "Create a voicemail box",
+        "vmbox",
+        "created",
+    ),
+    Route(
+        "POST",
+        BOX + "/messages/raw",
+        audio.post_raw_zip,
+        "Fetch the audio of several messages as a ZIP",
+        "ids",
+        "zip",
     ),
     Route("GET", MESSAGE, messages.get_message, "Fetch a message"),
     Route(

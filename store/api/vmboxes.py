@@ -16,7 +16,7 @@ async def list_vmboxes(request: web.Request) -> web.Response:
     boxes = await vmboxes.list_vmboxes(
         store.db, request[ACCOUNT_ID], store.cutoff(), text_start(page), fetch_limit(page)
     )
-    return listing_reply(request, page, boxes)
+    return listing_reply(request, page, boxes, kept=True)
 
 
 async def create_vmbox(request: web.Request) -> web.Response:
