@@ -134,7 +134,12 @@ def effective_config(tmp_path: Path, environ: dict, *args: str) -> dict:
 def test_config_prints_the_defaults_as_toml(tmp_path, environ):
     del environ["VMBOX_STORE_DATA_DIR"], environ["VMBOX_AGI_PORT"]
     config = effective_config(tmp_path, environ)
-    assert config["store"] == {"data_dir": "./vmbox-data", "retention_days": 93, "cache_mb": 256}
+    assert config["store"] == {
+        "data_dir": "./vmbox-data",
+        "retention_days": 93,
+        "cache_mb": 256,
+        "default_timezone": "America/Los_Angeles",
+    }
     assert config["api"] == {
         "host": "127.0.0.1",
         "port": 8000,
