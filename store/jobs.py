@@ -78,6 +78,13 @@ async def enqueue_job(db: Database, job: NewJob, now: float | None = None) -> bo
 
 async def claim_due(db: Database, now: float, limit: int) -> list[Job]:
     """Up to `limit` due pending jobs, oldest due first, now marked running with a new attempt."""
+    # An indexed read first: the worker looks after every commit, and most find nothing due; a write
+    # transaction each time would queue at the writer behind the callers' messages for nothing.
+    due = await db.fetch_one(
+        "SELECT 1 FROM jobs WHERE state = 'pending' AND run_at <= ? LIMIT 1", (now,)
+    )
+    if due is None:
+        return []
     async with db.transaction() as tx:
         rows = await tx.fetch_all(
             f"SELECT {_COLUMNS} FROM jobs WHERE state = 'pending' AND run_at <= ? ORDER BY run_at, id LIMIT ?",
