@@ -60,7 +60,7 @@ async def counts(store, box) -> dict:
 
 async def test_a_message_cut_short_is_kept_once_asterisk_has_finished_it(store, setup):
     journal, services, box, call, clock = setup
-    await journal.open("1700000000.7-1", call, box.id, 500)
+    journal.open("1700000000.7-1", call, box.id, 500)
     journal.release_call(call.call_id, 1)  # vmbox stopped during the recording
     recording(journal, "1700000000.7-1", 2, age_s=1)
     assert await recover(journal, services, MIN_MS) == 0  # still being written: left alone
@@ -75,7 +75,7 @@ async def test_the_kept_message_carries_its_caller(store, setup):
     from store.messages import MessageQuery, list_messages
 
     journal, services, box, call, clock = setup
-    await journal.open("1700000000.7-1", call, box.id, 500)
+    journal.open("1700000000.7-1", call, box.id, 500)
     journal.release_call(call.call_id, 1)
     recording(journal, "1700000000.7-1", 2, age_s=SETTLE_S)
     await recover(journal, services, MIN_MS)
@@ -92,7 +92,7 @@ async def test_the_kept_message_carries_its_caller(store, setup):
 
 async def test_calls_in_progress_here_are_never_touched(store, setup):
     journal, services, box, call, clock = setup
-    await journal.open("1700000000.7-1", call, box.id, 500)
+    journal.open("1700000000.7-1", call, box.id, 500)
     recording(journal, "1700000000.7-1", 2, age_s=60)  # e.g. in the review menu for a minute
     assert await recover(journal, services, MIN_MS) == 0
     assert (await counts(store, box))["new"] == 0
@@ -101,7 +101,7 @@ async def test_calls_in_progress_here_are_never_touched(store, setup):
 
 async def test_a_recording_too_short_is_dropped_with_its_entry(store, setup):
     journal, services, box, call, clock = setup
-    await journal.open("1700000000.7-1", call, box.id, 500)
+    journal.open("1700000000.7-1", call, box.id, 500)
     journal.release_call(call.call_id, 1)
     recording(journal, "1700000000.7-1", 0.2, age_s=SETTLE_S)
     assert await recover(journal, services, MIN_MS) == 0
@@ -112,7 +112,7 @@ async def test_the_flow_keeping_or_dropping_a_recording_closes_its_entry(store, 
     journal, services, box, call, clock = setup
     for number, action in ((1, SaveMessage), (2, DiscardRecording)):
         stem = f"1700000000.7-{number}"
-        await journal.open(stem, call, box.id, 500)
+        journal.open(stem, call, box.id, 500)
         path = make_tone(journal.directory, 2, f"{stem}.wav")
         held = Recording(str(path), 2000)
         await services.run(call, action(box.id, held) if action is SaveMessage else action(held))
@@ -131,7 +131,7 @@ async def test_a_recording_asterisk_holds_is_fetched_or_waited_for(store, setup)
         return answers[stem]
 
     for stem in answers:
-        await journal.open(stem, CallInfo(**{**call.__dict__, "call_id": stem[0]}), box.id, 500)
+        journal.open(stem, CallInfo(**{**call.__dict__, "call_id": stem[0]}), box.id, 500)
     journal.active.clear()  # an earlier process's entries
     assert await recover(journal, services, MIN_MS, fetch) == 1  # c: fetched and kept
     clock.now += 500 + SETTLE_S + 1  # long after any recording could still be going on

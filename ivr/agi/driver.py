@@ -192,7 +192,7 @@ class AgiCall:
         stem = recording_stem(self.info.call_id, self._recordings)
         path = self.journal.directory / stem
         if action.message_for:
-            await self.journal.open(stem, self.info, action.message_for, action.max_s)
+            self.journal.open(stem, self.info, action.message_for, action.max_s)
         try:
             reply = await self._send(
                 "RECORD FILE",

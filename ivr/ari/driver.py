@@ -238,7 +238,7 @@ class AriCall:
         self._recordings += 1
         name = recording_stem(self.info.call_id, self._recordings)
         if action.message_for:
-            await self.app.journal.open(name, self.info, action.message_for, action.max_s)
+            self.app.journal.open(name, self.info, action.message_for, action.max_s)
         await self._rest(
             "POST",
             f"{self._channel}/record",
