@@ -2,7 +2,7 @@
 them, so the phone and the REST API always make the same changes.
 
 Failures never reach the caller as silence: a store error is logged with the call id and answered
-with the safest event (no box, wrong PIN, no messages, not forwarded, done).
+with the safest event (no box, wrong PIN, no messages, not forwarded, not changed, done).
 """
 
 import logging
@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.flow import actions as act
-from ivr.flow.events import BoxFound, Done, Forwarded, MessagesLoaded, PinChecked
+from ivr.flow.events import (
+    AnnouncementSet,
+    BoxFound,
+    Done,
+    Forwarded,
+    MessagesLoaded,
+    PinChecked,
+)
 from ivr.flow.model import Audio, Box, CallInfo, Message
 from ivr.recordings import Journal
 from store import greetings, lockout, users
@@ -280,6 +287,15 @@ class CallServices:
         await patch_vmbox(self.store.db, call.account_id, action.box_id, {"pin": action.pin})
         return Done()
 
+    async def set_announcement_only(
+        self, call: CallInfo, action: act.SetAnnouncementOnly
+    ) -> AnnouncementSet:
+        await patch_vmbox(
+            self.store.db, call.account_id, action.box_id, {"announcement_only": action.on}
+        )
+        logger.info("call %s: box %s announcement only: %s", call.call_id, action.box_id, action.on)
+        return AnnouncementSet(True)
+
     async def report_full(self, call: CallInfo, action: act.ReportFull) -> Done:
         """Queue the "mailbox full" email; the email job sends at most one per box an hour."""
         if not self.options.full_notices:
@@ -313,6 +329,7 @@ _HANDLERS = {
     act.SaveGreeting: (CallServices.save_greeting, Done()),
     act.RemoveGreeting: (CallServices.remove_greeting, Done()),
     act.SetPin: (CallServices.set_pin, Done()),
+    act.SetAnnouncementOnly: (CallServices.set_announcement_only, AnnouncementSet(False)),
     act.CompleteSetup: (CallServices.complete_setup, Done()),
     act.ReportFull: (CallServices.report_full, Done()),
 }

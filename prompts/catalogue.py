@@ -72,6 +72,7 @@ SHIPPED = frozenset(
         "message_menu_ffrw",
         "no_access",
         "options_menu",
+        "options_menu_announcement_on",
         "setup_complete",
         "setup_intro",
     }

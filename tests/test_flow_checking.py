@@ -16,11 +16,13 @@ from ivr.flow.actions import (
     Record,
     RemoveGreeting,
     SaveGreeting,
+    SetAnnouncementOnly,
     SetFolder,
     SetPin,
     Transfer,
 )
 from ivr.flow.events import (
+    AnnouncementSet,
     BoxFound,
     CallerHungUp,
     DigitsEntered,
@@ -31,7 +33,7 @@ from ivr.flow.events import (
     PlaybackStopped,
     RecordingFinished,
 )
-from ivr.flow.model import Purpose, Settings
+from ivr.flow.model import Keys, Purpose, Settings
 from tests.flowkit import RECORDING, Call, box, message, settings
 
 BOX_ID = "b" * 32
@@ -598,6 +600,52 @@ def test_zero_and_pound_leave_the_options():
     assert call.reply(DigitsEntered("0")) == LoadMessages(BOX_ID, False)
     call = options()
     assert call.reply(DigitsEntered("")) == LoadMessages(BOX_ID, False)
+
+
+def test_six_makes_the_box_announcement_only_and_back_saying_saved_and_the_menu_each_time():
+    """KAZOO's toggle_announcement_mode: "saved", then the menu, which says which way the box is."""
+    call = options()
+    assert call.reply(DigitsEntered("6")) == SetAnnouncementOnly(BOX_ID, True)
+    call.reply(AnnouncementSet(True))
+    assert call.said() == ["saved"]
+    call.reply(PlaybackStopped())
+    assert call.said() == ["options_menu_announcement_on"]
+    assert call.reply(DigitsEntered("6")) == SetAnnouncementOnly(BOX_ID, False)
+    call.reply(AnnouncementSet(True))
+    assert call.said() == ["saved"]
+    call.reply(PlaybackStopped())
+    assert call.said() == ["options_menu"]
+
+
+def test_a_toggle_the_store_refuses_asks_the_menu_again_with_the_box_unchanged():
+    call = options()
+    call.reply(DigitsEntered("6"))
+    call.reply(AnnouncementSet(False))
+    assert call.said() == ["options_menu"]  # no "saved"
+    assert call.reply(DigitsEntered("6")) == SetAnnouncementOnly(BOX_ID, True)
+
+
+def test_after_a_toggle_the_options_menu_has_its_three_rounds_again():
+    call = options()
+    call.reply(DigitsEntered("9"))
+    call.reply(DigitsEntered("9"))
+    call.reply(DigitsEntered("6"))
+    call.reply(AnnouncementSet(True))
+    call.reply(PlaybackStopped())
+    call.reply(DigitsEntered("9"))
+    call.reply(DigitsEntered("9"))
+    assert call.said() == ["options_menu_announcement_on"]
+
+
+def test_the_announcement_key_is_a_setting():
+    call = check_call(
+        box(is_owner=True), settings=Settings(keys=Keys(toggle_announcement_mode="8"))
+    )
+    call.reply(MessagesLoaded((), ()))
+    call.reply(DigitsEntered("5"))
+    call.reply(DigitsEntered("6"))
+    assert call.said() == ["options_menu"]  # a wrong key now
+    assert call.reply(DigitsEntered("8")) == SetAnnouncementOnly(BOX_ID, True)
 
 
 def test_hanging_up_anywhere_in_the_mailbox_just_ends():

@@ -191,6 +191,15 @@ class SetPin:
 
 
 @dataclass(frozen=True)
+class SetAnnouncementOnly:
+    """Make the box announcement only (`on`: callers hear its greeting and leave no message), or
+    not. -> AnnouncementSet"""
+
+    box_id: str
+    on: bool
+
+
+@dataclass(frozen=True)
 class ReportFull:
     """A caller found the box full: tell its owner (the services limit this to once an hour). -> Done"""
 
@@ -225,6 +234,7 @@ Action = (
     | SaveGreeting
     | RemoveGreeting
     | SetPin
+    | SetAnnouncementOnly
     | CompleteSetup
     | ReportFull
 )

@@ -97,8 +97,10 @@ def enter_main_menu(ctx: CallState) -> Step:
 
 
 def options_menu(ctx: CallState) -> Step:
-    """Ask the configuration menu (a retry asks this again: it must not reset the retry count)."""
-    return ask(ctx, State.OPTIONS_MENU, (Prompt("options_menu"),))
+    """Ask the configuration menu, the announcement-only box's saying so (KAZOO's
+    vm-settings_menu_announcement_on); a retry asks this again: it must not reset the retry count."""
+    menu = "options_menu_announcement_on" if ctx.box.announcement_only else "options_menu"
+    return ask(ctx, State.OPTIONS_MENU, (Prompt(menu),))
 
 
 def enter_options(ctx: CallState) -> Step:

@@ -67,6 +67,11 @@ class Forwarded:
 
 
 @dataclass(frozen=True)
+class AnnouncementSet:
+    ok: bool  # False: the box could not be changed (it is as it was)
+
+
+@dataclass(frozen=True)
 class CallerHungUp:
     pass
 
@@ -81,5 +86,6 @@ Event = (
     | PinChecked
     | MessagesLoaded
     | Forwarded
+    | AnnouncementSet
     | CallerHungUp
 )

@@ -101,6 +101,7 @@ class Keys:
     set_pin: str = "3"
     record_temporary: str = "4"
     delete_temporary: str = "5"
+    toggle_announcement_mode: str = "6"  # announcement only (no messages) on or off
     return_main_menu: str = "0"
     keep: str = "1"  # message menu
     replay: str = "2"

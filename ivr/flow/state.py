@@ -73,6 +73,8 @@ class State(enum.Enum):
     OPTIONS_MENU = "options menu"
     REMOVING_TEMPORARY = "removing temporary"
     TEMPORARY_REMOVED = "temporary removed"
+    SETTING_ANNOUNCEMENT = "setting announcement"  # announcement only turned on or off ...
+    ANNOUNCEMENT_SET = "announcement set"  # ... and "saved"
     FINISHED = "finished"
 
 
