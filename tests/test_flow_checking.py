@@ -648,6 +648,29 @@ def test_the_announcement_key_is_a_setting():
     assert call.reply(DigitsEntered("8")) == SetAnnouncementOnly(BOX_ID, True)
 
 
+def test_an_announcement_only_box_opens_the_options_after_the_login():
+    """KAZOO's check_mailbox_menu: the owner's phone, or the PIN; the main menu is one key away."""
+    owner = check_call(box(is_owner=True, announcement_only=True))
+    assert owner.said() == ["options_menu_announcement_on"]
+    assert owner.reply(DigitsEntered("0")) == LoadMessages(BOX_ID, False)
+    call = check_call(box(announcement_only=True))
+    call.reply(DigitsEntered("1234"))
+    call.reply(PinChecked(True))
+    assert call.said() == ["options_menu_announcement_on"]
+
+
+def test_a_not_configurable_announcement_only_box_opens_the_main_menu():
+    call = check_call(box(is_owner=True, announcement_only=True, not_configurable=True))
+    assert call.action == LoadMessages(BOX_ID, False)
+
+
+def test_the_setup_wizard_of_an_announcement_only_box_comes_first():
+    call = check_call(box(announcement_only=True, is_setup=False))
+    call.reply(DigitsEntered("1234"))
+    call.reply(PinChecked(True))
+    assert call.said() == ["setup_intro"]
+
+
 def test_hanging_up_anywhere_in_the_mailbox_just_ends():
     call = at_menu([message(1)])
     assert call.reply(CallerHungUp()) == End()

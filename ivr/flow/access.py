@@ -4,13 +4,15 @@ Rules: mailbox and PIN failures share one counter (max_login_attempts per call);
 from their own phone needs no PIN unless require_pin (or force_require_pin); an owner whose box is not
 set up goes through the setup wizard first; a box without a PIN refuses everyone but its owner. Who
 is the owner is decided by the services from the calling channel and number, never from anything the
-caller could dial or forward.
+caller could dial or forward. Logged in, an announcement-only box its owner may configure opens the
+options menu, where announcement only is turned off (KAZOO's check_mailbox_menu); any other box, the
+main menu.
 """
 
 from dataclasses import replace
 
 from ivr.flow.actions import CheckPin, FindBox, Play, Prompt
-from ivr.flow.common import Step, ask, enter_main_menu
+from ivr.flow.common import Step, ask, enter_main_menu, enter_options
 from ivr.flow.events import BoxFound, DigitsEntered, PinChecked, PlaybackStopped
 from ivr.flow.model import Box
 from ivr.flow.personal import ask_new_pin
@@ -30,10 +32,18 @@ def authenticate(ctx: CallState) -> Step:
     if box.is_owner and not box.is_setup:
         return start_setup(ctx)
     if box.is_owner and not (box.require_pin or limits.force_require_pin):
-        return enter_main_menu(ctx)
+        return logged_in(ctx)
     if not box.has_pin:
         return State.ENDING, Play((Prompt("no_access"), Prompt("goodbye")))
     return ask_pin(ctx)
+
+
+def logged_in(ctx: CallState) -> Step:
+    """The menu a login opens: the options for a configurable announcement-only box, else the main."""
+    box = ctx.box
+    if box.announcement_only and not box.not_configurable:
+        return enter_options(ctx)
+    return enter_main_menu(ctx)
 
 
 def ask_mailbox(ctx: CallState) -> Step:
@@ -98,7 +108,7 @@ def pin_checked(ctx: CallState, event: PinChecked) -> Step:
     ctx.login_failures = 0
     if not ctx.box.is_setup:
         return start_setup(ctx)
-    return enter_main_menu(ctx)
+    return logged_in(ctx)
 
 
 def start_setup(ctx: CallState) -> Step:
