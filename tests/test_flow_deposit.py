@@ -207,6 +207,19 @@ def test_the_owner_leaves_a_message_when_check_if_owner_is_off():
     assert call.said()[-1] == "leave_message_instructions"
 
 
+def test_the_owner_of_an_announcement_only_box_logs_in_even_without_check_if_owner():
+    """KAZOO's order: the owner calling their own announcement-only box checks it, and it opens the
+    options, where announcement only is turned off."""
+    call = Call()
+    reach_greeting(call, box(is_owner=True, check_if_owner=False, announcement_only=True))
+    assert call.said() == ["options_menu_announcement_on"]
+    call = Call()
+    reach_greeting(
+        call, box(is_owner=True, check_if_owner=False, announcement_only=True, require_pin=True)
+    )
+    assert call.said() == ["enter_pin"]
+
+
 def too_short_at_review(call: Call, recording=SHORT, found=None) -> None:
     reach_greeting(call, found or box())
     call.reply(PlaybackStopped())

@@ -1,9 +1,10 @@
 """Leaving a message.
 
 Rules: the box is looked up by the dialled number; an unknown box says so and ends; the owner calling
-their own box (check_if_owner) goes to their messages; a full box plays its greeting and the notice
-and records nothing; during the greeting `*` logs in to the box, `0` goes to the operator, any other
-key skips to the beep. Every recording goes to the review, even one too short to keep (under
+their own box goes to their messages when it has check_if_owner, or is announcement only (KAZOO's
+order); an announcement-only box plays its greeting, then goodbye; a full box plays its greeting and
+the notice and records nothing; during the greeting `*` logs in to the box, `0` goes to the operator,
+any other key skips to the beep. Every recording goes to the review, even one too short to keep (under
 min_message_ms, or nothing): `3` records again, `1` on it says "too short" and asks again, and if the
 review goes unanswered it is dropped and the caller told. Once recording has begun, a hang-up at any
 moment keeps the message, if it is long enough.
@@ -57,7 +58,7 @@ def found(ctx: CallState, event: BoxFound) -> Step:
     box = ctx.box = event.box
     if box is None:
         return State.ENDING, Play((Prompt("nobody_available"), Prompt("goodbye")))
-    if box.is_owner and box.check_if_owner:
+    if box.is_owner and (box.check_if_owner or box.announcement_only):
         return enter_login(ctx, box)
     if box.announcement_only:
         return State.ANNOUNCING, Play(greeting(ctx), escape=ctx.settings.keys.login)
