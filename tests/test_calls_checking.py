@@ -261,6 +261,41 @@ async def test_a_temporary_greeting_recorded_by_phone_is_what_callers_hear(syste
     ).status == 404  # the phone recording went with it
 
 
+async def test_six_makes_the_box_announcement_only_and_callers_hear_the_greeting_and_no_beep(
+    system, box
+):
+    """The owner records a greeting and presses 6 (KAZOO's toggle_announcement_mode): "saved" and the
+    menu saying so. A caller then hears that greeting and goodbye, and leaves nothing; the owner's next
+    login opens the options menu, where 6 turns it off again."""
+    script = (
+        f"{LOGIN}; press 5; press 1; say tone 2s then press #; press 1; press 6; press 0; press #"
+    )
+    owner = await system.call(script, check="3000")
+    assert owner.ok, owner.errors
+    said = prompts(owner)
+    assert said[said.index("greeting_saved") :][:4] == [
+        "greeting_saved",
+        "options_menu",
+        "vm-saved",
+        "options_menu_announcement_on",
+    ]
+    assert (await system.api.get(f"/vmboxes/{box['id']}")).data["announcement_only"] is True
+    caller = await system.call("", leave="3000", caller_number="5559999")
+    assert caller.ok, caller.errors
+    assert with_audio(caller) == ["audio", "vm-goodbye"]  # the greeting: no instructions, no beep
+    assert caller.variables["VMBOX_RESULT"] == "done"
+    assert len(await system.messages(box["id"])) == 1  # the fixture's message only
+    again = await system.call(f"{LOGIN}; press 6; press #; press #", check="3000")
+    assert again.ok, again.errors
+    assert prompts(again)[:4] == [
+        "vm-password",
+        "options_menu_announcement_on",
+        "vm-saved",
+        "options_menu",
+    ]
+    assert (await system.api.get(f"/vmboxes/{box['id']}")).data["announcement_only"] is False
+
+
 async def test_hanging_up_while_recording_a_greeting_keeps_nothing(system, box):
     call = await system.call(f"{LOGIN}; press 5; press 1; say tone 2s then hangup", check="3000")
     assert call.ok, call.errors
