@@ -2,7 +2,8 @@
 out across calls; the owner known by caller ID), counts and menus (silence at the main menu: 4 rounds,
 then goodbye), the envelope said in the box's timezone, fast-forward and rewind as heard, saving,
 deleting and forwarding, previous and next as KAZOO's, 9 without a number, greetings and names recorded
-by phone and heard by the next caller, and the setup wizard (PIN and greeting)."""
+by phone and heard by the next caller, the setup wizard (PIN and greeting), and 6 in the options making
+the box announcement only (KAZOO's toggle_announcement_mode), heard by the next caller and the owner."""
 
 import random
 import time
@@ -411,6 +412,72 @@ async def the_setup_wizard_sets_the_pin_and_the_greeting(scene):
     await log_in(caller, "4321")
     await caller.hears("main_menu")
     await caller.hang_up()
+
+
+async def greeting_media(scene, audio) -> str:
+    """A media object holding `audio`, uploaded through the API; its id, for a box's greeting."""
+    media = await scene.api.put("/media", {"data": {"name": "Announcement"}})
+    assert media.status == 201, media.body
+    raw = await scene.api.call(
+        "PUT",
+        f"/media/{media.data['id']}/raw",
+        data=audio.read_bytes(),
+        headers={"Content-Type": "audio/wav"},
+    )
+    assert raw.status == 200, raw.body
+    return media.data["id"]
+
+
+@scenario
+async def six_in_the_options_makes_the_box_announce_only(scene):
+    """KAZOO's toggle_announcement_mode: the owner presses 5 then 6 and hears "saved" and the
+    announcement-on menu; the next caller hears the greeting and goodbye, no beep, and leaves nothing;
+    the owner's next login opens that menu (KAZOO's check_mailbox_menu), where 6 turns it off."""
+    box = await scene.box(media={"unavailable": await greeting_media(scene, SPEECH)})
+    menu = ["vm-youhave", "vm-no", "vm-messages", "main_menu"]
+    owner = await scene.call("check", box)
+    await log_in(owner)
+    await owner.hears("main_menu")
+    await owner.press("5")
+    await owner.hears("options_menu")
+    await owner.press("6")
+    await owner.hears("vm-saved")
+    await owner.hears("options_menu_announcement_on")
+    await owner.press("0")
+    await owner.hears("main_menu")
+    await owner.press("#")
+    await owner.hears("vm-goodbye")
+    await scene.assert_heard(
+        owner,
+        [
+            *["vm-password", *menu, "options_menu"],
+            *["vm-saved", "options_menu_announcement_on", *menu, "vm-goodbye"],
+        ],
+    )
+    assert (await scene.api.get(f"/vmboxes/{box['id']}")).data["announcement_only"] is True
+    caller = await scene.call("leave", box, caller_id='"Stranger" <5559999>')
+    await caller.hears("vm-goodbye")
+    await caller.hung_up.wait()
+    assert caller.played == ["audio", "vm-goodbye"]  # the greeting; no instructions, no beep
+    heard = await caller.heard()  # the greeting is a core sound: heard as itself
+    assert scene.sounds(heard) in (["tt-weasels", "vm-goodbye"], ["tt-weasels"])
+    assert len(heard.starts_of(pcm(SPEECH))) == 1
+    assert await scene.messages(box) == []
+    again = await scene.call("check", box)
+    await log_in(again)
+    await again.hears("options_menu_announcement_on")
+    await again.press("6")
+    await again.hears("vm-saved")
+    await again.hears("options_menu")
+    await again.hang_up()
+    played = [sound for sound in again.played if not sound.startswith("silence/")]  # ARI's waits
+    assert played[:4] == [
+        "vm-password",
+        "options_menu_announcement_on",
+        "vm-saved",
+        "options_menu",
+    ]
+    assert (await scene.api.get(f"/vmboxes/{box['id']}")).data["announcement_only"] is False
 
 
 test_on_asterisk = scenario.tests()
