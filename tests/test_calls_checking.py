@@ -4,7 +4,11 @@ setup, options, owners and lockout; every change seen through the REST API."""
 import pytest
 
 from ivr.config import IvrSettings
-from store.vmboxes import check_pin
+from ivr.flow.actions import SetAnnouncementOnly
+from ivr.flow.events import AnnouncementSet
+from ivr.flow.model import CallInfo, Purpose
+from ivr.services import CallServices
+from store.vmboxes import check_pin, create_vmbox, get_vmbox
 from tests.callkit import DRIVERS, is_recorded_audio, said, settings_for, start
 
 LOGIN = "press 1234#"
@@ -294,6 +298,19 @@ async def test_six_makes_the_box_announcement_only_and_callers_hear_the_greeting
         "options_menu",
     ]
     assert (await system.api.get(f"/vmboxes/{box['id']}")).data["announcement_only"] is False
+
+
+async def test_the_announcement_change_is_stored_or_answered_as_not_made(store, account):
+    """The services' side of 6: the box is patched; a box gone meanwhile is answered "not changed"
+    (the flow then asks the options menu again), never an error into the call."""
+    services = CallServices(store)
+    call = CallInfo("call-1", Purpose.CHECK, "3000", account_id=account)
+    box = await create_vmbox(store.db, account, {"name": "Ann", "mailbox": "3000"})
+    assert await services.run(call, SetAnnouncementOnly(box.id, True)) == AnnouncementSet(True)
+    assert (await get_vmbox(store.db, account, box.id)).doc["announcement_only"] is True
+    assert await services.run(call, SetAnnouncementOnly(box.id, False)) == AnnouncementSet(True)
+    assert (await get_vmbox(store.db, account, box.id)).doc["announcement_only"] is False
+    assert await services.run(call, SetAnnouncementOnly("0" * 32, True)) == AnnouncementSet(False)
 
 
 async def test_hanging_up_while_recording_a_greeting_keeps_nothing(system, box):
