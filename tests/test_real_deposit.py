@@ -194,5 +194,31 @@ async def star_during_the_greeting_logs_in(scene):
     assert "beep" not in caller.played
 
 
+@scenario
+async def the_owner_calling_their_own_announcement_only_box_logs_in(scene):
+    """KAZOO's order: even with check_if_owner off, the owner calling their own announcement-only box
+    checks it rather than hear the announcement, and it opens the options menu (no PIN: their phone)."""
+    number = scene.number()
+    user = await scene.api.put(
+        "/users", {"data": {"first_name": "Ann", "last_name": "Lee", "caller_id_numbers": [number]}}
+    )
+    assert user.status == 201, user.body
+    box = await scene.box(owner_id=user.data["id"], announcement_only=True, check_if_owner=False)
+    owner = await scene.call("leave", box, caller_id=f'"Ann" <{number}>')
+    await owner.hears("options_menu_announcement_on")
+    await owner.press("0")
+    await owner.hears("main_menu")
+    await owner.press("#")
+    await owner.hears("vm-goodbye")
+    await scene.assert_heard(
+        owner,
+        [
+            "options_menu_announcement_on",
+            *["vm-youhave", "vm-no", "vm-messages", "main_menu"],
+            "vm-goodbye",
+        ],
+    )
+
+
 test_on_asterisk = scenario.tests()
 test_both_drivers_say_the_same = scenario.same_sounds()
