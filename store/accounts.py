@@ -41,10 +41,13 @@ def checked_realm(text: str) -> str:
     return realm
 
 
+def realm_of(name: str, realm: str | None) -> str:
+    """An account's realm from its row's `name` and `realm` (NULL for accounts made before realms)."""
+    return realm or default_realm(name)
+
+
 def _account(row) -> Account:
-    return Account(
-        row["id"], row["name"], row["created"], row["realm"] or default_realm(row["name"])
-    )
+    return Account(row["id"], row["name"], row["created"], realm_of(row["name"], row["realm"]))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from store.accounts import realm_of
+from store.addresses import address_fields
 from store.core import Store
 from store.db import Transaction
 from store.documents import dumps
@@ -106,14 +108,35 @@ async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:
         raise NotFound(box_id)
 
 
-def _arrived(doc: dict, source_box: str, action: str, now: int) -> dict:
-    """Metadata of a message moved or copied out of `source_box`: new id, folder new, time now, history kept."""
+async def _arrival_address(tx: Transaction, account_id: str, box_id: str) -> dict[str, str]:
+    """The `to` fields of a message arriving in `box_id`: `<mailbox>@<realm>` and its parts (KAZOO
+    rewrites `to` alone, leaving `to_user` naming the first box). Raises NotFound."""
+    row = await tx.fetch_one(
+        "SELECT v.mailbox, a.name, a.realm FROM vmboxes v JOIN accounts a ON a.id = v.account_id"
+        " WHERE v.id = ? AND v.account_id = ?",
+        (box_id, account_id),
+    )
+    if row is None:
+        raise NotFound(box_id)
+    return address_fields("to", row["mailbox"], realm_of(row["name"], row["realm"]))
+
+
+def _arrived(doc: dict, source_box: str, action: str, now: int, to: dict[str, str]) -> dict:
+    """Metadata of a message moved or copied out of `source_box`: new id, folder new, time now, `to`
+    the new box, history kept."""
     history = [
         *doc.get("history", []),
         {"box_id": source_box, "message_id": doc["media_id"], "action": action, "timestamp": now},
     ]
     new_id = new_message_id(now)
-    return {**doc, "media_id": new_id, "folder": "new", "timestamp": now, "history": history}
+    return {
+        **doc,
+        **to,
+        "media_id": new_id,
+        "folder": "new",
+        "timestamp": now,
+        "history": history,
+    }
 
 
 async def _insert_arrival(
@@ -139,10 +162,10 @@ async def move_messages(
     now = now_gregorian()
     async with store.db.transaction() as tx:
         await _require_box(tx, account_id, box_id)
-        await _require_box(tx, account_id, target_box)
+        to = await _arrival_address(tx, account_id, target_box)
         rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
         for message_id, doc_text, media_file in (tuple(row)[:3] for row in rows):
-            doc = _arrived(json.loads(doc_text), box_id, "moved", now)
+            doc = _arrived(json.loads(doc_text), box_id, "moved", now, to)
             # The audio file changes owner with the row; it is neither copied nor removed.
             await tx.execute("DELETE FROM messages WHERE id = ?", (message_id,))
             await _insert_arrival(tx, account_id, target_box, doc, media_file)
@@ -160,16 +183,18 @@ async def copy_messages(
     try:
         async with store.db.transaction() as tx:
             await _require_box(tx, account_id, box_id)
-            for target in dict.fromkeys(target_boxes):
-                await _require_box(tx, account_id, target)
+            targets = {
+                target: await _arrival_address(tx, account_id, target)
+                for target in dict.fromkeys(target_boxes)
+            }
             rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
             for _, doc_text, media_file in (tuple(row)[:3] for row in rows):
-                for target in dict.fromkeys(target_boxes):
+                for target, to in targets.items():
                     copy = (
                         await store.media.duplicate(media_file, account_id) if media_file else None
                     )
                     copies.append(copy)
-                    doc = _arrived(json.loads(doc_text), box_id, "copied", now)
+                    doc = _arrived(json.loads(doc_text), box_id, "copied", now, to)
                     await _insert_arrival(tx, account_id, target, doc, copy)
                     outcome.succeeded.append(doc["media_id"])
     except BaseException:

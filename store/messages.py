@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from functools import partial
 
+from store.accounts import realm_of
+from store.addresses import address_fields
 from store.core import Store
 from store.db import Database, IntegrityError, Transaction
 from store.documents import dumps, revision
@@ -66,14 +68,17 @@ def _message(row) -> Message:
     return Message(row[0], row[1], json.loads(row[2]), row[3], row[4])
 
 
-def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: int) -> dict:
-    """Metadata of a message created through the API, with KAZOO's defaults filled in."""
+def new_metadata(
+    box_doc: dict, metadata: dict, audio: StoredAudio | None, now: int, realm: str
+) -> dict:
+    """Metadata of a new message with KAZOO's defaults filled in: the caller `anonymous`, `from` the
+    caller's number and `to` the mailbox, both as addresses in the account's `realm` (store/addresses.py)."""
     doc = {key: value for key, value in metadata.items() if key not in _SERVER_KEYS}
     number = doc.setdefault("caller_id_number", "anonymous")
-    doc.setdefault("caller_id_name", number)
-    doc.setdefault("from", number)
-    doc.setdefault("to", box_doc["mailbox"])
-    doc.setdefault("call_id", secrets.token_hex(16))
+    doc.setdefault("caller_id_name", "anonymous")
+    doc.update(address_fields("from", doc.get("from", number), realm))
+    doc.update(address_fields("to", doc.get("to", box_doc["mailbox"]), realm))
+    doc.setdefault("call_id", secrets.token_hex(12))
     doc.setdefault("folder", "new")
     doc.setdefault("timestamp", now)
     doc["length"] = audio.length_ms if audio else doc.get("length", 1)
@@ -110,11 +115,14 @@ async def _new_message(
     if errors:
         raise Invalid(errors)
     row = await store.db.fetch_one(
-        "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+        "SELECT v.doc, a.name, a.realm FROM vmboxes v JOIN accounts a ON a.id = v.account_id"
+        " WHERE v.id = ? AND v.account_id = ?",
+        (box_id, account_id),
     )
     if row is None:
         raise NotFound(box_id)
-    doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
+    realm = realm_of(row["name"], row["realm"])
+    doc = new_metadata(json.loads(row["doc"]), metadata, audio, now_gregorian(), realm)
     if doc["timestamp"] < store.cutoff():
         raise Invalid(
             error(

@@ -35,6 +35,9 @@ _MAX_SQL_INTEGER = (
     2**63 - 1
 )  # SQLite's largest integer: a bigger bound would fail in the query, not as a 400
 _FILTER = re.compile(r"filter_([a-z_]{1,40})")
+# KAZOO reads these with get_ne_binary_value when it creates a message: an empty string is as good as
+# none, and gets the default.
+_DEFAULTED = ("caller_id_number", "caller_id_name", "from", "to", "call_id")
 
 
 def _folder(value: object, field: str = "folder") -> str:
@@ -152,13 +155,24 @@ async def _require_box(request: web.Request, ident: str) -> None:
         raise bad_identifier(ident)
 
 
+def _sent(metadata: object) -> object:
+    """The metadata of a create request as KAZOO reads it: empty strings of defaulted fields dropped."""
+    if not isinstance(metadata, dict):
+        return metadata
+    return {
+        key: value for key, value in metadata.items() if not (key in _DEFAULTED and value == "")
+    }
+
+
 async def create_message(request: web.Request) -> web.Response:
     """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
     ident = box_id(request)
     store = request.app[STORE]
     metadata, upload = await read_metadata_and_upload(request)
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
-    message = await messages.create_message(store, request[ACCOUNT_ID], ident, metadata, audio)
+    message = await messages.create_message(
+        store, request[ACCOUNT_ID], ident, _sent(metadata), audio
+    )
     return reply(request, message.doc, status=201, revision=message.revision)
 
 
