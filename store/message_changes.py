@@ -140,22 +140,29 @@ def _arrived(doc: dict, source_box: str, action: str, now: int, to: dict[str, st
 
 
 async def _insert_arrival(
-    tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None
+    tx: Transaction,
+    account_id: str,
+    box_id: str,
+    doc: dict,
+    media_file: str | None,
+    announced: bool,
 ) -> None:
-    """A moved or copied message arrives new in `box_id`: its owner is notified as for any new message."""
+    """A moved or copied message arrives new in `box_id`; `announced`: its owner is notified as for
+    any new message (a forward by phone), else only the lamps change (the REST API, as KAZOO's)."""
     await tx.execute(
         "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
         " VALUES (?, ?, ?, 'new', ?, ?, ?, 1)",
         (doc["media_id"], account_id, box_id, doc["timestamp"], dumps(doc), media_file),
     )
-    if media_file is not None:
+    if announced and media_file is not None:
         await announce(tx, account_id, box_id, doc["media_id"])
 
 
 async def move_messages(
     store: Store, account_id: str, box_id: str, ids: Sequence[str], target_box: str
 ) -> Outcome:
-    """Move messages to another box of the account; `succeeded` lists their new ids.
+    """Move messages to another box of the account; `succeeded` lists their new ids. Nothing is
+    announced: only the REST API moves messages, and KAZOO's only updates the lamps.
 
     Raises NotFound when the source or target box does not exist.
     """
@@ -168,16 +175,24 @@ async def move_messages(
             doc = _arrived(json.loads(doc_text), box_id, "moved", now, to)
             # The audio file changes owner with the row; it is neither copied nor removed.
             await tx.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            await _insert_arrival(tx, account_id, target_box, doc, media_file)
+            await _insert_arrival(tx, account_id, target_box, doc, media_file, False)
             outcome.succeeded.append(doc["media_id"])
     return outcome
 
 
 async def copy_messages(
-    store: Store, account_id: str, box_id: str, ids: Sequence[str], target_boxes: Sequence[str]
+    store: Store,
+    account_id: str,
+    box_id: str,
+    ids: Sequence[str],
+    target_boxes: Sequence[str],
+    *,
+    announce: bool = True,
 ) -> Outcome:
     """Copy messages into each of `target_boxes` (each copy with its own audio file); `succeeded` lists
-    the new ids. Raises NotFound when the source or a target box does not exist."""
+    the new ids. Copies with audio are announced in their box (a forward by phone, as in KAZOO) unless
+    `announce` is False (the REST API's copies). Raises NotFound when the source or a target box does
+    not exist."""
     now = now_gregorian()
     copies: list[str] = []
     try:
@@ -195,7 +210,7 @@ async def copy_messages(
                     )
                     copies.append(copy)
                     doc = _arrived(json.loads(doc_text), box_id, "copied", now, to)
-                    await _insert_arrival(tx, account_id, target, doc, copy)
+                    await _insert_arrival(tx, account_id, target, doc, copy, announce)
                     outcome.succeeded.append(doc["media_id"])
     except BaseException:
         store.media.discard(copies)

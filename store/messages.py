@@ -86,16 +86,25 @@ def new_metadata(
 
 
 async def create_message(
-    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None = None
+    store: Store,
+    account_id: str,
+    box_id: str,
+    metadata: object,
+    audio: StoredAudio | None = None,
+    *,
+    announce: bool = True,
 ) -> Message:
     """Create a message in a box from KAZOO metadata, with its audio when given; return it once it is
-    durably committed (concurrent creations share one commit).
+    durably committed (concurrent creations share one commit). A message with audio is announced (its
+    new-message notification queued with it) unless `announce` is False: the REST API's messages are
+    not, as in KAZOO, which only updates the lamps for them (the lamps follow every change anyway).
 
     Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
     """
     try:
         message = await _new_message(store, account_id, box_id, metadata, audio)
-        await store.db.write(partial(_insert_message, account_id, message, dumps(message.doc)))
+        insert = partial(_insert_message, account_id, message, dumps(message.doc), announce)
+        await store.db.write(insert)
     except asyncio.CancelledError:
         # The write goes on without its caller and may yet commit a row naming the audio, so the file
         # stays; if the row never lands, the file is an orphan, removed at the next start.
@@ -137,7 +146,9 @@ async def _new_message(
     return Message(message_id, box_id, doc, audio.file if audio else None, 1)
 
 
-async def _insert_message(account_id: str, message: Message, doc: str, tx: Transaction) -> None:
+async def _insert_message(
+    account_id: str, message: Message, doc: str, announced: bool, tx: Transaction
+) -> None:
     try:
         await tx.execute(
             "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
@@ -154,7 +165,7 @@ async def _insert_message(account_id: str, message: Message, doc: str, tx: Trans
         )
     except IntegrityError:  # the box was deleted since it was read (its foreign key)
         raise NotFound(message.box_id) from None
-    if message.media_file is not None:
+    if announced and message.media_file is not None:
         await announce(tx, account_id, message.box_id, message.id)
 
 
@@ -241,7 +252,8 @@ def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
 async def attach_audio(
     store: Store, account_id: str, box_id: str, message_id: str, audio: StoredAudio
 ) -> Message:
-    """Replace a message's audio (and length); the old file goes once the new one is committed.
+    """Replace a message's audio (and length); the old file goes once the new one is committed. Nothing
+    is announced (the REST API's `PUT …/raw`: KAZOO only updates the lamps).
 
     Raises NotFound; on any failure the new file is discarded and the old audio stays.
     """
@@ -279,8 +291,6 @@ async def _replace_audio(
         "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
         (dumps(doc), audio.file, message_id),
     )
-    if old.media_file is None:  # created without audio: it is news only now
-        await announce(tx, account_id, box_id, message_id)
     return old, doc
 
 

@@ -171,7 +171,7 @@ async def create_message(request: web.Request) -> web.Response:
     metadata, upload = await read_metadata_and_upload(request)
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
     message = await messages.create_message(
-        store, request[ACCOUNT_ID], ident, _sent(metadata), audio
+        store, request[ACCOUNT_ID], ident, _sent(metadata), audio, announce=False
     )
     return reply(request, message.doc, status=201, revision=message.revision)
 
@@ -208,7 +208,7 @@ async def _apply_change(
                     value=target,
                 )
             )
-        return "copy", await copy_messages(store, account, box, ids, target)
+        return "copy", await copy_messages(store, account, box, ids, target, announce=False)
     folder = _folder(data.get("folder", request.query.get("folder", "saved")))
     return "folder", await change_folder(store, account, box, ids, folder)
 
