@@ -1,14 +1,13 @@
-"""Voicemail messages: creating, fetching, listing and attaching audio.
+"""Voicemail messages: creating, fetching and attaching audio (listings: store/message_listing.py).
 
 A message row keeps its full KAZOO metadata as JSON in `doc` (folder, timestamp, media_id and length
-included), so listings can hand the stored JSON out as it is; `folder` and `timestamp` are repeated in
-columns for indexing, and every write updates both. Visible means state `active` and not older than the
-retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
+included); `folder` and `timestamp` are repeated in columns for indexing, and every write updates both.
+Visible means state `active` and not older than the retention cutoff; folder `deleted` is visible only
+when asked for (it is recoverable).
 """
 
 import asyncio
 import json
-import math
 import secrets
 from dataclasses import dataclass
 from functools import partial
@@ -46,22 +45,8 @@ class Message:
         return revision(self.id, self.rev)
 
 
-@dataclass(frozen=True)
-class MessageQuery:
-    """What a listing asks for; `after` is the (timestamp, id) of the last entry of the previous page."""
-
-    account_id: str
-    box_id: str | None = None
-    folder: str | None = None
-    fields: tuple[tuple[str, str], ...] = ()
-    created_from: int | None = None
-    created_to: int | None = None
-    ascending: bool = False
-    after: tuple[int, str] | None = None
-    limit: int | None = None
-
-
-_VISIBLE = "state = 'active' AND timestamp >= ?"
+# Visible: neither deleted through the API nor past retention (the `?` is the retention cutoff).
+VISIBLE = "state = 'active' AND timestamp >= ?"
 
 
 def _message(row) -> Message:
@@ -185,68 +170,10 @@ async def get_message(
     """A visible message of a box, or None."""
     row = await db.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ? AND account_id = ?"
-        f" AND {_VISIBLE}",
+        f" AND {VISIBLE}",
         (message_id, box_id, account_id, cutoff),
     )
     return _message(row) if row else None
-
-
-async def list_messages(
-    db: Database, query: MessageQuery, cutoff: int
-) -> list[tuple[str, int, str, str]]:
-    """Visible messages matching `query`, newest first unless `ascending`.
-
-    Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
-    untouched, which keeps listing cost to the query itself; a page is kept until the next commit (or
-    until `cutoff` passes its oldest message), and a kept page comes back as the same list.
-    """
-    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
-    if query.limit is None or query.fields:
-        return [tuple(row) for row in await db.scan(*_listing_sql(query, cutoff))]
-
-    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
-        rows = [tuple(row) for row in await db.fetch_all(*_listing_sql(query, cutoff))]
-        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
-        return rows, min((row[1] for row in rows), default=math.inf)
-
-    return await db.remembered(("messages", query), read, cutoff)
-
-
-def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
-    where = [_VISIBLE]
-    params: list = [cutoff]
-    if query.box_id is not None:
-        # The unary + keeps SQLite off the account index: within one box, the box index is the one to walk.
-        where += ["box_id = ?", "+account_id = ?"]
-        params += [query.box_id, query.account_id]
-    else:
-        where.append("account_id = ?")
-        params.append(query.account_id)
-    if query.folder is None:
-        where.append("folder != 'deleted'")
-    else:
-        where.append("folder = ?")
-        params.append(query.folder)
-    for field, value in query.fields:
-        # Query values are text; so are numbers here.
-        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")
-        params += [f"$.{field}", value]
-    if query.created_from is not None:
-        where.append("timestamp >= ?")
-        params.append(query.created_from)
-    if query.created_to is not None:
-        where.append("timestamp <= ?")
-        params.append(query.created_to)
-    order = "ASC" if query.ascending else "DESC"
-    if query.after is not None:
-        where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
-        params += list(query.after)
-    params.append(-1 if query.limit is None else query.limit)
-    sql = (
-        f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
-        f" ORDER BY timestamp {order}, id {order} LIMIT ?"
-    )
-    return sql, params
 
 
 async def attach_audio(
@@ -280,7 +207,7 @@ async def _replace_audio(
 ) -> tuple[Message, dict]:
     row = await tx.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
-        f" AND account_id = ? AND {_VISIBLE}",
+        f" AND account_id = ? AND {VISIBLE}",
         (message_id, box_id, account_id, cutoff),
     )
     if row is None:
@@ -301,7 +228,7 @@ async def playable_messages(
     first unless `oldest_first`: what a phone plays."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.scan(
-        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {_VISIBLE}"
+        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {VISIBLE}"
         f" AND folder IN ('new', 'saved') AND media_file IS NOT NULL ORDER BY timestamp {order}, id {order}",
         (box_id, account_id, cutoff),
     )

@@ -11,7 +11,8 @@ import sqlite3
 
 import pytest
 
-from store.messages import MessageQuery, create_message, list_messages
+from store.message_listing import MessageQuery, list_messages
+from store.messages import create_message
 from store.vmboxes import create_vmbox, list_vmboxes
 
 DAY = 86400
