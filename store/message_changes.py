@@ -16,7 +16,7 @@ from store.db import Transaction
 from store.documents import dumps
 from store.errors import NotFound
 from store.ids import new_message_id, now_gregorian
-from store.messages import announce
+from store.messages import VISIBLE, Message, announce
 
 
 @dataclass
@@ -80,6 +80,14 @@ async def change_folder(
     return outcome
 
 
+# Deleting through the API: KAZOO files the message in folder deleted and soft-deletes it; vmbox hides
+# it for good (the purge then frees its row and audio).
+_REMOVE = (
+    "UPDATE messages SET state = 'removed', folder = 'deleted',"
+    " doc = json_set(doc, '$.folder', 'deleted'), rev = rev + 1 WHERE id = ?"
+)
+
+
 async def remove_messages(
     store: Store, account_id: str, box_id: str, ids: Sequence[str] | None, folder: str | None = None
 ) -> Outcome:
@@ -89,13 +97,27 @@ async def remove_messages(
     async with store.db.transaction() as tx:
         await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, folder, store.cutoff())
-        await tx.execute_many(
-            "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?",
-            [(row[0],) for row in rows],
-        )
+        await tx.execute_many(_REMOVE, [(row[0],) for row in rows])
     store.media.cache.forget(row[2] for row in rows)
     outcome.succeeded = [row[0] for row in rows]
     return outcome
+
+
+async def remove_message(store: Store, account_id: str, box_id: str, message_id: str) -> Message:
+    """Delete one message as `remove_messages` does; return it as deleted (folder `deleted`, as KAZOO
+    answers). Raises NotFound for a message that is not visible (gone, or past retention)."""
+    async with store.db.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
+            f" AND account_id = ? AND {VISIBLE}",
+            (message_id, box_id, account_id, store.cutoff()),
+        )
+        if row is None:
+            raise NotFound(message_id)
+        await tx.execute(_REMOVE, (message_id,))
+    store.media.cache.forget([row["media_file"]])
+    doc = {**json.loads(row["doc"]), "folder": "deleted"}
+    return Message(message_id, box_id, doc, row["media_file"], row["rev"] + 1)
 
 
 async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:

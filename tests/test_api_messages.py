@@ -1066,12 +1066,15 @@ async def test_bulk_change_to_an_invalid_folder_is_rejected(api, box):
 # --- deleting ------------------------------------------------------------------------------------------
 
 
-async def test_delete_one_returns_the_message_and_hides_it_everywhere(api, box):
+async def test_delete_one_returns_the_message_as_deleted_and_hides_it_everywhere(api, box):
     message = await api.client.create_message(box, caller_id_number="6001")
     kept = await api.client.create_message(box, folder="saved")
+    before = await api.client.get(f"/vmboxes/{box}/messages/{message['media_id']}")
     reply = await api.client.delete(f"/vmboxes/{box}/messages/{message['media_id']}")
     assert reply.status == 200, reply.body
-    assert reply.data == message
+    # KAZOO files it in folder deleted (and soft-deletes it), and answers so.
+    assert reply.data == {**message, "folder": "deleted"}
+    assert reply.body["revision"] != before.body["revision"]
     assert (await api.client.get(f"/vmboxes/{box}/messages/{message['media_id']}")).status == 404
     assert await listed_ids(api.client, box) == [kept["media_id"]]
     for folder in ("new", "saved", "deleted"):

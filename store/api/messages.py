@@ -21,6 +21,7 @@ from store.message_changes import (
     change_folder,
     copy_messages,
     move_messages,
+    remove_message,
     remove_messages,
 )
 from store.message_listing import list_messages
@@ -174,15 +175,9 @@ async def change_messages(request: web.Request) -> web.Response:
 
 
 async def delete_message(request: web.Request) -> web.Response:
-    """Delete one message; answer with it as it was."""
+    """Delete one message; answer with it as deleted (folder `deleted`, as KAZOO's)."""
     store = request.app[STORE]
-    box, ident = box_id(request), message_id(request)
-    message = await messages.get_message(store.db, request[ACCOUNT_ID], box, ident, store.cutoff())
-    if message is None:
-        raise bad_identifier(ident)
-    outcome = await remove_messages(store, request[ACCOUNT_ID], box, [ident])
-    if outcome.failed:
-        raise bad_identifier(ident)
+    message = await remove_message(store, request[ACCOUNT_ID], box_id(request), message_id(request))
     return reply(request, message.doc, revision=message.revision)
 
 
