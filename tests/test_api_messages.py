@@ -68,7 +68,9 @@ async def assert_counts(client, box_id: str, new: int, saved: int) -> None:
     reply = await client.get("/vmboxes?paginate=false")
     assert reply.status == 200, reply.body
     (entry,) = [entry for entry in reply.data if entry["id"] == box_id]
-    assert (entry["messages"], entry["folders"]) == (new + saved, {"new": new, "saved": saved})
+    # KAZOO's listing leaves `folders` out for a box without messages in any folder.
+    folders = entry.get("folders", {"new": 0, "saved": 0})
+    assert (entry["messages"], folders) == (new + saved, {"new": new, "saved": saved})
     assert len(await listed_ids(client, box_id, "&filter_folder=new")) == new
     assert len(await listed_ids(client, box_id, "&filter_folder=saved")) == saved
 

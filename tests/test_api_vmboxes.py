@@ -533,15 +533,32 @@ async def test_list_gives_the_summary_of_each_box(api):
             "mailbox": "3000",
             "owner_id": OWNER,
             "messages": 0,
-            "folders": {"new": 0, "saved": 0},
+            "flags": [],
         }
     ]
+    assert list(listing.data[0]) == ["id", "name", "mailbox", "owner_id", "messages", "flags"]
 
 
 async def test_list_includes_flags_when_a_box_has_them(api):
     await api.client.create_box("3000", flags=["vip"])
     listing = await api.client.get("/vmboxes")
     assert listing.data[0]["flags"] == ["vip"]
+
+
+async def test_list_has_flags_always_and_folders_once_a_box_has_a_message(api):
+    # KAZOO's view gives flags: doc.flags || []; its counts (every folder) come only for boxes with messages.
+    empty = await api.client.create_box("3000")
+    binned = await api.client.create_box("3001")
+    await api.client.create_message(binned["id"], folder="deleted")
+    kept = await api.client.create_box("3002")
+    await api.client.create_message(kept["id"], folder="saved")
+    entries = {entry["id"]: entry for entry in (await api.client.get("/vmboxes")).data}
+    assert entries[empty["id"]]["flags"] == [] and "folders" not in entries[empty["id"]]
+    assert "owner_id" not in entries[empty["id"]]
+    assert entries[binned["id"]]["folders"] == {"new": 0, "saved": 0}
+    assert entries[binned["id"]]["messages"] == 0
+    assert entries[kept["id"]]["folders"] == {"new": 0, "saved": 1}
+    assert list(entries[kept["id"]]) == ["id", "name", "mailbox", "messages", "flags", "folders"]
 
 
 async def test_list_is_ordered_by_mailbox(api):

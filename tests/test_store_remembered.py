@@ -13,7 +13,8 @@ import pytest
 
 from store.message_listing import MessageQuery, list_messages
 from store.messages import create_message
-from store.vmboxes import create_vmbox, list_vmboxes
+from store.vmbox_listing import list_vmboxes
+from store.vmboxes import create_vmbox
 
 DAY = 86400
 
