@@ -66,8 +66,12 @@ def _box(row) -> VMBox:
 
 
 def _validated(document: object) -> tuple[dict, str | None]:
-    """Validate a full document; return it with defaults (no id, no pin) and the PIN it sets, if any."""
+    """Validate a full document; return it with defaults (no id, no pin) and the PIN it sets, if any.
+    A mailbox that is not a number is KAZOO's `mailbox.unique` (its uniqueness check reads an integer)."""
     errors = validate("vmbox", document)
+    mailbox = document.get("mailbox") if isinstance(document, dict) else None
+    if isinstance(mailbox, str) and not (mailbox.isascii() and mailbox.isdigit()):
+        errors.setdefault("mailbox", {}).update(_mailbox_taken(document).errors["mailbox"])
     if errors:
         raise Invalid(errors)
     doc = with_defaults("vmbox", document)
