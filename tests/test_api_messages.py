@@ -568,6 +568,25 @@ async def test_a_created_span_over_31_days_and_an_hour_is_a_date_range_error(api
     assert "date_range" in reply.data["created_from"]
 
 
+async def test_created_from_alone_may_reach_back_31_days_and_an_hour_from_now(api, box):
+    # KAZOO's range ends at created_to, else now: created_from alone is held to the same span.
+    inside = await api.client.create_message(box, timestamp=now() - 31 * DAY)
+    assert await listed_ids(api.client, box, f"&created_from={now() - 31 * DAY}") == [
+        inside["media_id"]
+    ]
+    too_early = now() - MAX_CREATED_SPAN_S - 60
+    before = now()
+    reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={too_early}")
+    assert reply.status == 400
+    range_error = reply.data["created_from"]["date_range"]
+    assert before <= range_error["cause"] <= now()  # KAZOO's cause: the end of the range
+    assert range_error["message"].startswith("created_to ")
+    assert (
+        f"is more than {MAX_CREATED_SPAN_S} seconds from created_from {too_early}"
+        in (range_error["message"])
+    )
+
+
 async def test_created_to_before_created_from_is_a_date_range_error(api, box):
     t = now() - DAY
     reply = await api.client.get(f"/vmboxes/{box}/messages?created_from={t}&created_to={t - 1}")
