@@ -1277,11 +1277,19 @@ async def test_delete_all_leaves_out_messages_past_retention(api, box):
     await assert_counts(api.client, box, new=0, saved=0)
 
 
-async def test_single_change_or_delete_past_retention_is_404(api, box, other_box):
+async def test_single_change_past_retention_is_date_range_and_delete_is_404(api, box, other_box):
+    # KAZOO answers a change to a message it still holds past retention with 400 <id>.date_range.
     old = await api.client.create_message(box)
     await age_past_retention(api.store, old["media_id"])
     for data in ({"folder": "saved"}, {"source_id": other_box}, {"source_id": [other_box]}):
-        assert (await change(api.client, box, old["media_id"], data)).status == 404
+        before = api.store.cutoff()
+        reply = await change(api.client, box, old["media_id"], data)
+        assert reply.status == 400, reply.body
+        date_range = reply.data[old["media_id"]]["date_range"]
+        assert (
+            date_range["message"] == "cannot make changes to messages prior to retention duration"
+        )
+        assert before <= date_range["cause"] <= api.store.cutoff()
     assert (await api.client.delete(f"/vmboxes/{box}/messages/{old['media_id']}")).status == 404
     assert await listed_ids(api.client, other_box) == []
     await assert_counts(api.client, other_box, new=0, saved=0)
@@ -1339,6 +1347,8 @@ async def test_expired_messages_stay_out_of_reach(api, box):
     await age_past_retention(api.store, old["media_id"])
     await expire_messages(api.store)
     assert (await api.client.get(f"/vmboxes/{box}/messages/{old['media_id']}")).status == 404
+    changed = await change(api.client, box, old["media_id"], {"folder": "new"})
+    assert changed.status == 400 and "date_range" in changed.data[old["media_id"]]
     reply = await api.client.post(
         f"/vmboxes/{box}/messages", {"data": {"folder": "new", "messages": [old["media_id"]]}}
     )

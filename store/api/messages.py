@@ -153,6 +153,10 @@ async def change_message(request: web.Request) -> web.Response:
     box, ident = box_id(request), message_id(request)
     data, _ = await read_envelope(request)
     kind, outcome = await _apply_change(request, box, [ident], data)
+    if outcome.failed.get(ident) == "prior_to_retention_duration":
+        # KAZOO's answer for a message it still holds but may no longer change.
+        message = "cannot make changes to messages prior to retention duration"
+        raise validation_error(error(ident, "date_range", message, cause=store.cutoff()))
     if outcome.failed:
         raise bad_identifier(ident)
     if kind == "copy":
