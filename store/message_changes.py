@@ -25,7 +25,9 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)
 
     def public(self) -> dict:
-        return {"succeeded": self.succeeded, "failed": self.failed}
+        """The answer KAZOO gives: `succeeded` and `failed`, each left out when empty."""
+        answer: dict = {"succeeded": self.succeeded} if self.succeeded else {}
+        return {**answer, "failed": self.failed} if self.failed else answer
 
 
 async def _select(
