@@ -206,4 +206,12 @@ _V4 = """
 ALTER TABLE accounts ADD COLUMN realm TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# A message's history (the boxes it was moved or copied from) leaves its metadata for a column of its
+# own: KAZOO keeps it beside the metadata, so the API never shows it.
+_V5 = """
+ALTER TABLE messages ADD COLUMN history TEXT;  -- JSON array, or NULL for none
+UPDATE messages SET history = json_extract(doc, '$.history'), doc = json_remove(doc, '$.history')
+ WHERE json_type(doc, '$.history') IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
