@@ -1246,6 +1246,15 @@ async def test_a_message_past_retention_is_hidden_from_listings_fetch_and_counts
     await assert_counts(api.client, box, new=1, saved=0)
 
 
+async def test_retention_is_93_days_and_an_hour(api, box):
+    # KAZOO's retention_seconds: days x 86400 + 3600.
+    kept = await api.client.create_message(box, timestamp=now() - 93 * DAY - 1800)
+    assert await listed_ids(api.client, box) == [kept["media_id"]]
+    too_old = now() - 93 * DAY - 3600 - 60
+    reply = await api.client.put(f"/vmboxes/{box}/messages", {"data": {"timestamp": too_old}})
+    assert reply.status == 400 and "date_range" in reply.data["timestamp"]
+
+
 async def test_a_message_past_retention_is_not_listed_by_created_range(api, box):
     old = await api.client.create_message(box)
     timestamp = await age_past_retention(api.store, old["media_id"])
