@@ -18,7 +18,7 @@ from ivr.simulator import (
     parse_script,
     run_call,
 )
-from store.accounts import create_account, list_accounts
+from store.accounts import checked_realm, create_account, list_accounts
 from store.core import open_store
 from store.hashing import PinKeyError
 from store.ids import to_unix
@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     create = account.add_parser("create", help="create an account and print its id and API key")
     create.add_argument("--name", required=True, help="a name for the account")
+    create.add_argument(
+        "--realm",
+        type=_realm,
+        help="the account's SIP domain, named in its messages' from and to (6001@REALM);"
+        " default: made from the name (Acme Corp: acme-corp.vmbox)",
+    )
     account.add_parser("list", help="list accounts")
     jobs_cli.add_parser(commands)
     _call_parser(commands)
@@ -172,16 +178,24 @@ def _call_parser(commands) -> None:
     call.add_argument("--verbose", action="store_true", help="also print every command and reply")
 
 
+def _realm(text: str) -> str:
+    try:
+        return checked_realm(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 async def _account(store, args: argparse.Namespace) -> int:
     if args.action == "create":
-        account, api_key = await create_account(store.db, args.name)
+        account, api_key = await create_account(store.db, args.name, args.realm)
         print(
-            f"account id: {account.id}\nAPI key:    {api_key}\n(the key is shown only this once; keep it)"
+            f"account id: {account.id}\nrealm:      {account.realm}\n"
+            f"API key:    {api_key}\n(the key is shown only this once; keep it)"
         )
         return 0
     accounts = await list_accounts(store.db)
     for account in accounts:
-        print(f"{account.id}  {_date(account.created)}  {account.name}")
+        print(f"{account.id}  {_date(account.created)}  {account.realm}  {account.name}")
     if not accounts:
         print(
             "no accounts yet: `vmbox account create --name NAME` or start `vmbox serve`",

@@ -1,5 +1,12 @@
-"""Accounts, their API keys and the auth tokens exchanged for them."""
+"""Accounts, their API keys and the auth tokens exchanged for them.
 
+Each account has a realm, as KAZOO's accounts do: the domain its messages name in `from` and `to`
+(`6001@<realm>`). It is given at creation (`vmbox account create --realm`) or made from the account's
+name (`Acme Corp` → `acme-corp.vmbox`); accounts older than realms get that made-up one too. Realms need
+not be unique: vmbox finds an account by its id, never by its realm.
+"""
+
+import re
 import time
 from dataclasses import dataclass
 
@@ -7,12 +14,40 @@ from store.db import Database
 from store.hashing import new_secret, secret_hash
 from store.ids import new_id, now_gregorian
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_REALM = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+_COLUMNS = "id, name, created, realm"
+
 
 @dataclass(frozen=True)
 class Account:
     id: str
     name: str
     created: int  # Gregorian seconds
+    realm: str
+
+
+def default_realm(name: str) -> str:
+    """The realm of an account that was given none: its name as a domain label, then `.vmbox`."""
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return f"{label or 'account'}.vmbox"
+
+
+def checked_realm(text: str) -> str:
+    """`text` as a realm (a domain name, lower-cased); ValueError when it cannot be one."""
+    realm = text.strip().lower()
+    if not _REALM.fullmatch(realm):
+        raise ValueError(f"not a domain name: {text!r} (letters, digits, '-' and '.')")
+    return realm
+
+
+def realm_of(name: str, realm: str | None) -> str:
+    """An account's realm from its row's `name` and `realm` (NULL for accounts made before realms)."""
+    return realm or default_realm(name)
+
+
+def _account(row) -> Account:
+    return Account(row["id"], row["name"], row["created"], realm_of(row["name"], row["realm"]))
 
 
 @dataclass(frozen=True)
@@ -21,14 +56,16 @@ class Token:
     expires: int  # Unix seconds
 
 
-async def create_account(db: Database, name: str) -> tuple[Account, str]:
-    """Create an account with one API key; return it and the key (the only time the key is seen)."""
-    account = Account(new_id(), name, now_gregorian())
+async def create_account(db: Database, name: str, realm: str | None = None) -> tuple[Account, str]:
+    """Create an account with one API key; return it and the key (the only time the key is seen).
+    `realm` defaults to one made from `name`; ValueError when it is not a domain name."""
+    realm = default_realm(name) if realm is None else checked_realm(realm)
+    account = Account(new_id(), name, now_gregorian(), realm)
     api_key = new_secret()
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO accounts (id, name, created) VALUES (?, ?, ?)",
-            (account.id, account.name, account.created),
+            "INSERT INTO accounts (id, name, created, realm) VALUES (?, ?, ?, ?)",
+            (account.id, account.name, account.created, account.realm),
         )
         await tx.execute(
             "INSERT INTO api_keys (key_hash, account_id, created) VALUES (?, ?, ?)",
@@ -39,18 +76,24 @@ async def create_account(db: Database, name: str) -> tuple[Account, str]:
 
 async def list_accounts(db: Database) -> list[Account]:
     """Every account, oldest first."""
-    rows = await db.fetch_all("SELECT id, name, created FROM accounts ORDER BY created, id")
-    return [Account(*row) for row in rows]
+    rows = await db.fetch_all(f"SELECT {_COLUMNS} FROM accounts ORDER BY created, id")
+    return [_account(row) for row in rows]
+
+
+async def account_realm(db: Database, account_id: str) -> str | None:
+    """The realm of an account, or None when there is no such account."""
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+    return _account(row).realm if row else None
 
 
 async def account_for_api_key(db: Database, api_key: str) -> Account | None:
     """The account an API key belongs to, or None for an unknown key."""
     row = await db.fetch_one(
-        "SELECT a.id, a.name, a.created FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+        "SELECT a.id, a.name, a.created, a.realm FROM api_keys k JOIN accounts a ON a.id = k.account_id"
         " WHERE k.key_hash = ?",
         (secret_hash(api_key),),
     )
-    return Account(*row) if row else None
+    return _account(row) if row else None
 
 
 async def create_token(db: Database, account_id: str, ttl_s: int) -> tuple[str, Token]:

@@ -30,7 +30,8 @@ async def open_store(
     ffmpeg: FFmpeg | None = None,
     default_timezone: str = "America/Los_Angeles",
 ) -> Store:
-    """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`).
+    """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`); messages are
+    kept `retention_days` days and an hour.
 
     Media files that no message or media row refers to (a crash between writing a file and committing
     its row) are removed.
@@ -46,4 +47,5 @@ async def open_store(
         " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"
     )
     media.remove_orphans({row[0] for row in rows})
-    return Store(db, media, retention_days * 86400, default_timezone)
+    # KAZOO keeps messages an hour past their days (kvm_util:retention_seconds).
+    return Store(db, media, retention_days * 86400 + 3600, default_timezone)

@@ -9,12 +9,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from store.accounts import realm_of
+from store.addresses import address_fields
 from store.core import Store
 from store.db import Transaction
 from store.documents import dumps
 from store.errors import NotFound
 from store.ids import new_message_id, now_gregorian
-from store.messages import announce
+from store.messages import VISIBLE, Message, announce
 
 
 @dataclass
@@ -23,7 +25,9 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)
 
     def public(self) -> dict:
-        return {"succeeded": self.succeeded, "failed": self.failed}
+        """The answer KAZOO gives: `succeeded` and `failed`, each left out when empty."""
+        answer: dict = {"succeeded": self.succeeded} if self.succeeded else {}
+        return {**answer, "failed": self.failed} if self.failed else answer
 
 
 async def _select(
@@ -34,13 +38,15 @@ async def _select(
     folder: str | None,
     cutoff: int,
 ) -> tuple[list, Outcome]:
-    """Rows (id, doc, media_file) of the visible messages named by `ids` (None: all, optionally of one
-    folder), and an Outcome whose `failed` already names the ids that are missing or past retention."""
+    """Rows (id, doc, media_file, history) of the visible messages named by `ids` (None: all, optionally
+    of one folder), and an Outcome whose `failed` already names the ids that are missing or past
+    retention."""
     outcome = Outcome()
     if ids is None:
         folder_sql = "" if folder is None else " AND folder = ?"
         rows = await tx.fetch_all(
-            f"SELECT id, doc, media_file FROM messages WHERE box_id = ? AND account_id = ? AND state = 'active'"
+            "SELECT id, doc, media_file, history FROM messages WHERE box_id = ? AND account_id = ?"
+            " AND state = 'active'"
             f" AND timestamp >= ?{folder_sql} ORDER BY timestamp, id",
             (box_id, account_id, cutoff, *(() if folder is None else (folder,))),
         )
@@ -48,7 +54,8 @@ async def _select(
     rows = []
     for message_id in dict.fromkeys(ids):
         row = await tx.fetch_one(
-            "SELECT id, doc, media_file, timestamp, state FROM messages WHERE id = ? AND box_id = ? AND account_id = ?",
+            "SELECT id, doc, media_file, history, timestamp, state FROM messages"
+            " WHERE id = ? AND box_id = ? AND account_id = ?",
             (message_id, box_id, account_id),
         )
         if row is None or row["state"] == "removed":
@@ -72,10 +79,18 @@ async def change_folder(
         rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
         await tx.execute_many(
             "UPDATE messages SET folder = ?, doc = json_set(doc, '$.folder', ?), rev = rev + 1 WHERE id = ?",
-            [(folder, folder, row[0]) for row in rows],
+            [(folder, folder, row["id"]) for row in rows],
         )
-    outcome.succeeded = [row[0] for row in rows]
+    outcome.succeeded = [row["id"] for row in rows]
     return outcome
+
+
+# Deleting through the API: KAZOO files the message in folder deleted and soft-deletes it; vmbox hides
+# it for good (the purge then frees its row and audio).
+_REMOVE = (
+    "UPDATE messages SET state = 'removed', folder = 'deleted',"
+    " doc = json_set(doc, '$.folder', 'deleted'), rev = rev + 1 WHERE id = ?"
+)
 
 
 async def remove_messages(
@@ -87,13 +102,27 @@ async def remove_messages(
     async with store.db.transaction() as tx:
         await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, folder, store.cutoff())
-        await tx.execute_many(
-            "UPDATE messages SET state = 'removed', rev = rev + 1 WHERE id = ?",
-            [(row[0],) for row in rows],
-        )
-    store.media.cache.forget(row[2] for row in rows)
-    outcome.succeeded = [row[0] for row in rows]
+        await tx.execute_many(_REMOVE, [(row["id"],) for row in rows])
+    store.media.cache.forget(row["media_file"] for row in rows)
+    outcome.succeeded = [row["id"] for row in rows]
     return outcome
+
+
+async def remove_message(store: Store, account_id: str, box_id: str, message_id: str) -> Message:
+    """Delete one message as `remove_messages` does; return it as deleted (folder `deleted`, as KAZOO
+    answers). Raises NotFound for a message that is not visible (gone, or past retention)."""
+    async with store.db.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
+            f" AND account_id = ? AND {VISIBLE}",
+            (message_id, box_id, account_id, store.cutoff()),
+        )
+        if row is None:
+            raise NotFound(message_id)
+        await tx.execute(_REMOVE, (message_id,))
+    store.media.cache.forget([row["media_file"]])
+    doc = {**json.loads(row["doc"]), "folder": "deleted"}
+    return Message(message_id, box_id, doc, row["media_file"], row["rev"] + 1)
 
 
 async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:
@@ -106,72 +135,117 @@ async def _require_box(tx: Transaction, account_id: str, box_id: str) -> None:
         raise NotFound(box_id)
 
 
-def _arrived(doc: dict, source_box: str, action: str, now: int) -> dict:
-    """Metadata of a message moved or copied out of `source_box`: new id, folder new, time now, history kept."""
+async def _arrival_address(tx: Transaction, account_id: str, box_id: str) -> dict[str, str]:
+    """The `to` fields of a message arriving in `box_id`: `<mailbox>@<realm>` and its parts (KAZOO
+    rewrites `to` alone, leaving `to_user` naming the first box). Raises NotFound."""
+    row = await tx.fetch_one(
+        "SELECT v.mailbox, a.name, a.realm FROM vmboxes v JOIN accounts a ON a.id = v.account_id"
+        " WHERE v.id = ? AND v.account_id = ?",
+        (box_id, account_id),
+    )
+    if row is None:
+        raise NotFound(box_id)
+    return address_fields("to", row["mailbox"], realm_of(row["name"], row["realm"]))
+
+
+def _arrived(
+    row, source_box: str, action: str, now: int, to: dict[str, str]
+) -> tuple[dict, list[dict]]:
+    """(metadata, history) of a message (a row of `_select`) moved or copied out of `source_box`: new
+    id, folder new, time now, `to` the new box; its history (kept beside the metadata, as KAZOO keeps
+    it, so the API never shows it) gains the box it came from."""
+    doc = json.loads(row["doc"])
     history = [
-        *doc.get("history", []),
+        *json.loads(row["history"] or "[]"),
         {"box_id": source_box, "message_id": doc["media_id"], "action": action, "timestamp": now},
     ]
     new_id = new_message_id(now)
-    return {**doc, "media_id": new_id, "folder": "new", "timestamp": now, "history": history}
+    return {**doc, **to, "media_id": new_id, "folder": "new", "timestamp": now}, history
 
 
 async def _insert_arrival(
-    tx: Transaction, account_id: str, box_id: str, doc: dict, media_file: str | None
+    tx: Transaction,
+    account_id: str,
+    box_id: str,
+    arrived: tuple[dict, list[dict]],
+    media_file: str | None,
+    announced: bool,
 ) -> None:
-    """A moved or copied message arrives new in `box_id`: its owner is notified as for any new message."""
+    """A moved or copied message arrives new in `box_id`; `announced`: its owner is notified as for
+    any new message (a forward by phone), else only the lamps change (the REST API, as KAZOO's)."""
+    doc, history = arrived
     await tx.execute(
-        "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
-        " VALUES (?, ?, ?, 'new', ?, ?, ?, 1)",
-        (doc["media_id"], account_id, box_id, doc["timestamp"], dumps(doc), media_file),
+        "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, history, rev)"
+        " VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 1)",
+        (
+            doc["media_id"],
+            account_id,
+            box_id,
+            doc["timestamp"],
+            dumps(doc),
+            media_file,
+            dumps(history),
+        ),
     )
-    if media_file is not None:
+    if announced and media_file is not None:
         await announce(tx, account_id, box_id, doc["media_id"])
 
 
 async def move_messages(
     store: Store, account_id: str, box_id: str, ids: Sequence[str], target_box: str
 ) -> Outcome:
-    """Move messages to another box of the account; `succeeded` lists their new ids.
+    """Move messages to another box of the account; `succeeded` lists their new ids. Nothing is
+    announced: only the REST API moves messages, and KAZOO's only updates the lamps.
 
     Raises NotFound when the source or target box does not exist.
     """
     now = now_gregorian()
     async with store.db.transaction() as tx:
         await _require_box(tx, account_id, box_id)
-        await _require_box(tx, account_id, target_box)
+        to = await _arrival_address(tx, account_id, target_box)
         rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
-        for message_id, doc_text, media_file in (tuple(row)[:3] for row in rows):
-            doc = _arrived(json.loads(doc_text), box_id, "moved", now)
+        for row in rows:
+            arrived = _arrived(row, box_id, "moved", now, to)
             # The audio file changes owner with the row; it is neither copied nor removed.
-            await tx.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            await _insert_arrival(tx, account_id, target_box, doc, media_file)
-            outcome.succeeded.append(doc["media_id"])
+            await tx.execute("DELETE FROM messages WHERE id = ?", (row["id"],))
+            await _insert_arrival(tx, account_id, target_box, arrived, row["media_file"], False)
+            outcome.succeeded.append(arrived[0]["media_id"])
     return outcome
 
 
 async def copy_messages(
-    store: Store, account_id: str, box_id: str, ids: Sequence[str], target_boxes: Sequence[str]
+    store: Store,
+    account_id: str,
+    box_id: str,
+    ids: Sequence[str],
+    target_boxes: Sequence[str],
+    *,
+    announce: bool = True,
 ) -> Outcome:
     """Copy messages into each of `target_boxes` (each copy with its own audio file); `succeeded` lists
-    the new ids. Raises NotFound when the source or a target box does not exist."""
+    the new ids. Copies with audio are announced in their box (a forward by phone, as in KAZOO) unless
+    `announce` is False (the REST API's copies). Raises NotFound when the source or a target box does
+    not exist."""
     now = now_gregorian()
     copies: list[str] = []
     try:
         async with store.db.transaction() as tx:
             await _require_box(tx, account_id, box_id)
-            for target in dict.fromkeys(target_boxes):
-                await _require_box(tx, account_id, target)
+            targets = {
+                target: await _arrival_address(tx, account_id, target)
+                for target in dict.fromkeys(target_boxes)
+            }
             rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
-            for _, doc_text, media_file in (tuple(row)[:3] for row in rows):
-                for target in dict.fromkeys(target_boxes):
+            for row in rows:
+                for target, to in targets.items():
+                    media_file = row["media_file"]
                     copy = (
                         await store.media.duplicate(media_file, account_id) if media_file else None
                     )
                     copies.append(copy)
-                    doc = _arrived(json.loads(doc_text), box_id, "copied", now)
-                    await _insert_arrival(tx, account_id, target, doc, copy)
-                    outcome.succeeded.append(doc["media_id"])
+                    arrived = _arrived(row, box_id, "copied", now, to)
+                    await _insert_arrival(tx, account_id, target, arrived, copy, announce)
+                    outcome.succeeded.append(arrived[0]["media_id"])
     except BaseException:
         store.media.discard(copies)
         raise
@@ -203,5 +277,5 @@ async def purge_messages(store: Store) -> int:
         await tx.execute(
             "UPDATE messages SET media_file = NULL WHERE state = 'expired' AND media_file IS NOT NULL"
         )
-    store.media.discard(row[0] for row in rows)
+    store.media.discard(row["media_file"] for row in rows)
     return len(rows)

@@ -1,18 +1,19 @@
-"""Voicemail messages: creating, fetching, listing and attaching audio.
+"""Voicemail messages: creating, fetching and attaching audio (listings: store/message_listing.py).
 
 A message row keeps its full KAZOO metadata as JSON in `doc` (folder, timestamp, media_id and length
-included), so listings can hand the stored JSON out as it is; `folder` and `timestamp` are repeated in
-columns for indexing, and every write updates both. Visible means state `active` and not older than the
-retention cutoff; folder `deleted` is visible only when asked for (it is recoverable).
+included); `folder` and `timestamp` are repeated in columns for indexing, and every write updates both.
+Visible means state `active` and not older than the retention cutoff; folder `deleted` is visible only
+when asked for (it is recoverable).
 """
 
 import asyncio
 import json
-import math
 import secrets
 from dataclasses import dataclass
 from functools import partial
 
+from store.accounts import realm_of
+from store.addresses import address_fields
 from store.core import Store
 from store.db import Database, IntegrityError, Transaction
 from store.documents import dumps, revision
@@ -44,36 +45,25 @@ class Message:
         return revision(self.id, self.rev)
 
 
-@dataclass(frozen=True)
-class MessageQuery:
-    """What a listing asks for; `after` is the (timestamp, id) of the last entry of the previous page."""
-
-    account_id: str
-    box_id: str | None = None
-    folder: str | None = None
-    fields: tuple[tuple[str, str], ...] = ()
-    created_from: int | None = None
-    created_to: int | None = None
-    ascending: bool = False
-    after: tuple[int, str] | None = None
-    limit: int | None = None
-
-
-_VISIBLE = "state = 'active' AND timestamp >= ?"
+# Visible: neither deleted through the API nor past retention (the `?` is the retention cutoff).
+VISIBLE = "state = 'active' AND timestamp >= ?"
 
 
 def _message(row) -> Message:
     return Message(row[0], row[1], json.loads(row[2]), row[3], row[4])
 
 
-def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: int) -> dict:
-    """Metadata of a message created through the API, with KAZOO's defaults filled in."""
+def new_metadata(
+    box_doc: dict, metadata: dict, audio: StoredAudio | None, now: int, realm: str
+) -> dict:
+    """Metadata of a new message with KAZOO's defaults filled in: the caller `anonymous`, `from` the
+    caller's number and `to` the mailbox, both as addresses in the account's `realm` (store/addresses.py)."""
     doc = {key: value for key, value in metadata.items() if key not in _SERVER_KEYS}
     number = doc.setdefault("caller_id_number", "anonymous")
-    doc.setdefault("caller_id_name", number)
-    doc.setdefault("from", number)
-    doc.setdefault("to", box_doc["mailbox"])
-    doc.setdefault("call_id", secrets.token_hex(16))
+    doc.setdefault("caller_id_name", "anonymous")
+    doc.update(address_fields("from", doc.get("from", number), realm))
+    doc.update(address_fields("to", doc.get("to", box_doc["mailbox"]), realm))
+    doc.setdefault("call_id", secrets.token_hex(12))
     doc.setdefault("folder", "new")
     doc.setdefault("timestamp", now)
     doc["length"] = audio.length_ms if audio else doc.get("length", 1)
@@ -81,16 +71,25 @@ def new_metadata(box_doc: dict, metadata: dict, audio: StoredAudio | None, now: 
 
 
 async def create_message(
-    store: Store, account_id: str, box_id: str, metadata: object, audio: StoredAudio | None = None
+    store: Store,
+    account_id: str,
+    box_id: str,
+    metadata: object,
+    audio: StoredAudio | None = None,
+    *,
+    announce: bool = True,
 ) -> Message:
     """Create a message in a box from KAZOO metadata, with its audio when given; return it once it is
-    durably committed (concurrent creations share one commit).
+    durably committed (concurrent creations share one commit). A message with audio is announced (its
+    new-message notification queued with it) unless `announce` is False: the REST API's messages are
+    not, as in KAZOO, which only updates the lamps for them (the lamps follow every change anyway).
 
     Raises NotFound (no such box) or Invalid; on any failure `audio` is discarded, so no file outlives it.
     """
     try:
         message = await _new_message(store, account_id, box_id, metadata, audio)
-        await store.db.write(partial(_insert_message, account_id, message, dumps(message.doc)))
+        insert = partial(_insert_message, account_id, message, dumps(message.doc), announce)
+        await store.db.write(insert)
     except asyncio.CancelledError:
         # The write goes on without its caller and may yet commit a row naming the audio, so the file
         # stays; if the row never lands, the file is an orphan, removed at the next start.
@@ -110,11 +109,14 @@ async def _new_message(
     if errors:
         raise Invalid(errors)
     row = await store.db.fetch_one(
-        "SELECT doc FROM vmboxes WHERE id = ? AND account_id = ?", (box_id, account_id)
+        "SELECT v.doc, a.name, a.realm FROM vmboxes v JOIN accounts a ON a.id = v.account_id"
+        " WHERE v.id = ? AND v.account_id = ?",
+        (box_id, account_id),
     )
     if row is None:
         raise NotFound(box_id)
-    doc = new_metadata(json.loads(row[0]), metadata, audio, now_gregorian())
+    realm = realm_of(row["name"], row["realm"])
+    doc = new_metadata(json.loads(row["doc"]), metadata, audio, now_gregorian(), realm)
     if doc["timestamp"] < store.cutoff():
         raise Invalid(
             error(
@@ -129,7 +131,9 @@ async def _new_message(
     return Message(message_id, box_id, doc, audio.file if audio else None, 1)
 
 
-async def _insert_message(account_id: str, message: Message, doc: str, tx: Transaction) -> None:
+async def _insert_message(
+    account_id: str, message: Message, doc: str, announced: bool, tx: Transaction
+) -> None:
     try:
         await tx.execute(
             "INSERT INTO messages (id, account_id, box_id, folder, timestamp, doc, media_file, rev)"
@@ -146,7 +150,7 @@ async def _insert_message(account_id: str, message: Message, doc: str, tx: Trans
         )
     except IntegrityError:  # the box was deleted since it was read (its foreign key)
         raise NotFound(message.box_id) from None
-    if message.media_file is not None:
+    if announced and message.media_file is not None:
         await announce(tx, account_id, message.box_id, message.id)
 
 
@@ -166,74 +170,17 @@ async def get_message(
     """A visible message of a box, or None."""
     row = await db.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ? AND account_id = ?"
-        f" AND {_VISIBLE}",
+        f" AND {VISIBLE}",
         (message_id, box_id, account_id, cutoff),
     )
     return _message(row) if row else None
 
 
-async def list_messages(
-    db: Database, query: MessageQuery, cutoff: int
-) -> list[tuple[str, int, str, str]]:
-    """Visible messages matching `query`, newest first unless `ascending`.
-
-    Returns (box_id, timestamp, id, metadata JSON text) per message: the stored JSON is passed through
-    untouched, which keeps listing cost to the query itself; a page is kept until the next commit (or
-    until `cutoff` passes its oldest message), and a kept page comes back as the same list.
-    """
-    # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
-    if query.limit is None or query.fields:
-        return [tuple(row) for row in await db.scan(*_listing_sql(query, cutoff))]
-
-    async def read() -> tuple[list[tuple[str, int, str, str]], float]:
-        rows = [tuple(row) for row in await db.fetch_all(*_listing_sql(query, cutoff))]
-        # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
-        return rows, min((row[1] for row in rows), default=math.inf)
-
-    return await db.remembered(("messages", query), read, cutoff)
-
-
-def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
-    where = [_VISIBLE]
-    params: list = [cutoff]
-    if query.box_id is not None:
-        # The unary + keeps SQLite off the account index: within one box, the box index is the one to walk.
-        where += ["box_id = ?", "+account_id = ?"]
-        params += [query.box_id, query.account_id]
-    else:
-        where.append("account_id = ?")
-        params.append(query.account_id)
-    if query.folder is None:
-        where.append("folder != 'deleted'")
-    else:
-        where.append("folder = ?")
-        params.append(query.folder)
-    for field, value in query.fields:
-        # Query values are text; so are numbers here.
-        where.append("CAST(json_extract(doc, ?) AS TEXT) = ?")
-        params += [f"$.{field}", value]
-    if query.created_from is not None:
-        where.append("timestamp >= ?")
-        params.append(query.created_from)
-    if query.created_to is not None:
-        where.append("timestamp <= ?")
-        params.append(query.created_to)
-    order = "ASC" if query.ascending else "DESC"
-    if query.after is not None:
-        where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
-        params += list(query.after)
-    params.append(-1 if query.limit is None else query.limit)
-    sql = (
-        f"SELECT box_id, timestamp, id, doc FROM messages WHERE {' AND '.join(where)}"
-        f" ORDER BY timestamp {order}, id {order} LIMIT ?"
-    )
-    return sql, params
-
-
 async def attach_audio(
     store: Store, account_id: str, box_id: str, message_id: str, audio: StoredAudio
 ) -> Message:
-    """Replace a message's audio (and length); the old file goes once the new one is committed.
+    """Replace a message's audio (and length); the old file goes once the new one is committed. Nothing
+    is announced (the REST API's `PUT …/raw`: KAZOO only updates the lamps).
 
     Raises NotFound; on any failure the new file is discarded and the old audio stays.
     """
@@ -260,7 +207,7 @@ async def _replace_audio(
 ) -> tuple[Message, dict]:
     row = await tx.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ?"
-        f" AND account_id = ? AND {_VISIBLE}",
+        f" AND account_id = ? AND {VISIBLE}",
         (message_id, box_id, account_id, cutoff),
     )
     if row is None:
@@ -271,8 +218,6 @@ async def _replace_audio(
         "UPDATE messages SET doc = ?, media_file = ?, rev = rev + 1 WHERE id = ?",
         (dumps(doc), audio.file, message_id),
     )
-    if old.media_file is None:  # created without audio: it is news only now
-        await announce(tx, account_id, box_id, message_id)
     return old, doc
 
 
@@ -283,7 +228,7 @@ async def playable_messages(
     first unless `oldest_first`: what a phone plays."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.scan(
-        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {_VISIBLE}"
+        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {VISIBLE}"
         f" AND folder IN ('new', 'saved') AND media_file IS NOT NULL ORDER BY timestamp {order}, id {order}",
         (box_id, account_id, cutoff),
     )

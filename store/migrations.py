@@ -200,4 +200,18 @@ BEGIN
 END;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# Each account's realm: the domain of its messages' `from` and `to` (`6001@<realm>`), as KAZOO's accounts
+# have one. NULL for accounts made before: store/accounts.py derives `<name>.vmbox` for them.
+_V4 = """
+ALTER TABLE accounts ADD COLUMN realm TEXT;
+"""
+
+# A message's history (the boxes it was moved or copied from) leaves its metadata for a column of its
+# own: KAZOO keeps it beside the metadata, so the API never shows it.
+_V5 = """
+ALTER TABLE messages ADD COLUMN history TEXT;  -- JSON array, or NULL for none
+UPDATE messages SET history = json_extract(doc, '$.history'), doc = json_remove(doc, '$.history')
+ WHERE json_type(doc, '$.history') IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)

@@ -2,15 +2,18 @@
 
 Errors come out in KAZOO's shape: `{"<field>": {"<rule>": {"message", "target", "value"}}}`, the field a
 dotted path (`notify.callback.attempts`) and the rule the JSON Schema keyword (`required`, `minLength`,
-`type`, `enum`, ...), which is what KAZOO's own validator reports.
+`type`, `enum`, ...), which is what KAZOO's own validator reports; a failed `format` is KAZOO's
+`wrong_format` (`{"message", "value", "format"}`). The one format checked is KAZOO's `email` (jesse's
+rule: one `@` with something on each side).
 """
 
 import copy
 import json
+import re
 from functools import cache
 from importlib import resources
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 
 Errors = dict[str, dict[str, dict]]
 
@@ -33,9 +36,17 @@ def schema(name: str) -> dict:
     return json.loads(resources.files("store").joinpath(f"schemas/{name}.json").read_text())
 
 
+_FORMATS = FormatChecker(formats=())
+
+
+@_FORMATS.checks("email")
+def _is_email(instance: object) -> bool:
+    return not isinstance(instance, str) or re.fullmatch(r"[^@]+@[^@]+", instance) is not None
+
+
 @cache
 def _validator(name: str) -> Draft7Validator:
-    return Draft7Validator(schema(name))
+    return Draft7Validator(schema(name), format_checker=_FORMATS)
 
 
 def error(field: str, rule: str, message: str, **detail) -> Errors:
@@ -59,6 +70,13 @@ def validate(name: str, document: object) -> Errors:
                     errors.setdefault(field, {})["required"] = {
                         "message": "Field is required but missing"
                     }
+            continue
+        if failure.validator == "format":
+            errors.setdefault(".".join(path), {})["wrong_format"] = {
+                "message": "Field is not in the correct format",
+                "value": failure.instance,
+                "format": failure.validator_value,
+            }
             continue
         target = failure.validator_value
         shown = (

@@ -12,7 +12,6 @@ hashes or checks a PIN (API, phone, tools) finds the same key from the database 
 
 import asyncio
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +66,12 @@ def _box(row) -> VMBox:
 
 
 def _validated(document: object) -> tuple[dict, str | None]:
-    """Validate a full document; return it with defaults (no id, no pin) and the PIN it sets, if any."""
+    """Validate a full document; return it with defaults (no id, no pin) and the PIN it sets, if any.
+    A mailbox that is not a number is KAZOO's `mailbox.unique` (its uniqueness check reads an integer)."""
     errors = validate("vmbox", document)
+    mailbox = document.get("mailbox") if isinstance(document, dict) else None
+    if isinstance(mailbox, str) and not (mailbox.isascii() and mailbox.isdigit()):
+        errors.setdefault("mailbox", {}).update(_mailbox_taken(document).errors["mailbox"])
     if errors:
         raise Invalid(errors)
     doc = with_defaults("vmbox", document)
@@ -149,76 +152,6 @@ async def find_vmbox(db: Database, account_id: str, mailbox: str) -> VMBox | Non
         (account_id, mailbox),
     )
     return _box(row) if row else None
-
-
-def _summary_sql() -> str:
-    """The box listing query: each row (mailbox, KAZOO summary as JSON text), built by SQLite itself.
-
-    KAZOO leaves owner_id and flags out of a summary when a box has none; json_object cannot skip a
-    NULL, so one object shape per combination is chosen with CASE (cheaper than json_remove after).
-    Counts subtract messages past `:cutoff` that the periodic expiry has not marked yet: an index seek
-    per box that finds nothing almost always.
-    """
-
-    def shape(owner: bool, flags: bool) -> str:
-        optional = (", 'owner_id', owner_id" if owner else "") + (
-            ", 'flags', json(flags)" if flags else ""
-        )
-        return (
-            f"json_object('id', id, 'name', name, 'mailbox', mailbox{optional}, 'messages', new + saved,"
-            " 'folders', json_object('new', new, 'saved', saved))"
-        )
-
-    unswept = (
-        "(SELECT count(*) FROM messages m WHERE m.box_id = b.id AND m.state = 'active'"
-        " AND m.timestamp < :cutoff AND m.folder = '{}')"
-    )
-    return (
-        "SELECT mailbox, CASE WHEN owner_id IS NULL AND flags IS NULL THEN "
-        + shape(False, False)
-        + " WHEN owner_id IS NULL THEN "
-        + shape(False, True)
-        + " WHEN flags IS NULL THEN "
-        + shape(True, False)
-        + " ELSE "
-        + shape(True, True)
-        + " END"
-        + " FROM (SELECT id, name, mailbox, owner_id, flags,"
-        + f" new_count - {unswept.format('new')} AS new, saved_count - {unswept.format('saved')} AS saved"
-        + " FROM vmboxes b WHERE account_id = :account AND mailbox > :after ORDER BY mailbox LIMIT :limit)"
-    )
-
-
-_SUMMARY_SQL = _summary_sql()
-
-
-async def list_vmboxes(
-    db: Database, account_id: str, cutoff: int, after: str | None, limit: int | None
-) -> list[tuple[str, str]]:
-    """Boxes of `account_id` ordered by mailbox number, starting after mailbox `after`, at most `limit`:
-    (mailbox, KAZOO listing entry as JSON text) each, the entry with `messages` (new + saved) and
-    `folders` counts of messages newer than `cutoff` (Gregorian seconds). A page (a `limit`) is kept
-    until the next commit, or until `cutoff` passes a message of the account."""
-    params = {
-        "account": account_id,
-        "after": after or "",
-        "cutoff": cutoff,
-        "limit": -1 if limit is None else limit,
-    }
-    if limit is None:
-        return [(row[0], row[1]) for row in await db.scan(_SUMMARY_SQL, params)]
-
-    async def read() -> tuple[list[tuple[str, str]], float]:
-        rows = await db.fetch_all(_SUMMARY_SQL, params)
-        # The counts hold until the cutoff passes the account's oldest message (one index seek).
-        (oldest,) = await db.fetch_one(
-            "SELECT min(timestamp) FROM messages WHERE account_id = ? AND state = 'active'"
-            " AND timestamp >= ?",
-            (account_id, cutoff),
-        )
-        return [(row[0], row[1]) for row in rows], math.inf if oldest is None else oldest
-
-    return await db.remembered(("vmboxes", account_id, after, limit), read, cutoff)
 
 
 async def _unswept_expired_counts(

@@ -267,12 +267,13 @@ async def test_download_filename_follows_a_timezone_east_of_utc(api, tone_mp3):
     assert download_filename(reply) == f"+4930123_{stamp(when, zone)}.wav"
 
 
-async def test_download_filename_is_unknown_without_a_caller_number(api, tone_mp3):
+async def test_download_filename_of_an_empty_caller_number_is_kazoo_s_anonymous(api, tone_mp3):
+    # KAZOO gives an empty caller_id_number its default, `anonymous`, and names the download after it.
     box = await api.client.create_box("3000", timezone="Europe/Paris")
     when = a_day_ago()
     message = await create_with_audio(api, box["id"], tone_mp3, caller_id_number="", timestamp=when)
     reply = await api.client.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
-    assert download_filename(reply) == f"unknown_{stamp(when, 'Europe/Paris')}.mp3"
+    assert download_filename(reply) == f"anonymous_{stamp(when, 'Europe/Paris')}.mp3"
 
 
 async def test_download_filename_uses_the_default_caller_number_when_none_was_sent(api, tone_mp3):

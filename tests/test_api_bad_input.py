@@ -562,7 +562,7 @@ async def test_bulk_change_of_another_accounts_messages_fails_them(api, foreign)
         {"data": {"messages": [message["media_id"]], "folder": "saved"}},
     )
     assert reply.status == 200
-    assert reply.data["succeeded"] == []
+    assert "succeeded" not in reply.data  # KAZOO leaves an empty succeeded out
     assert message["media_id"] in reply.data["failed"]
     (theirs,) = await box_messages(api.other, box["id"])
     assert theirs["folder"] == "new"

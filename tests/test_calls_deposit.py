@@ -49,7 +49,11 @@ async def test_a_caller_leaves_a_message(system, box):
     [message] = await system.messages(box["id"])
     assert message["folder"] == "new"
     assert message["caller_id_number"] == "5551234" and message["caller_id_name"] == "Bob Builder"
-    assert message["to"] == "3000"
+    # As KAZOO's: the caller and the box as addresses in the account's realm (`default`'s: default.vmbox).
+    assert (message["from"], message["to"]) == ("5551234@default.vmbox", "3000@default.vmbox")
+    fetched = (await system.api.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}")).data
+    assert (fetched["from_user"], fetched["from_realm"]) == ("5551234", "default.vmbox")
+    assert (fetched["to_user"], fetched["to_realm"]) == ("3000", "default.vmbox")
     assert 3700 <= message["length"] <= 4000  # 4 s, the last 200 ms trimmed by Asterisk
     raw = await system.api.get(f"/vmboxes/{box['id']}/messages/{message['media_id']}/raw")
     assert (

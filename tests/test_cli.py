@@ -102,6 +102,25 @@ def test_account_list_shows_created_accounts(tmp_path, environ):
     assert lines[1].startswith(globex) and lines[1].endswith("  Globex Corp")
 
 
+def test_an_account_s_realm_is_given_or_made_from_its_name(tmp_path, environ):
+    given = vmbox(
+        tmp_path, environ, "account", "create", "--name", "Acme", "--realm", "PBX.Example.com"
+    )
+    assert given.returncode == 0, given.stderr
+    assert "realm:      pbx.example.com" in given.stdout
+    made = vmbox(tmp_path, environ, "account", "create", "--name", "Globex Corp")
+    assert "realm:      globex-corp.vmbox" in made.stdout
+    listed = vmbox(tmp_path, environ, "account", "list").stdout
+    assert "  pbx.example.com  Acme" in listed and "  globex-corp.vmbox  Globex Corp" in listed
+
+
+def test_a_realm_that_is_no_domain_name_is_refused(tmp_path, environ):
+    result = vmbox(tmp_path, environ, "account", "create", "--name", "Acme", "--realm", "a b")
+    assert result.returncode == 2
+    assert "not a domain name" in result.stderr
+    assert not (tmp_path / "data" / "vmbox.sqlite3").exists()
+
+
 def test_account_list_never_shows_api_keys(tmp_path, environ):
     _, api_key = created_account(vmbox(tmp_path, environ, "account", "create", "--name", "Acme"))
     result = vmbox(tmp_path, environ, "account", "list")

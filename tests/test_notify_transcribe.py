@@ -4,6 +4,7 @@ package's own transcripts), the HTTP engine against a local OpenAI-compatible se
 """
 
 import asyncio
+import shutil
 import socket
 import wave
 from contextlib import asynccontextmanager
@@ -25,7 +26,7 @@ from ivr.notify.transcribe import (
     make_engine,
 )
 from store.jobs import Job, NewJob, attempts_of, enqueue_job
-from store.messages import get_message, set_transcription
+from store.messages import create_message, get_message, set_transcription
 from tests.test_notify_email import all_finished, bodies, changes, clock, jobs, mail  # noqa: F401 (fixtures)
 from tests.transcribekit import Request, TranscriptionServer, error, says
 from tests.wer import SOUNDS, edit_distance, prompt_corpus, word_error_rate, words
@@ -358,12 +359,18 @@ async def run_out(store, clock, changes) -> None:
 
 async def a_message(api, **box_fields) -> tuple[dict, dict]:
     """(box, message): a transcribing box emailing ann@example.com, and a message with a prompt's audio,
-    left through the API."""
+    left as the phone leaves one (messages made through the API are not announced)."""
     box = await api.client.create_box(
         "3000", **{"transcribe": True, "notify_email_addresses": ["ann@example.com"], **box_fields}
     )
-    message = await api.client.create_message(box["id"], PROMPT, caller_id_number="5551234")
-    return box, message
+    account = api.client.account_id
+    upload = api.store.media.temp_path(".wav")
+    shutil.copyfile(PROMPT, upload)  # the store takes its upload away
+    audio = await api.store.media.store(upload, account)
+    left = await create_message(
+        api.store, account, box["id"], {"caller_id_number": "5551234"}, audio
+    )
+    return box, left.doc
 
 
 async def transcription_shown(api, box, message) -> dict | None:

@@ -63,25 +63,26 @@ async def test_a_message_with_audio_queues_its_notification_in_the_same_transact
     assert job.payload == {"account_id": account, "box_id": box.id, "message_id": message.id}
 
 
-async def test_a_message_without_audio_is_news_only_once_its_audio_comes(
-    store, account, box, tmp_path
-):
+async def test_audio_attached_later_is_no_news(store, account, box, tmp_path):
+    # attach_audio is the REST API's PUT …/raw, which KAZOO does not announce either.
     message = await create_message(store, account, box.id, {"caller_id_number": "1001"})
-    assert await jobs_of(store) == []
     path = store.media.temp_path(".wav")
     write_tone(path, 1)
     await attach_audio(store, account, box.id, message.id, await store.media.adopt(path, account))
-    assert [job.kind for job in await jobs_of(store)] == ["message.new"]
+    assert await jobs_of(store) == []
 
 
-async def test_copies_and_moves_notify_their_new_box(store, account, box, tmp_path):
-    from store.message_changes import copy_messages
+async def test_copies_notify_their_new_box_unless_told_not_to(store, account, box, tmp_path):
+    from store.message_changes import copy_messages, move_messages
 
     other = await create_vmbox(store.db, account, {"name": "Bob", "mailbox": "3001"})
     message = await a_message(store, account, box, tmp_path)
-    outcome = await copy_messages(store, account, box.id, [message.id], [other.id])
+    outcome = await copy_messages(store, account, box.id, [message.id], [other.id])  # the phone's
     news = [job.payload for job in await jobs_of(store, "message.new")]
     assert {"account_id": account, "box_id": other.id, "message_id": outcome.succeeded[0]} in news
+    await copy_messages(store, account, box.id, [message.id], [other.id], announce=False)
+    await move_messages(store, account, box.id, [message.id], other.id)  # only the API moves
+    assert len(await jobs_of(store, "message.new")) == len(news) == 2
 
 
 def dispatcher(store, **configured):

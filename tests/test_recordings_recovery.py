@@ -72,7 +72,7 @@ async def test_a_message_cut_short_is_kept_once_asterisk_has_finished_it(store, 
 
 
 async def test_the_kept_message_carries_its_caller(store, setup):
-    from store.messages import MessageQuery, list_messages
+    from store.message_listing import MessageQuery, list_messages
 
     journal, services, box, call, clock = setup
     journal.open("1700000000.7-1", call, box.id, 500)

@@ -22,7 +22,8 @@ from store.message_changes import (
     remove_messages,
 )
 from store.messages import FOLDERS, create_message
-from store.vmboxes import create_vmbox, delete_vmbox, folder_counts, list_vmboxes
+from store.vmbox_listing import list_vmboxes
+from store.vmboxes import create_vmbox, delete_vmbox, folder_counts
 
 SEED = 20240517
 OPERATIONS = 400
@@ -66,10 +67,10 @@ async def assert_counts_true(store, account_id: str, step: str) -> None:
         assert await folder_counts(store.db, box_id, store.cutoff()) == counts, step
     listed = await list_vmboxes(store.db, account_id, store.cutoff(), None, None)
     entries = [json.loads(entry) for _, entry in listed]
-    assert {box["id"]: box["folders"] for box in entries} == visible, step
-    assert all(
-        box["messages"] == box["folders"]["new"] + box["folders"]["saved"] for box in entries
-    ), step
+    # KAZOO's listing leaves `folders` out for a box without messages (in any folder).
+    shown = {box["id"]: box.get("folders", {"new": 0, "saved": 0}) for box in entries}
+    assert shown == visible, step
+    assert all(box["messages"] == sum(shown[box["id"]].values()) for box in entries), step
 
 
 class RandomChanges:

@@ -111,6 +111,7 @@ async def test_every_acknowledged_message_survives_a_kill_in_the_middle_of_a_bur
         for message_id, created in acknowledged.items():
             assert listed[message_id]["caller_id_number"] == created["caller_id_number"]
         [summary] = (await client.get("/vmboxes")).data
-        assert summary["folders"] == {"new": len(listed), "saved": 0}
+        # No message at all: KAZOO's listing leaves `folders` out.
+        assert summary.get("folders", {"new": 0, "saved": 0}) == {"new": len(listed), "saved": 0}
     assert len(media_files(serve.cwd / "data")) == len(listed)
     assert await serve.stop() == 0

@@ -11,8 +11,10 @@ import sqlite3
 
 import pytest
 
-from store.messages import MessageQuery, create_message, list_messages
-from store.vmboxes import create_vmbox, list_vmboxes
+from store.message_listing import MessageQuery, list_messages
+from store.messages import create_message
+from store.vmbox_listing import list_vmboxes
+from store.vmboxes import create_vmbox
 
 DAY = 86400
 

@@ -1,40 +1,37 @@
 """Handlers for messages: /vmboxes/messages, /vmboxes/{box_id}/messages and /messages/{message_id}."""
 
-import re
-
 from aiohttp import web
 
 from store import messages
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
+from store.api.message_queries import message_query
 from store.api.pages import Page, page_reply, requested_page
 from store.api.requests import (
     box_id,
-    flag,
-    integer,
     listed_message_ids,
     message_id,
     read_envelope,
     read_metadata_and_upload,
 )
 from store.errors import NotFound
-from store.ids import GREGORIAN_OFFSET, is_hex_id
+from store.ids import is_hex_id
 from store.message_changes import (
     Outcome,
     change_folder,
     copy_messages,
     move_messages,
+    remove_message,
     remove_messages,
 )
-from store.messages import FOLDERS, MessageQuery
+from store.message_listing import list_messages
+from store.messages import FOLDERS
 from store.validation import error
 from store.vmboxes import get_vmbox
 
-MAX_CREATED_SPAN_S = 31 * 86400 + 3600  # KAZOO's longest created_from..created_to range
-_MAX_SQL_INTEGER = (
-    2**63 - 1
-)  # SQLite's largest integer: a bigger bound would fail in the query, not as a 400
-_FILTER = re.compile(r"filter_([a-z_]{1,40})")
+# KAZOO reads these with get_ne_binary_value when it creates a message: an empty string is as good as
+# none, and gets the default.
+_DEFAULTED = ("caller_id_number", "caller_id_name", "from", "to", "call_id")
 
 
 def _folder(value: object, field: str = "folder") -> str:
@@ -51,73 +48,13 @@ def _folder(value: object, field: str = "folder") -> str:
     return value
 
 
-def _query(request: web.Request, page: Page, box: str | None) -> MessageQuery:
-    """The listing filters of a request: folder, filter_<field>, created_from/created_to, ascending."""
-    fields, folder = [], None
-    for name, value in request.query.items():
-        if (match := _FILTER.fullmatch(name)) is None:
-            continue
-        if match[1] == "folder":
-            folder = _folder(value, name)
-        else:
-            fields.append((match[1], value))
-    created_from = integer(
-        request, "created_from", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER
-    )
-    created_to = integer(request, "created_to", minimum=GREGORIAN_OFFSET, maximum=_MAX_SQL_INTEGER)
-    if (
-        created_from is not None
-        and created_to is not None
-        and not 0 <= created_to - created_from <= MAX_CREATED_SPAN_S
-    ):
-        raise validation_error(
-            error(
-                "created_from",
-                "date_range",
-                "created_to must be after created_from and at most 31 days and 1 hour later",
-                target=MAX_CREATED_SPAN_S,
-                value=created_to - created_from,
-            )
-        )
-    return MessageQuery(
-        account_id=request[ACCOUNT_ID],
-        box_id=box,
-        folder=folder,
-        fields=tuple(fields),
-        created_from=created_from,
-        created_to=created_to,
-        ascending=flag(request, "ascending", False),
-        after=_start_after(page),
-        limit=None if page.size is None else page.size + 1,
-    )
-
-
-def _start_after(page: Page) -> tuple[int, str] | None:
-    """The (timestamp, id) a page starts after, from its decoded start key; 400 for any other key."""
-    after = page.start
-    if after is None:
-        return None
-    # `type(...) is int`: a bool is an int to isinstance, and `true` is no timestamp.
-    if not (
-        isinstance(after, list)
-        and len(after) == 2
-        and type(after[0]) is int
-        and 0 <= after[0] <= _MAX_SQL_INTEGER
-        and isinstance(after[1], str)
-    ):
-        raise validation_error(
-            error("start_key", "type", "Invalid start key", value=page.start_text)
-        )
-    return after[0], after[1]
-
-
 async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, bool]:
     """(rows, the page asked for, whether the store keeps these rows: a page without JSON filters)."""
     store = request.app[STORE]
     page = requested_page(request)
-    query = _query(request, page, box)
-    rows = await messages.list_messages(store.db, query, store.cutoff())
-    return rows, page, not query.fields
+    query = message_query(request, page, box)
+    rows = await list_messages(store.db, query, store.cutoff())
+    return rows, page, not query.reads_json
 
 
 def _message_key(row: tuple) -> list:
@@ -152,13 +89,24 @@ async def _require_box(request: web.Request, ident: str) -> None:
         raise bad_identifier(ident)
 
 
+def _sent(metadata: object) -> object:
+    """The metadata of a create request as KAZOO reads it: empty strings of defaulted fields dropped."""
+    if not isinstance(metadata, dict):
+        return metadata
+    return {
+        key: value for key, value in metadata.items() if not (key in _DEFAULTED and value == "")
+    }
+
+
 async def create_message(request: web.Request) -> web.Response:
     """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
     ident = box_id(request)
     store = request.app[STORE]
     metadata, upload = await read_metadata_and_upload(request)
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
-    message = await messages.create_message(store, request[ACCOUNT_ID], ident, metadata, audio)
+    message = await messages.create_message(
+        store, request[ACCOUNT_ID], ident, _sent(metadata), audio, announce=False
+    )
     return reply(request, message.doc, status=201, revision=message.revision)
 
 
@@ -194,7 +142,7 @@ async def _apply_change(
                     value=target,
                 )
             )
-        return "copy", await copy_messages(store, account, box, ids, target)
+        return "copy", await copy_messages(store, account, box, ids, target, announce=False)
     folder = _folder(data.get("folder", request.query.get("folder", "saved")))
     return "folder", await change_folder(store, account, box, ids, folder)
 
@@ -205,6 +153,10 @@ async def change_message(request: web.Request) -> web.Response:
     box, ident = box_id(request), message_id(request)
     data, _ = await read_envelope(request)
     kind, outcome = await _apply_change(request, box, [ident], data)
+    if outcome.failed.get(ident) == "prior_to_retention_duration":
+        # KAZOO's answer for a message it still holds but may no longer change.
+        message = "cannot make changes to messages prior to retention duration"
+        raise validation_error(error(ident, "date_range", message, cause=store.cutoff()))
     if outcome.failed:
         raise bad_identifier(ident)
     if kind == "copy":
@@ -227,15 +179,9 @@ async def change_messages(request: web.Request) -> web.Response:
 
 
 async def delete_message(request: web.Request) -> web.Response:
-    """Delete one message; answer with it as it was."""
+    """Delete one message; answer with it as deleted (folder `deleted`, as KAZOO's)."""
     store = request.app[STORE]
-    box, ident = box_id(request), message_id(request)
-    message = await messages.get_message(store.db, request[ACCOUNT_ID], box, ident, store.cutoff())
-    if message is None:
-        raise bad_identifier(ident)
-    outcome = await remove_messages(store, request[ACCOUNT_ID], box, [ident])
-    if outcome.failed:
-        raise bad_identifier(ident)
+    message = await remove_message(store, request[ACCOUNT_ID], box_id(request), message_id(request))
     return reply(request, message.doc, revision=message.revision)
 
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from store.api.envelope import RawJSON, digest, json_text, reply, validation_error
 from store.api.keys import OPTIONS, RENDERINGS
-from store.api.requests import flag, integer
+from store.api.requests import flag
 from store.validation import error
 
 
@@ -43,12 +43,21 @@ def _decode_key(text: str) -> object:
 
 def requested_page(request: web.Request) -> Page:
     """The page a listing request asks for."""
-    options = request.app[OPTIONS]
     if not flag(request, "paginate", True):
         return Page(None, None, None)
-    size = integer(request, "page_size", 1, options.max_page_size) or options.page_size
     start_text = request.query.get("start_key")
-    return Page(size, _decode_key(start_text) if start_text else None, start_text)
+    return Page(_page_size(request), _decode_key(start_text) if start_text else None, start_text)
+
+
+def _page_size(request: web.Request) -> int:
+    """`page_size` when it is a whole number above 0, at most `max_page_size` (the rest follows with
+    next_start_key); anything else is the default, 50, as KAZOO's cb_context reads it."""
+    options = request.app[OPTIONS]
+    try:
+        size = int(request.query.get("page_size", ""))
+    except ValueError:
+        return options.page_size
+    return min(size, options.max_page_size) if size > 0 else options.page_size
 
 
 def page_fields(page: Page, returned: int, next_key: str | None) -> dict:

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from store import vmboxes
+from store import vmbox_listing, vmboxes
 from store.api.envelope import RawJSON, bad_identifier, reply
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
@@ -13,7 +13,7 @@ async def list_vmboxes(request: web.Request) -> web.Response:
     """Boxes of the account, ordered by mailbox number, with message counts."""
     store = request.app[STORE]
     page = requested_page(request)
-    boxes = await vmboxes.list_vmboxes(
+    boxes = await vmbox_listing.list_vmboxes(
         store.db, request[ACCOUNT_ID], store.cutoff(), text_start(page), fetch_limit(page)
     )
     return listing_reply(request, page, boxes, kept=True)
