@@ -56,6 +56,9 @@ class AgiSettings:
     reply_timeout_s: int = 900
 
 
+FORWARD_TYPES = ("only_forward", "prepend_forward")
+
+
 @dataclass(frozen=True)
 class IvrSettings:
     max_message_count: int = 100  # a box's own max_message_count wins; 0 = unlimited
@@ -66,6 +69,16 @@ class IvrSettings:
     # The message menu's callback key calls the sender back (false: "not available", as KAZOO's
     # should_disable_callback).
     callback_enabled: bool = True
+    # KAZOO's vm_message_forward_type: only_forward, or prepend_forward (the owner may record a comment
+    # played before the forwarded message).
+    forward_type: str = "only_forward"
+
+    def __post_init__(self):
+        if self.forward_type not in FORWARD_TYPES:
+            raise ConfigError(
+                f"ivr.forward_type: expected one of {', '.join(FORWARD_TYPES)},"
+                f" got {self.forward_type!r}"
+            )
 
 
 @dataclass(frozen=True)

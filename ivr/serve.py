@@ -25,7 +25,7 @@ from store.accounts import create_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import Store, open_store
-from store.message_changes import expire_messages, purge_messages
+from store.retention import expire_messages, purge_messages
 from store.vmboxes import pin_hash_counts, pin_keys
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
             keys=settings.keys,
             limits=settings.limits,
             callback_enabled=settings.ivr.callback_enabled,
+            forward_comment=settings.ivr.forward_type == "prepend_forward",
         )
         handler = call_handler(services, prompts, flow_settings, journal, account)
         agi = FastAgiServer(handler, settings.agi.header_timeout_s, settings.agi.reply_timeout_s)

@@ -16,6 +16,7 @@ from ivr.flow.events import (
     BoxFound,
     Done,
     Forwarded,
+    ForwardTargetFound,
     MessagesLoaded,
     PinChecked,
 )
@@ -27,7 +28,7 @@ from store.core import Store
 from store.errors import NotAudio, StoreError
 from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
-from store.message_changes import change_folder, copy_messages
+from store.message_changes import change_folder, copy_messages, forward_with_comment
 from store.messages import create_message, playable_messages
 from store.timezones import box_timezone
 from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
@@ -248,10 +249,40 @@ class CallServices:
         )
         return Done()
 
+    async def find_forward_target(
+        self, call: CallInfo, action: act.FindForwardTarget
+    ) -> ForwardTargetFound:
+        target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
+        return ForwardTargetFound(target is not None and target.id != action.box_id)
+
     async def forward(self, call: CallInfo, action: act.ForwardMessage) -> Forwarded:
         target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
+        comment = Path(action.comment.handle) if action.comment else None
         if target is None or target.id == action.box_id:
+            if comment:
+                comment.unlink(missing_ok=True)
             return Forwarded(False)
+        if comment:
+            try:
+                copy = await forward_with_comment(
+                    self.store,
+                    call.account_id,
+                    action.box_id,
+                    action.message_id,
+                    target.id,
+                    comment,
+                )
+            except NotAudio as exc:  # as KAZOO: the message still goes, without the comment
+                logger.warning("call %s: %s; forwarding without the comment", call.call_id, exc)
+            else:
+                logger.info(
+                    "call %s: message %s forwarded to box %s behind a comment, as %s",
+                    call.call_id,
+                    action.message_id,
+                    target.id,
+                    copy,
+                )
+                return Forwarded(True)
         outcome = await copy_messages(
             self.store, call.account_id, action.box_id, [action.message_id], [target.id]
         )
@@ -325,6 +356,7 @@ _HANDLERS = {
     act.SaveMessage: (CallServices.save_message, Done()),
     act.DiscardRecording: (CallServices.discard, Done()),
     act.SetFolder: (CallServices.set_folder, Done()),
+    act.FindForwardTarget: (CallServices.find_forward_target, ForwardTargetFound(False)),
     act.ForwardMessage: (CallServices.forward, Forwarded(False)),
     act.SaveGreeting: (CallServices.save_greeting, Done()),
     act.RemoveGreeting: (CallServices.remove_greeting, Done()),

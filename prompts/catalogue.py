@@ -44,6 +44,7 @@ CORE = MappingProxyType(
         "pin_invalid": "vm-invalid-password",  # "...does not meet the minimum requirements... Please try again."
         "pin_mismatch": "vm-mismatch",
         "received": "vm-received",
+        "record_comment": "vm-record-prepend",  # "At the tone, please record an introduction to ..."
         "record_name": "vm-rec-name",
         "record_temporary": "vm-rec-temp",
         "record_unavailable": "vm-rec-unv",
@@ -61,6 +62,7 @@ CORE = MappingProxyType(
 SHIPPED = frozenset(
     {
         "enter_forward_mailbox",
+        "forward_menu",
         "enter_mailbox",
         "greeting_not_saved",
         "greeting_saved",

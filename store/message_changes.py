@@ -5,18 +5,21 @@ the new ids) and `failed` ({id: reason}, reasons `not_found` and `prior_to_reten
 phone menus and the REST API both come through here, so both always agree.
 """
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from store.accounts import realm_of
 from store.addresses import address_fields
+from store.audio_edit import prepend_comment
 from store.core import Store
 from store.db import Transaction
 from store.documents import dumps
 from store.errors import NotFound
 from store.ids import new_message_id, now_gregorian
-from store.messages import VISIBLE, Message, announce
+from store.messages import VISIBLE, Message, announce, get_message
 
 
 @dataclass
@@ -252,30 +255,38 @@ async def copy_messages(
     return outcome
 
 
-async def expire_messages(store: Store) -> int:
-    """Mark messages past retention as expired (they already are hidden; this keeps counting cheap)."""
-    async with store.db.transaction() as tx:
-        return await tx.execute(
-            "UPDATE messages SET state = 'expired' WHERE state = 'active' AND timestamp < ?",
-            (store.cutoff(),),
-        )
+async def forward_with_comment(
+    store: Store, account_id: str, box_id: str, message_id: str, target_box: str, comment: Path
+) -> str:
+    """Forward a message by phone behind the owner's spoken `comment` (KAZOO's prepend_forward): a copy
+    in `target_box` whose audio is the comment, KAZOO's tone, then the message, announced as any
+    forward by phone; return its id. The comment file is gone afterwards.
 
-
-async def purge_messages(store: Store) -> int:
-    """Free the disk space of messages no one can reach any more; how many audio files went.
-
-    Messages deleted through the API go for good, row and audio: an unknown id answers the same as a
-    deleted one. Messages past retention keep their row, so asking for one still answers
-    `prior_to_retention_duration`, but lose their audio (and its encodings). The files are removed after the commit; a
-    crash in between leaves orphans, which the next start removes.
-    """
-    async with store.db.transaction() as tx:
-        rows = await tx.fetch_all(
-            "SELECT media_file FROM messages WHERE state != 'active' AND media_file IS NOT NULL"
+    Raises NotFound (a box or the message gone) and NotAudio (the audio cannot be joined)."""
+    source = await get_message(store.db, account_id, box_id, message_id, store.cutoff())
+    if source is None or source.media_file is None:
+        comment.unlink(missing_ok=True)
+        raise NotFound(message_id)
+    joined = comment.with_name(f"{comment.stem}-forward.wav")
+    try:
+        # CPU work off the event loop, and before the write transaction: other writers never wait on it.
+        await asyncio.to_thread(
+            prepend_comment, comment, store.media.path(source.media_file), joined
         )
-        await tx.execute("DELETE FROM messages WHERE state = 'removed'")
-        await tx.execute(
-            "UPDATE messages SET media_file = NULL WHERE state = 'expired' AND media_file IS NOT NULL"
-        )
-    store.media.discard(row["media_file"] for row in rows)
-    return len(rows)
+        stored = await store.media.adopt(joined, account_id)
+    finally:
+        comment.unlink(missing_ok=True)
+        joined.unlink(missing_ok=True)
+    try:
+        async with store.db.transaction() as tx:
+            rows, _ = await _select(tx, account_id, box_id, [message_id], None, store.cutoff())
+            if not rows:
+                raise NotFound(message_id)
+            to = await _arrival_address(tx, account_id, target_box)
+            doc, history = _arrived(rows[0], box_id, "copied", now_gregorian(), to)
+            doc["length"] = stored.length_ms
+            await _insert_arrival(tx, account_id, target_box, (doc, history), stored.file, True)
+    except BaseException:
+        store.media.discard([stored.file])
+        raise
+    return doc["media_id"]

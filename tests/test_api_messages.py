@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import pytest
 
 from store.accounts import create_account, create_token
-from store.message_changes import expire_messages, purge_messages
 from store.messages import set_transcription
+from store.retention import expire_messages, purge_messages
 from tests.conftest import ApiClient, make_tone, media_files
 
 GREGORIAN_OFFSET = 62167219200  # seconds from 0000-01-01 to 1970-01-01

@@ -433,3 +433,10 @@ def test_serve_on_a_busy_port_exits_1_with_a_hint(tmp_path, environ):
         result = vmbox(tmp_path, environ, "serve")
     assert result.returncode == 1
     assert "VMBOX_API_PORT" in result.stderr
+
+
+def test_an_unknown_forward_type_exits_2_naming_the_choices(tmp_path, environ):
+    environ["VMBOX_IVR_FORWARD_TYPE"] = "prepend"
+    result = vmbox(tmp_path, environ, "config")
+    assert result.returncode == 2
+    assert "ivr.forward_type" in result.stderr and "prepend_forward" in result.stderr

@@ -18,8 +18,9 @@ from ivr.notify.setup import notifications
 from ivr.serve import running
 from store.accounts import create_account
 from store.core import open_store
-from store.message_changes import copy_messages, expire_messages, purge_messages
+from store.message_changes import copy_messages
 from store.messages import attach_audio, create_message
+from store.retention import expire_messages, purge_messages
 from store.vmboxes import create_vmbox
 from tests.conftest import probe
 from tests.mailkit import Changes, MailServer, MovableClock, write_tone

@@ -282,7 +282,7 @@ async def test_lamps_are_marked_once_per_box_whatever_the_burst(store, account, 
 async def test_messages_past_retention_mark_their_box_s_lamp_when_they_expire(
     store, account, box, tmp_path
 ):
-    from store.message_changes import expire_messages
+    from store.retention import expire_messages
 
     message = await create_message(
         store, account, box.id, {"caller_id_number": "1001", "timestamp": store.cutoff() + 60}

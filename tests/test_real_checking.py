@@ -2,18 +2,19 @@
 out across calls; the owner known by caller ID), counts and menus (silence at the main menu: 4 rounds,
 then goodbye), the envelope said in the box's timezone, fast-forward and rewind as heard, saving,
 deleting and forwarding, previous and next as KAZOO's, 9 without a number, greetings and names recorded
-by phone and heard by the next caller, the setup wizard (PIN and greeting), and 6 in the options making
+by phone and heard by the next caller, a forward behind a spoken comment, the setup wizard (PIN and greeting), and 6 in the options making
 the box announcement only (KAZOO's toggle_announcement_mode), heard by the next caller and the owner."""
 
 import random
 import time
 from datetime import UTC, datetime
 
-from tests.asterisk.heard import RATE, pcm, write_wav
+from tests.asterisk.heard import RATE, Heard, pcm, write_wav
 from tests.asterisk.install import SOUNDS
 from tests.asterisk.scenarios import Scenarios
 
 SPEECH = SOUNDS / "tt-weasels.wav"
+BEEP_S = 0.4255  # Asterisk's beep.wav: recording starts as it ends
 GREGORIAN_OFFSET = 62_167_219_200  # seconds from year 0 to 1970, as KAZOO counts time
 
 scenario = Scenarios()
@@ -258,6 +259,8 @@ async def save_delete_and_forward(scene):
     await caller.press("3")
     await caller.hears("enter_forward_mailbox")
     await caller.press(f"{other['mailbox']}#")
+    await caller.hears("forward_menu")
+    await caller.press("2")  # as it is
     await caller.hears("message_forwarded")
     await caller.hears("vm-nomore")
     await caller.hears("main_menu")  # "no more messages" takes no key
@@ -273,6 +276,59 @@ async def save_delete_and_forward(scene):
     }  # newest first; forwarded is filed saved
     [copy] = await scene.messages(other)
     assert copy["folder"] == "new"
+
+
+@scenario
+async def forward_behind_a_spoken_comment(scene):
+    """KAZOO's prepend_forward (on in the harness's vmbox): 3, the mailbox, then 1 records a comment.
+    The copy's audio is the comment (the owner's speech, after the 1 s pause), KAZOO's 440 Hz tone for
+    0.5 s, then the whole message, sample for sample; the original is filed saved."""
+    box, other = await scene.box(skip_envelope=True), await scene.box()
+    original = noise(scene, 3, seed=31)
+    await scene.api.create_message(box["id"], original, caller_id_number="5551234")
+    owner = await scene.call("check", box)
+    await log_in(owner)
+    await owner.hears("main_menu")
+    await owner.press("1")
+    await owner.hears("audio")
+    await owner.press("3")
+    await owner.hears("enter_forward_mailbox")
+    await owner.press(f"{other['mailbox']}#")
+    await owner.hears("forward_menu")
+    await owner.press("1")
+    await owner.hears("vm-record-prepend")
+    await owner.hears("beep")
+    await owner.say(scene.speech(SPEECH, pause_s=1))
+    await owner.press("#")
+    await owner.hears("vm-review")
+    await owner.press("1")
+    await owner.hears("message_forwarded")
+    await owner.hang_up()
+    [copy] = await scene.messages(other)
+    reply = await scene.api.get(f"/vmboxes/{other['id']}/messages/{copy['media_id']}/raw")
+    assert reply.status == 200
+    path = scene.harness.directory / f"{copy['media_id']}.wav"
+    path.write_bytes(reply.body)
+    stored = Heard(pcm(path))
+    [said] = stored.starts_of(pcm(SPEECH))
+    assert abs(said - (1.0 - BEEP_S)) < 0.1, (
+        said
+    )  # said 1 s after the beep began; recorded after it
+    [whole] = stored.runs_of(pcm(original))
+    assert (whole.source_s, round(whole.length_s, 2)) == (0, 3.0), whole
+    assert abs(stored.seconds - (whole.heard_s + 3.0)) < 0.01 and copy["length"] == round(
+        stored.seconds * 1000
+    )
+    assert abs(tone_pitch(stored, whole.heard_s - 0.5, whole.heard_s) - 440) < 10
+    [kept] = await scene.messages(box, "saved")
+    assert kept["media_id"]
+
+
+def tone_pitch(heard: Heard, start_s: float, end_s: float) -> float:
+    """The frequency of the pure tone heard between two times, from its zero crossings."""
+    samples = memoryview(heard.audio).cast("h")[int(start_s * RATE) : int(end_s * RATE)]
+    crossings = sum(1 for a, b in zip(samples, samples[1:], strict=False) if (a < 0) != (b < 0))
+    return crossings / 2 / (end_s - start_s)
 
 
 @scenario

@@ -17,11 +17,11 @@ from store.core import open_store
 from store.message_changes import (
     change_folder,
     copy_messages,
-    expire_messages,
     move_messages,
     remove_messages,
 )
 from store.messages import FOLDERS, create_message
+from store.retention import expire_messages
 from store.vmbox_listing import list_vmboxes
 from store.vmboxes import create_vmbox, delete_vmbox, folder_counts
 

@@ -157,12 +157,23 @@ class SetFolder:
 
 
 @dataclass(frozen=True)
+class FindForwardTarget:
+    """Whether the box with number `mailbox` (not the caller's own) may receive a forward.
+    -> ForwardTargetFound"""
+
+    box_id: str
+    mailbox: str
+
+
+@dataclass(frozen=True)
 class ForwardMessage:
-    """Copy a message into the box with number `mailbox` (not the caller's own). -> Forwarded"""
+    """Copy a message into the box with number `mailbox` (not the caller's own), behind `comment` when
+    there is one (the recording is then used up). -> Forwarded"""
 
     box_id: str
     message_id: str
     mailbox: str
+    comment: Recording | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,7 @@ Action = (
     | SaveMessage
     | DiscardRecording
     | SetFolder
+    | FindForwardTarget
     | ForwardMessage
     | SaveGreeting
     | RemoveGreeting

@@ -62,6 +62,11 @@ class MessagesLoaded:
 
 
 @dataclass(frozen=True)
+class ForwardTargetFound:
+    ok: bool  # False: no such mailbox, or the caller's own
+
+
+@dataclass(frozen=True)
 class Forwarded:
     ok: bool  # False: no such mailbox, or the caller's own
 
@@ -85,6 +90,7 @@ Event = (
     | BoxFound
     | PinChecked
     | MessagesLoaded
+    | ForwardTargetFound
     | Forwarded
     | AnnouncementSet
     | CallerHungUp

@@ -5,10 +5,11 @@ Rules (h11-style: everything that affects the flow lives in the table):
 - A (state, event) pair the table lacks ends the call politely (goodbye, then hang up) and is
   recorded in `problems` for the driver to log; it never raises into the driver.
 - After the caller hangs up, only bookkeeping follows: a message being left is saved (or, if shorter
-  than min_message_ms, discarded), a greeting being recorded is discarded; never a channel action.
+  than min_message_ms, discarded), a greeting being recorded is discarded, a recorded forward comment
+  is forwarded; never a channel action.
 """
 
-from ivr.flow import access, deposit, mailbox, options, personal
+from ivr.flow import access, deposit, forwarding, mailbox, options, personal
 from ivr.flow.actions import (
     CHANNEL_ACTIONS,
     FINAL_ACTIONS,
@@ -42,12 +43,19 @@ def answered(ctx: CallState, event: Done) -> Step:
 
 
 def hung_up(ctx: CallState, event: CallerHungUp) -> Step:
-    """The default after a hang-up: keep a message being left, drop a greeting being recorded, else end."""
-    if ctx.recording is not None and ctx.greeting_kind:
+    """The default after a hang-up: keep a message being left, drop a greeting being recorded, forward
+    a message behind its recorded comment, else end."""
+    return left_behind(ctx) if ctx.recording is not None else ended(ctx)
+
+
+def left_behind(ctx: CallState) -> Step:
+    """The call is over with a recording not yet kept: what becomes of it."""
+    ctx.hung_up = True
+    if ctx.greeting_kind:
         return personal.drop(ctx)
-    if ctx.recording is not None:
-        return keep_or_drop(ctx)
-    return ended(ctx)
+    if ctx.forward_to:
+        return forwarding.forward_after_hang_up(ctx)
+    return keep_or_drop(ctx)
 
 
 TRANSITIONS = {
@@ -61,6 +69,7 @@ TRANSITIONS = {
     **access.TRANSITIONS,
     **personal.TRANSITIONS,
     **mailbox.TRANSITIONS,
+    **forwarding.TRANSITIONS,
     **options.TRANSITIONS,
 }
 
@@ -108,9 +117,7 @@ class Flow:
         ctx = self._ctx
         ctx.problems.append(f"no transition for {type(event).__name__} in state {ctx.state.value}")
         if ctx.recording is not None:  # never lose what a caller left, nor leave a recording behind
-            ctx.hung_up = True
-            state, action = personal.drop(ctx) if ctx.greeting_kind else keep_or_drop(ctx)
-            ctx.state = state
+            ctx.state, action = left_behind(ctx)
             return action
         if ctx.state is State.ENDING:
             ctx.state = State.FINISHED

@@ -1,5 +1,5 @@
 """The mailbox: counts and main menu, playing messages with their envelope, the message menu,
-forwarding, and fast-forward / rewind.
+and fast-forward / rewind (forwarding itself is in forwarding.py).
 
 Rules:
 - The main menu says the counts every round and asks again without a notice, main_menu_rounds (KAZOO's
@@ -20,7 +20,6 @@ Rules:
 from ivr.flow.actions import (
     DateTime,
     Digits,
-    ForwardMessage,
     Number,
     Play,
     PlayAudio,
@@ -39,7 +38,7 @@ from ivr.flow.common import (
     goodbye,
     retry,
 )
-from ivr.flow.events import DigitsEntered, Done, Forwarded, MessagesLoaded, PlaybackStopped
+from ivr.flow.events import DigitsEntered, Done, MessagesLoaded, PlaybackStopped
 from ivr.flow.state import CallState, State
 
 
@@ -267,20 +266,6 @@ def ask_forward(ctx: CallState) -> Step:
     )
 
 
-def forward_entered(ctx: CallState, event: DigitsEntered) -> Step:
-    number = event.digits
-    if not number or number == ctx.box.mailbox:
-        return retry(ctx, ask_forward, notice="invalid_mailbox", exhausted=message_menu)
-    return State.FORWARDING, ForwardMessage(ctx.box.id, ctx.message.id, number)
-
-
-def forwarded(ctx: CallState, event: Forwarded) -> Step:
-    if not event.ok:
-        return retry(ctx, ask_forward, notice="invalid_mailbox", exhausted=message_menu)
-    # As KAZOO does: a forwarded message counts as heard, so it moves to saved.
-    return file_as(ctx, "saved", "forwarded")
-
-
 TRANSITIONS = {
     (State.LOADING, MessagesLoaded): loaded,
     (State.MAIN_MENU, DigitsEntered): main_menu_choice,
@@ -292,6 +277,4 @@ TRANSITIONS = {
     (State.FILED, PlaybackStopped): after_filed,
     (State.NO_MORE, PlaybackStopped): to_main_menu,
     (State.RETURNING, PlaybackStopped): to_main_menu,
-    (State.ASKING_FORWARD, DigitsEntered): forward_entered,
-    (State.FORWARDING, Forwarded): forwarded,
 }

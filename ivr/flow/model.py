@@ -140,3 +140,5 @@ class Settings:
     keys: Keys = field(default_factory=Keys)
     limits: Limits = field(default_factory=Limits)
     callback_enabled: bool = True  # the callback key calls the sender back (else "not available")
+    # Forwarding offers to record a comment played before the message (KAZOO's prepend_forward).
+    forward_comment: bool = False

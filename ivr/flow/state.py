@@ -68,6 +68,14 @@ class State(enum.Enum):
     NO_MORE = "no more"
     RETURNING = "returning"  # "saved", then the main menu
     ASKING_FORWARD = "asking forward"
+    FINDING_FORWARD_TARGET = "finding forward target"
+    FORWARD_MENU = "forward menu"  # with a comment first, as it is, or not at all
+    COMMENT_INSTRUCTIONS = "comment instructions"
+    RECORDING_COMMENT = "recording comment"
+    COMMENT_REVIEW = "comment review"
+    COMMENT_LISTENING = "comment listening"
+    REDOING_COMMENT = "redoing comment"
+    DROPPING_COMMENT = "dropping comment"
     FORWARDING = "forwarding"
     # the configuration menu
     OPTIONS_MENU = "options menu"
@@ -89,9 +97,13 @@ class CallState:
     hung_up: bool = False
     login_failures: int = 0
     menu_failures: int = 0
-    recording: Recording | None = None  # the message or greeting just recorded, not yet kept
+    # the message, greeting or forward comment just recorded, not yet kept
+    recording: Recording | None = None
     then_operator: bool = False  # after keeping (or dropping) the message, transfer to the operator
     greeting_kind: str = ""  # unavailable | name | temporary, while recording one
+    forward_to: str = (
+        ""  # the mailbox a message goes to, while its comment is recorded and reviewed
+    )
     in_setup: bool = False  # inside the first-time setup wizard
     new_pin: str = ""
     counts: tuple[int, int] = (0, 0)  # new, saved

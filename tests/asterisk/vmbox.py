@@ -41,7 +41,8 @@ _apps = itertools.count(1)
 
 def settings(driver: str, asterisk: Asterisk, app: str) -> dict[str, str]:
     """vmbox's settings (VMBOX_* variables) for `driver` against `asterisk`."""
-    common = {"VMBOX_IVR_LOCKOUT_FAILURES": "5"}
+    # Forwards offer KAZOO's prepend menu, so both kinds of forward run on the real Asterisk.
+    common = {"VMBOX_IVR_LOCKOUT_FAILURES": "5", "VMBOX_IVR_FORWARD_TYPE": "prepend_forward"}
     if driver == "fastagi":
         return common | {
             "VMBOX_AMI_HOST": "127.0.0.1",
