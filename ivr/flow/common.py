@@ -15,11 +15,14 @@ from ivr.flow.actions import (
     HangUp,
     LoadMessages,
     Play,
+    PlayAudio,
     Prompt,
     Record,
     SaveMessage,
     Say,
 )
+from ivr.flow.events import DigitsEntered
+from ivr.flow.model import Audio
 from ivr.flow.state import CallState, State
 
 Step = tuple[State, Action]
@@ -66,6 +69,35 @@ def retry(
 def chose(ctx: CallState) -> None:
     """A valid menu choice: the retry count starts again."""
     ctx.menu_failures = 0
+
+
+def review_choice(
+    ctx: CallState,
+    event: DigitsEntered,
+    keep: Callable[[CallState], Step],
+    again: Callable[[CallState], Step],
+    states: tuple[State, State, State],
+) -> Step:
+    """The review of a greeting or a forward's comment (`ctx.recording`): the save key keeps it, listen
+    plays it, record discards it to record again (`states`: listening, redoing, dropping); after
+    review_rounds rounds without a choice (KAZOO's, silent) it is dropped."""
+    keys, recording = ctx.settings.keys, ctx.recording
+    listening, redoing, dropping = states
+    if event.digits == keys.save:
+        return keep(ctx)
+    if event.digits == keys.listen:
+        chose(ctx)
+        return listening, PlayAudio(Audio(recording.handle, recording.length_ms), 0, ALL_KEYS)
+    if event.digits == keys.record:
+        chose(ctx)
+        return redoing, DiscardRecording(recording)
+    return retry(
+        ctx,
+        again,
+        notice=None,
+        rounds=ctx.settings.limits.review_rounds,
+        exhausted=lambda ctx: (dropping, DiscardRecording(ctx.recording)),
+    )
 
 
 def record_message(ctx: CallState) -> Step:

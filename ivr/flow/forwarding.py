@@ -13,17 +13,15 @@ Rules:
 """
 
 from ivr.flow.actions import (
-    DiscardRecording,
     End,
     FindForwardTarget,
     ForwardMessage,
     Play,
-    PlayAudio,
     Prompt,
     Record,
     SetFolder,
 )
-from ivr.flow.common import ALL_KEYS, Step, ask, chose, retry
+from ivr.flow.common import Step, ask, chose, retry, review_choice
 from ivr.flow.events import (
     CallerHungUp,
     DigitsEntered,
@@ -34,7 +32,6 @@ from ivr.flow.events import (
     RecordingFinished,
 )
 from ivr.flow.mailbox import ask_forward, choice, file_as, message_menu
-from ivr.flow.model import Audio
 from ivr.flow.state import CallState, State
 
 # KAZOO's forward menu keys (fixed there too).
@@ -102,22 +99,12 @@ def review_comment(ctx: CallState) -> Step:
 
 
 def comment_reviewed(ctx: CallState, event: DigitsEntered) -> Step:
-    keys, recording = ctx.settings.keys, ctx.recording
-    if event.digits == keys.save:
-        return _forward(ctx, recording)
-    if event.digits == keys.listen:
-        chose(ctx)
-        audio = Audio(recording.handle, recording.length_ms)
-        return State.COMMENT_LISTENING, PlayAudio(audio, 0, ALL_KEYS)
-    if event.digits == keys.record:
-        chose(ctx)
-        return State.REDOING_COMMENT, DiscardRecording(recording)
-    return retry(
+    return review_choice(
         ctx,
-        review_comment,
-        notice=None,
-        rounds=ctx.settings.limits.review_rounds,
-        exhausted=lambda ctx: (State.DROPPING_COMMENT, DiscardRecording(ctx.recording)),
+        event,
+        keep=lambda ctx: _forward(ctx, ctx.recording),
+        again=review_comment,
+        states=(State.COMMENT_LISTENING, State.REDOING_COMMENT, State.DROPPING_COMMENT),
     )
 
 

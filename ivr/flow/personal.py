@@ -11,15 +11,13 @@ from ivr.flow.actions import (
     DiscardRecording,
     End,
     Play,
-    PlayAudio,
     Prompt,
     Record,
     SaveGreeting,
     SetPin,
 )
-from ivr.flow.common import ALL_KEYS, Step, ask, chose, enter_main_menu, enter_options, retry
+from ivr.flow.common import Step, ask, chose, enter_main_menu, enter_options, retry, review_choice
 from ivr.flow.events import CallerHungUp, DigitsEntered, Done, PlaybackStopped, RecordingFinished
-from ivr.flow.model import Audio
 from ivr.flow.state import CallState, State
 
 GREETING_KINDS = ("unavailable", "name", "temporary")
@@ -89,23 +87,15 @@ def review(ctx: CallState) -> Step:
 
 
 def reviewed(ctx: CallState, event: DigitsEntered) -> Step:
-    keys = ctx.settings.keys
-    recording = ctx.recording
-    if event.digits == keys.save:
-        return State.SAVING_GREETING, SaveGreeting(ctx.box.id, ctx.greeting_kind, recording)
-    if event.digits == keys.listen:
-        chose(ctx)
-        return State.GREETING_LISTENING, PlayAudio(
-            Audio(recording.handle, recording.length_ms), 0, ALL_KEYS
-        )
-    if event.digits == keys.record:
-        return State.REDOING_GREETING, DiscardRecording(recording)
-    return retry(
+    return review_choice(
         ctx,
-        review,
-        notice=None,
-        rounds=ctx.settings.limits.review_rounds,
-        exhausted=lambda ctx: (State.DROPPING_GREETING, DiscardRecording(ctx.recording)),
+        event,
+        keep=lambda ctx: (
+            State.SAVING_GREETING,
+            SaveGreeting(ctx.box.id, ctx.greeting_kind, ctx.recording),
+        ),
+        again=review,
+        states=(State.GREETING_LISTENING, State.REDOING_GREETING, State.DROPPING_GREETING),
     )
 
 
