@@ -22,7 +22,6 @@ import logging
 import re
 import socket
 from datetime import tzinfo
-from email.message import EmailMessage
 from email.utils import parseaddr
 
 import aiosmtplib
@@ -204,7 +203,7 @@ class EmailNotifier:
             self.clock.now(),
         )
 
-    async def _send(self, job: Job, about: str, email: EmailMessage, recipients: list[str]) -> str:
+    async def _send(self, job: Job, about: str, email: bytes, recipients: list[str]) -> str:
         """Deliver `email`; a detail for the job's record. Raises Retry or Failure."""
         try:
             refused = await self._deliver(email, recipients)
@@ -233,7 +232,7 @@ class EmailNotifier:
             f"; refused: {', '.join(refused)}" if refused else ""
         )
 
-    async def _deliver(self, email: EmailMessage, recipients: list[str]) -> dict:
+    async def _deliver(self, email: bytes, recipients: list[str]) -> dict:
         """One SMTP session: connect (TLS, login as configured), send, quit; the refused recipients."""
         if self._local_hostname is None:
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
@@ -250,9 +249,7 @@ class EmailNotifier:
         )
         try:
             await client.connect()
-            refused, _ = await client.send_message(
-                email, sender=self.sender_address, recipients=recipients
-            )
+            refused, _ = await client.sendmail(self.sender_address, recipients, email)
         except BaseException:
             client.close()
             raise
