@@ -113,7 +113,7 @@ async def test_it_sounds_as_ffmpegs_libmp3lame_encoding_did(tmp_path):
     assert len(ours_played) == len(theirs_played)
     noise = sum((a - b) ** 2 for a, b in zip(ours_played, theirs_played, strict=True))
     signal = sum(b * b for b in theirs_played)
-    assert noise <= signal / 1000  # 30 dB apart at least (the same LAME settings: identical here)
+    assert noise <= signal / 1000  # 30 dB apart at least (LAME's quality 7 against ffmpeg's 3)
 
 
 @pytest.mark.parametrize("rate, channels", [(16000, 1), (44100, 2), (11025, 2)])
