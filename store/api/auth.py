@@ -59,11 +59,11 @@ class TokenCache:
         self._tokens.pop(token, None)
 
 
-def unauthorized() -> ApiError:
+def unauthorized(message: str = "invalid credentials") -> ApiError:
     return ApiError(
         401,
         "invalid_credentials",
-        {"message": "invalid credentials"},
+        {"message": message},
         headers={"WWW-Authenticate": "X-Auth-Token"},
     )
 
