@@ -7,6 +7,7 @@ with the safest event (no box, wrong PIN, no messages, not forwarded, not change
 
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,20 +23,23 @@ from ivr.flow.events import (
 )
 from ivr.flow.model import Audio, Box, CallInfo, Message
 from ivr.recordings import Journal
-from store import greetings, lockout, users
+from store import greetings, users
+from store.accounts import revoke_box_tokens
 from store.audio import wav_info
+from store.box_greetings import NoGreeting, remove_box_greeting, set_box_greeting
 from store.core import Store
 from store.errors import NotAudio, StoreError
+from store.forwards import NoSuchMailbox, NotForwarded, OwnMailbox, forward_message
 from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
-from store.message_changes import change_folder, copy_messages, forward_with_comment
+from store.message_changes import change_folder
 from store.messages import create_message, playable_messages
+from store.pin_logins import LockoutPolicy, log_in_with_pin
 from store.timezones import box_timezone
-from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
+from store.vmboxes import VMBox, find_vmbox, folder_counts, get_vmbox, patch_vmbox
 
 logger = logging.getLogger(__name__)
 
-GREETING_KEYS = {"unavailable": "unavailable", "temporary": "temporary_unavailable", "name": "name"}
 _CALLER_FIELD = (
     35  # KAZOO's caller_id_* limit: longer values are cut, never refused (the message must be kept)
 )
@@ -50,6 +54,10 @@ class ServiceOptions:
     full_notices: bool = (
         False  # email the owner when a caller finds the box full (email is configured)
     )
+
+    @property
+    def lockout(self) -> LockoutPolicy:
+        return LockoutPolicy(self.lockout_failures, self.lockout_window_s, self.lockout_s)
 
 
 def _caller_text(value: str) -> str:
@@ -160,35 +168,26 @@ class CallServices:
         return BoxFound(await self._view(call, await get_vmbox(db, call.account_id, rows[0][0])))
 
     async def check_pin(self, call: CallInfo, action: act.CheckPin) -> PinChecked:
-        db, now, options = self.store.db, int(time.time()), self.options
-        if await lockout.is_locked(db, action.box_id, now):
+        # Microseconds, on the event loop: a keyed hash (store/hashing.py). No queue: only an scrypt
+        # hash left from before takes a worker thread, until its box's first successful login.
+        login = await log_in_with_pin(
+            self.store.db, action.box_id, action.pin, int(time.time()), self.options.lockout
+        )
+        if login.locked_now:
+            logger.warning(
+                "call %s: box %s locked for %d s after %d PIN failures",
+                call.call_id,
+                action.box_id,
+                self.options.lockout_s,
+                self.options.lockout_failures,
+            )
+        elif login.locked_until is not None:
             logger.warning(
                 "call %s: PIN refused, box %s is locked after repeated failures",
                 call.call_id,
                 action.box_id,
             )
-            return PinChecked(False)
-        # Microseconds, on the event loop: a keyed hash (store/hashing.py). No queue: only an scrypt
-        # hash left from before takes a worker thread, until its box's first successful login.
-        if await check_pin(db, action.box_id, action.pin):
-            await lockout.clear_failures(db, action.box_id)
-            return PinChecked(True)
-        if await lockout.record_failure(
-            db,
-            action.box_id,
-            now,
-            options.lockout_window_s,
-            options.lockout_failures,
-            options.lockout_s,
-        ):
-            logger.warning(
-                "call %s: box %s locked for %d s after %d PIN failures",
-                call.call_id,
-                action.box_id,
-                options.lockout_s,
-                options.lockout_failures,
-            )
-        return PinChecked(False)
+        return PinChecked(login.accepted)
 
     async def load_messages(self, call: CallInfo, action: act.LoadMessages) -> MessagesLoaded:
         found = await playable_messages(
@@ -256,66 +255,45 @@ class CallServices:
         return ForwardTargetFound(target is not None and target.id != action.box_id)
 
     async def forward(self, call: CallInfo, action: act.ForwardMessage) -> Forwarded:
-        target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
-        comment = Path(action.comment.handle) if action.comment else None
-        if target is None or target.id == action.box_id:
-            if comment:
-                comment.unlink(missing_ok=True)
+        try:
+            comment = Path(action.comment.handle) if action.comment else None
+            target, copy = await forward_message(
+                self.store,
+                call.account_id,
+                action.box_id,
+                action.message_id,
+                action.mailbox,
+                comment,
+            )
+        except (NoSuchMailbox, OwnMailbox, NotForwarded):
             return Forwarded(False)
-        if comment:
-            try:
-                copy = await forward_with_comment(
-                    self.store,
-                    call.account_id,
-                    action.box_id,
-                    action.message_id,
-                    target.id,
-                    comment,
-                )
-            except NotAudio as exc:  # as KAZOO: the message still goes, without the comment
-                logger.warning("call %s: %s; forwarding without the comment", call.call_id, exc)
-            else:
-                logger.info(
-                    "call %s: message %s forwarded to box %s behind a comment, as %s",
-                    call.call_id,
-                    action.message_id,
-                    target.id,
-                    copy,
-                )
-                return Forwarded(True)
-        outcome = await copy_messages(
-            self.store, call.account_id, action.box_id, [action.message_id], [target.id]
+        logger.info(
+            "call %s: message %s forwarded to box %s as %s%s",
+            call.call_id,
+            action.message_id,
+            target,
+            copy,
+            " (with a comment first)" if action.comment else "",
         )
-        return Forwarded(bool(outcome.succeeded))
+        return Forwarded(True)
 
     async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
-        """Keep a greeting recorded by phone and point the box at it. The greeting it replaces is
-        deleted only if it was recorded by phone too: one uploaded through the API stays for the owner."""
-        key = GREETING_KEYS[action.kind]
-        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
+        """Keep a greeting recorded by phone and point the box at it (store/box_greetings.py says
+        which greeting it replaces is deleted)."""
         stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
-        name = f"{action.kind} greeting of {box.mailbox}" if box else f"{action.kind} greeting"
-        media_id = await greetings.create_greeting(self.store, call.account_id, name, stored)
-        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: media_id}})
-        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
+        await set_box_greeting(
+            self.store, call.account_id, action.box_id, action.kind, stored, "recording"
+        )
         return Done()
 
-    async def _drop_phone_greeting(self, call: CallInfo, media_id: object) -> None:
-        if not isinstance(media_id, str):
-            return
-        previous = await greetings.get_media(self.store.db, call.account_id, media_id)
-        if previous is not None and previous.doc.get("media_source") == "recording":
-            await greetings.delete_media(self.store, call.account_id, media_id)
-
     async def remove_greeting(self, call: CallInfo, action: act.RemoveGreeting) -> Done:
-        key = GREETING_KEYS[action.kind]
-        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
-        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: None}})
-        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
+        with suppress(NoGreeting):  # none to remove: done all the same
+            await remove_box_greeting(self.store, call.account_id, action.box_id, action.kind)
         return Done()
 
     async def set_pin(self, call: CallInfo, action: act.SetPin) -> Done:
         await patch_vmbox(self.store.db, call.account_id, action.box_id, {"pin": action.pin})
+        await revoke_box_tokens(self.store.db, action.box_id)  # web logins with the old PIN end
         return Done()
 
     async def set_announcement_only(

@@ -2,11 +2,13 @@
 account never reaching another's data."""
 
 import re
+import time
 from dataclasses import dataclass
 
 import pytest
 
-from store.accounts import create_account, create_token
+from store.accounts import Token, create_account, create_token
+from store.api.auth import TokenCache
 from store.api.options import ApiOptions
 from tests.conftest import make_tone
 
@@ -86,8 +88,13 @@ ENDPOINTS = [
     ("GET", "/vmboxes/{box}/messages/{message}", None),
     ("POST", "/vmboxes/{box}/messages/{message}", {"data": {"folder": "saved"}}),
     ("DELETE", "/vmboxes/{box}/messages/{message}", None),
+    ("POST", "/vmboxes/{box}/messages/{message}/forward", {"data": {"mailbox": "3000"}}),
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
+    ("GET", "/vmboxes/{box}/events", None),
+    ("GET", "/vmboxes/{box}/greetings/unavailable", None),
+    ("PUT", "/vmboxes/{box}/greetings/unavailable", AUDIO),
+    ("DELETE", "/vmboxes/{box}/greetings/name", None),
     ("GET", "/users", None),
     (
         "PUT",
@@ -270,7 +277,9 @@ async def test_the_endpoint_list_covers_every_account_endpoint_of_the_api(api):
             + path.replace("{box}", "{box_id}")
             .replace("{message}", "{message_id}")
             .replace("{user}", "{user_id}")
-            .replace("{media}", "{media_id}"),
+            .replace("{media}", "{media_id}")
+            .replace("/greetings/unavailable", "/greetings/{kind}")
+            .replace("/greetings/name", "/greetings/{kind}"),
         )
         for method, path, _ in ENDPOINTS
     }
@@ -398,3 +407,13 @@ async def test_a_token_issued_with_no_lifetime_left_is_refused(api, api_options)
     assert auth.data["expires_in_s"] == 0
     reply = await api.client.get("/vmboxes", token=auth.body["auth_token"])
     assert reply.status == 401
+
+
+def test_the_token_cache_reads_a_token_again_after_a_while():
+    """So a token revoked by another path (a PIN changed by phone) stops working within that time."""
+    cache = TokenCache(recheck_s=0)
+    cache.put("token", Token("a" * 32, int(time.time()) + 3600))
+    assert cache.get("token") is None
+    fresh = TokenCache(recheck_s=60)
+    fresh.put("token", Token("a" * 32, int(time.time()) + 3600))
+    assert fresh.get("token") is not None

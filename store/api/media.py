@@ -8,6 +8,7 @@ from store import greetings
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
+from store.api.ranges import audio_reply
 from store.api.requests import (
     expected_revision,
     hex_id,
@@ -26,7 +27,7 @@ def _media_id(request: web.Request) -> str:
     return hex_id(request, "media_id")
 
 
-def _format(request: web.Request) -> str:
+def audio_format(request: web.Request) -> str:
     """The `format` query parameter of a download (wav when absent); 400 for an unknown one."""
     extension = request.query.get("format", "wav")
     if extension not in FORMATS:
@@ -109,14 +110,12 @@ async def delete_media(request: web.Request) -> web.Response:
 
 async def get_media_raw(request: web.Request) -> web.Response:
     """A media object's audio, as `?format=` (wav by default, or mp3, mp4)."""
-    ident, extension = _media_id(request), _format(request)
+    ident, extension = _media_id(request), audio_format(request)
     media, audio = await greetings.media_audio(
         request.app[STORE], request[ACCOUNT_ID], ident, extension
     )
     disposition = f'attachment; filename="{download_name(media, extension)}"'
-    return web.Response(
-        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
-    )
+    return audio_reply(request, audio, FORMATS[extension][1], disposition)
 
 
 async def put_media_raw(request: web.Request) -> web.Response:
