@@ -870,6 +870,15 @@ async def test_patch_with_null_inside_a_nested_object_removes_only_that_key(api)
     assert reply.data["notify"] == {"callback": {"attempts": 3}}
 
 
+async def test_patch_with_null_inside_a_new_nested_object_leaves_the_key_out(api):
+    # RFC 7396: an object the box lacks is merged into nothing, so its nulls remove nothing and go.
+    box = await api.client.create_box("3000")
+    patch = {"notify": {"callback": {"disabled": None, "number": "5551234"}}}
+    reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": patch})
+    assert reply.status == 200, reply.body
+    assert reply.data["notify"]["callback"] == {"number": "5551234"}
+
+
 async def test_patch_with_null_on_a_defaulted_key_restores_the_default(api):
     box = await api.client.create_box("3000", media_extension="wav")
     reply = await api.client.patch(f"/vmboxes/{box['id']}", {"data": {"media_extension": None}})
