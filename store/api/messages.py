@@ -5,7 +5,7 @@ from aiohttp import web
 from store import messages
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
-from store.api.message_queries import message_query
+from store.api.message_queries import is_message_key, message_query
 from store.api.pages import Page, page_reply, requested_page
 from store.api.requests import (
     box_id,
@@ -51,7 +51,7 @@ def _folder(value: object, field: str = "folder") -> str:
 async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, bool]:
     """(rows, the page asked for, whether the store keeps these rows: a page without JSON filters)."""
     store = request.app[STORE]
-    page = requested_page(request)
+    page = requested_page(request, is_message_key)
     query = message_query(request, page, box)
     rows = await list_messages(store.db, query, store.cutoff())
     return rows, page, not query.reads_json
