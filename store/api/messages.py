@@ -1,5 +1,7 @@
 """Handlers for messages: /vmboxes/messages, /vmboxes/{box_id}/messages and /messages/{message_id}."""
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from store import messages
@@ -101,8 +103,26 @@ def _sent(metadata: object) -> object:
 async def create_message(request: web.Request) -> web.Response:
     """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
     ident = box_id(request)
+
+    async def in_the_path(metadata: object) -> tuple[str, object]:
+        return ident, metadata
+
+    return await create_in_box(request, in_the_path)
+
+
+async def create_in_box(
+    request: web.Request, box_of: Callable[[object], Awaitable[tuple[str, object]]]
+) -> web.Response:
+    """Create a message from a create request's metadata (and audio) in the box `box_of(metadata)`
+    names; `box_of` answers (box id, the metadata to keep). The upload is dropped when it fails."""
     store = request.app[STORE]
     metadata, upload = await read_metadata_and_upload(request)
+    try:
+        ident, metadata = await box_of(metadata)
+    except BaseException:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        raise
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
     message = await messages.create_message(
         store, request[ACCOUNT_ID], ident, _sent(metadata), audio, announce=False

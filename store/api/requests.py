@@ -84,7 +84,19 @@ def split_envelope(body: object) -> tuple[dict, str | None]:
                 "data", "type", "Value did not match type(s): object", target="object", value=data
             )
         )
-    return data, body.get("revision")
+    revision = body.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        # Read as no revision, it would skip the check the client asked for.
+        raise validation_error(
+            error(
+                "revision",
+                "type",
+                "Value did not match type(s): string",
+                target="string",
+                value=revision,
+            )
+        )
+    return data, revision
 
 
 async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
@@ -221,11 +233,13 @@ def _is_json_part(part: BodyPartReader) -> bool:
 
 
 async def read_multipart(request: web.Request):
-    """(metadata or None, upload path or None) from a multipart/mixed or multipart/form-data body.
+    """(metadata, upload path or None, whether a metadata part came) from a multipart/mixed or
+    multipart/form-data body.
 
-    The JSON part may be a KAZOO envelope or the bare metadata; exactly one audio part is allowed.
+    The JSON part may be a KAZOO envelope or the bare metadata; exactly one audio part is allowed. A
+    part named `file` is the audio whatever its headers, as the OpenAPI document names it.
     """
-    metadata, upload = None, None
+    metadata, upload, seen = None, None, False
     try:
         reader: MultipartReader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -233,7 +247,8 @@ async def read_multipart(request: web.Request):
                 raise validation_error(
                     error("file", "type", "nested multipart bodies are not supported")
                 )
-            if _is_json_part(part) and metadata is None:
+            if part.name != "file" and _is_json_part(part) and not seen:
+                seen = True
                 raw = await _read_limited(part.read_chunk, request.app[OPTIONS].max_json_bytes)
                 if len(raw) > request.app[OPTIONS].max_json_bytes:
                     raise _too_large(request.app[OPTIONS].max_json_bytes)
@@ -255,7 +270,7 @@ async def read_multipart(request: web.Request):
         ):  # no boundary, a truncated body, a broken part header
             raise _malformed_multipart(exc) from None
         raise
-    return metadata, upload
+    return metadata, upload, seen
 
 
 def is_multipart(request: web.Request) -> bool:
@@ -266,8 +281,8 @@ async def read_metadata_and_upload(request: web.Request) -> tuple[object, Path |
     """(metadata, upload path or None) of a create request: a JSON envelope, or one multipart body with
     the metadata (empty when absent) and at most one audio part."""
     if is_multipart(request):
-        metadata, upload = await read_multipart(request)
-        return ({} if metadata is None else metadata), upload
+        metadata, upload, seen = await read_multipart(request)
+        return (metadata if seen else {}), upload
     return (await read_envelope(request))[0], None
 
 
@@ -275,7 +290,7 @@ async def read_audio_upload(request: web.Request) -> Path:
     """The one audio file of a `PUT …/raw`: multipart, or the raw audio as the body (audio/*, video/*,
     application/octet-stream). 415 for other bodies; 400 `file.required` when there is no audio."""
     if is_multipart(request):
-        _, upload = await read_multipart(request)
+        _, upload, _ = await read_multipart(request)
     elif (
         request.content_type.startswith(("audio/", "video/"))
         or request.content_type == "application/octet-stream"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api import audio, auth, media, messages, service, users, vmboxes
+from store.api import account_messages, audio, auth, media, messages, service, users, vmboxes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -22,8 +22,14 @@ MESSAGE = BOX + "/messages/{message_id}"
 USER = ACCOUNT + "/users/{user_id}"
 MEDIA = ACCOUNT + "/media/{media_id}"
 
-# Query parameters of the media download, for the OpenAPI document: (name, type, description).
-_FORMAT = (("format", "string", "Audio format of the download: wav (default), mp3 or mp4"),)
+# Query parameters of the media download, for the OpenAPI document: (name, JSON schema, description).
+_FORMAT = (
+    (
+        "format",
+        {"type": "string", "enum": ["wav", "mp3", "mp4"]},
+        "Audio format of the download: wav (default), mp3 or mp4",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -32,19 +38,29 @@ class Route:
     path: str
     handler: Handler
     summary: str
-    request: str | None = (
-        None  # body: a schema name, "envelope", "change", "ids", "upload", "media_upload", "audio"
-    )
-    response: str = "json"  # "json", "created", "audio", "zip"
+    request: str | None = None  # the body's kind: see store/api/openapi.py's _REQUESTS and _UPLOADS
+    response: str = "json"  # "json", "created", "audio", "zip", "health", "openapi"
     paginated: bool = False
     query: tuple[
-        tuple[str, str, str], ...
-    ] = ()  # other query parameters: (name, type, description)
+        tuple[str, dict, str], ...
+    ] = ()  # other query parameters: (name, schema, description)
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)"),
-    Route("GET", "/v2/openapi.json", service.openapi, "This OpenAPI document (no auth)"),
+    Route(
+        "GET",
+        "/healthz",
+        service.healthz,
+        "Liveness and database check (no auth)",
+        response="health",
+    ),
+    Route(
+        "GET",
+        "/v2/openapi.json",
+        service.openapi,
+        "This OpenAPI document (no auth)",
+        response="openapi",
+    ),
     Route(
         "PUT",
         "/v2/api_auth",
@@ -73,14 +89,22 @@ ROUTES: tuple[Route, ...] = (
         BOX + "/messages",
         messages.change_messages,
         "Change the folder of, move or copy messages",
-        "change",
+        "bulk_change",
     ),
     Route(
         "DELETE",
         BOX + "/messages",
         messages.delete_messages,
         "Delete all, a folder's, or listed messages",
-        "change",
+        "delete",
+    ),
+    Route(
+        "PUT",
+        ACCOUNT + "/messages",
+        account_messages.create_account_message,
+        "Create a message in the box its metadata names (vmbox_id, or the mailbox in `to`)",
+        "account_upload",
+        "created",
     ),
     Route(
         "GET",
@@ -91,7 +115,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
     Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
-    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
+    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "vmbox_patch"),
     Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
     Route(
         "GET",
@@ -131,7 +155,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", ACCOUNT + "/users", users.create_user, "Create a user", "user", "created"),
     Route("GET", USER, users.get_user, "Fetch a user"),
     Route("POST", USER, users.replace_user, "Replace a user", "user"),
-    Route("PATCH", USER, users.patch_user, "Merge fields into a user", "envelope"),
+    Route("PATCH", USER, users.patch_user, "Merge fields into a user", "user_patch"),
     Route("DELETE", USER, users.delete_user, "Delete a user"),
     Route(
         "GET",
@@ -151,7 +175,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", MEDIA, media.get_media, "Fetch a media object"),
     Route("POST", MEDIA, media.replace_media, "Replace a media object's metadata", "media"),
     Route(
-        "PATCH", MEDIA, media.patch_media, "Merge fields into a media object's metadata", "envelope"
+        "PATCH",
+        MEDIA,
+        media.patch_media,
+        "Merge fields into a media object's metadata",
+        "media_patch",
     ),
     Route("DELETE", MEDIA, media.delete_media, "Delete a media object and its audio"),
     Route(
@@ -166,7 +194,20 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+# A path parameter never matches the fixed segment of a sibling path (`/vmboxes/messages`,
+# `/messages/raw`): a method that path lacks is then 405 with its own Allow, rather than a handler
+# reading `messages` or `raw` as an id. Malformed ids still reach the handlers (404 bad_identifier).
+_PATTERNS = {"box_id": r"(?!messages$)[^{}/]+", "message_id": r"(?!raw$)[^{}/]+"}
+
+
+def registered_path(path: str) -> str:
+    """`path` as the router matches it: its parameters with their patterns."""
+    for name, pattern in _PATTERNS.items():
+        path = path.replace(f"{{{name}}}", f"{{{name}:{pattern}}}")
+    return path
+
+
 def add_routes(app: web.Application) -> None:
     """Register every route of the table on `app`."""
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, registered_path(route.path), route.handler)
