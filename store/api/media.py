@@ -11,10 +11,9 @@ from store.api.pages import fetch_limit, listing_reply, requested_page, text_sta
 from store.api.requests import (
     expected_revision,
     hex_id,
-    read_audio_upload,
     read_envelope,
-    read_metadata_and_upload,
 )
+from store.api.uploads import read_audio_upload, read_metadata_and_upload
 from store.audio import FORMATS
 from store.names import safe_file_name
 from store.validation import error

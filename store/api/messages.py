@@ -14,8 +14,8 @@ from store.api.requests import (
     listed_message_ids,
     message_id,
     read_envelope,
-    read_metadata_and_upload,
 )
+from store.api.uploads import read_metadata_and_upload
 from store.errors import NotFound
 from store.ids import is_hex_id
 from store.message_changes import (
