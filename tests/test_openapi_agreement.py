@@ -167,6 +167,16 @@ async def test_the_document_and_the_server_judge_the_body_alike(api, document, i
     assert refused == (not allowed), (case, allowed, reply.status, reply.body)
 
 
+@pytest.mark.parametrize("blank", [b"\x0c", b" ", b"\n"], ids=["form-feed", "space", "newline"])
+async def test_a_body_of_whitespace_is_no_json_for_the_document_or_the_server(api, ids, blank):
+    # An empty body is an empty envelope; whitespace alone is not JSON text, so both refuse it.
+    reply = await api.client.call(
+        "PATCH", f"/vmboxes/{ids['box']}", data=blank, headers={"Content-Type": "application/json"}
+    )
+    assert reply.status == 400, reply.body
+    assert reply.body["message"] == "invalid_json"
+
+
 # --- query parameters ------------------------------------------------------------------------------------
 
 

@@ -55,7 +55,8 @@ async def read_limited(read, limit: int) -> bytes:
 
 async def json_body(request: web.Request, raw: bytes) -> object:
     try:
-        return json.loads(raw) if raw.strip() else {}
+        # Only a body with nothing in it is an empty envelope; whitespace alone is no JSON text.
+        return json.loads(raw) if raw else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(
             400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}
