@@ -28,8 +28,10 @@ def deep_merge(base: dict, patch: dict) -> dict:
     for key, value in patch.items():
         if value is None:
             merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+        elif isinstance(value, dict):
+            # A new object is merged into nothing, so its nulls go too (RFC 7396's MergePatch).
+            base_value = merged.get(key)
+            merged[key] = deep_merge(base_value if isinstance(base_value, dict) else {}, value)
         else:
             merged[key] = value
     return merged

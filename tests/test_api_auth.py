@@ -83,6 +83,7 @@ ENDPOINTS = [
     ("POST", "/vmboxes/{box}/messages/raw", {"data": {"messages": ["{message}"]}}),
     ("GET", "/vmboxes/{box}/messages", None),
     ("PUT", "/vmboxes/{box}/messages", {"data": {"caller_id_number": "666"}}),
+    ("PUT", "/messages", {"data": {"vmbox_id": "{box}", "caller_id_number": "666"}}),
     ("POST", "/vmboxes/{box}/messages", {"data": {"messages": ["{message}"], "folder": "saved"}}),
     ("DELETE", "/vmboxes/{box}/messages", None),
     ("GET", "/vmboxes/{box}/messages/{message}", None),

@@ -18,9 +18,9 @@ from store.api.requests import (
     box_id,
     listed_message_ids,
     message_id,
-    read_audio_upload,
     read_envelope,
 )
+from store.api.uploads import read_audio_upload
 from store.audio import FORMATS
 from store.errors import NoAudio
 from store.messages import Message

@@ -8,7 +8,8 @@ from store.api.envelope import ApiError, reply
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.media import audio_format, download_name
 from store.api.ranges import audio_reply
-from store.api.requests import box_id, read_audio_upload
+from store.api.requests import box_id
+from store.api.uploads import read_audio_upload
 from store.api.vmboxes import check_owner_may_configure
 from store.audio import FORMATS
 from store.box_greetings import (

@@ -12,10 +12,9 @@ from store.api.ranges import audio_reply
 from store.api.requests import (
     expected_revision,
     hex_id,
-    read_audio_upload,
     read_envelope,
-    read_metadata_and_upload,
 )
+from store.api.uploads import read_audio_upload, read_metadata_and_upload
 from store.audio import FORMATS
 from store.names import safe_file_name
 from store.validation import error

@@ -74,20 +74,18 @@ def message_query(request: web.Request, page: Page, box: str | None) -> MessageQ
     )
 
 
-def _start_after(page: Page) -> tuple[int, str] | None:
-    """The (timestamp, id) a page starts after, from its decoded start key; 400 for any other key."""
-    after = page.start
-    if after is None:
-        return None
+def is_message_key(key: object) -> bool:
+    """Whether `key` is a start key of a message listing: [timestamp, message id]."""
     # `type(...) is int`: a bool is an int to isinstance, and `true` is no timestamp.
-    if not (
-        isinstance(after, list)
-        and len(after) == 2
-        and type(after[0]) is int
-        and 0 <= after[0] <= _MAX_SQL_INTEGER
-        and isinstance(after[1], str)
-    ):
-        raise validation_error(
-            error("start_key", "type", "Invalid start key", value=page.start_text)
-        )
-    return after[0], after[1]
+    return (
+        isinstance(key, list)
+        and len(key) == 2
+        and type(key[0]) is int
+        and 0 <= key[0] <= _MAX_SQL_INTEGER
+        and isinstance(key[1], str)
+    )
+
+
+def _start_after(page: Page) -> tuple[int, str] | None:
+    """The (timestamp, id) a page starts after (its start key, read by `is_message_key`)."""
+    return None if page.start is None else (page.start[0], page.start[1])

@@ -1,19 +1,21 @@
 """Handlers for messages: /vmboxes/messages, /vmboxes/{box_id}/messages and /messages/{message_id}."""
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from store import messages
 from store.api.envelope import ApiError, bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE, TOKEN_BOX
-from store.api.message_queries import message_query
+from store.api.message_queries import is_message_key, message_query
 from store.api.pages import Page, page_reply, requested_page
 from store.api.requests import (
     box_id,
     listed_message_ids,
     message_id,
     read_envelope,
-    read_metadata_and_upload,
 )
+from store.api.uploads import read_metadata_and_upload
 from store.errors import NotFound
 from store.ids import is_hex_id
 from store.message_changes import (
@@ -51,7 +53,7 @@ def _folder(value: object, field: str = "folder") -> str:
 async def _listing(request: web.Request, box: str | None) -> tuple[list, Page, bool]:
     """(rows, the page asked for, whether the store keeps these rows: a page without JSON filters)."""
     store = request.app[STORE]
-    page = requested_page(request)
+    page = requested_page(request, is_message_key)
     query = message_query(request, page, box)
     rows = await list_messages(store.db, query, store.cutoff())
     return rows, page, not query.reads_json
@@ -101,8 +103,26 @@ def _sent(metadata: object) -> object:
 async def create_message(request: web.Request) -> web.Response:
     """Create a message from JSON metadata, or from one multipart body with the metadata and the audio."""
     ident = box_id(request)
+
+    async def in_the_path(metadata: object) -> tuple[str, object]:
+        return ident, metadata
+
+    return await create_in_box(request, in_the_path)
+
+
+async def create_in_box(
+    request: web.Request, box_of: Callable[[object], Awaitable[tuple[str, object]]]
+) -> web.Response:
+    """Create a message from a create request's metadata (and audio) in the box `box_of(metadata)`
+    names; `box_of` answers (box id, the metadata to keep). The upload is dropped when it fails."""
     store = request.app[STORE]
     metadata, upload = await read_metadata_and_upload(request)
+    try:
+        ident, metadata = await box_of(metadata)
+    except BaseException:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+        raise
     audio = await store.media.store(upload, request[ACCOUNT_ID]) if upload else None
     message = await messages.create_message(
         store, request[ACCOUNT_ID], ident, _sent(metadata), audio, announce=False

@@ -1,8 +1,10 @@
-"""The OpenAPI 3.1 document, generated from the route table and the JSON Schema files."""
+"""The OpenAPI 3.1 document, generated from the route table and the JSON Schema files
+(store/api/openapi_schemas.py). It says exactly what the server accepts and answers: the test suite
+holds the two together by running schemathesis against a real server (tests/test_api_schemathesis.py)."""
 
 import re
 
-from store.validation import schema
+from store.api.openapi_schemas import GREGORIAN, components
 
 _PARAMETER = re.compile(r"{(\w+)}")
 
@@ -14,173 +16,116 @@ _PATH_PARAMETERS = {
     "media_id": "The media object (32 hex)",
     "kind": "The greeting: unavailable, temporary (KAZOO's temporary_unavailable) or name",
 }
+# Query parameters: (name, schema, description). page_size and start_key take anything, as KAZOO's:
+# a page_size that is not a whole number above 0 is the default, and a start key the server did not
+# give starts after every entry (an empty page).
 _PAGE_PARAMETERS = (
-    ("page_size", "integer", "Entries per page (default 50)"),
-    ("start_key", "string", "The next_start_key of the previous page"),
-    ("paginate", "boolean", "false returns every entry at once"),
+    ("page_size", {}, "Entries per page: a whole number above 0, at most 1000; else 50"),
+    ("start_key", {"type": "string"}, "The next_start_key of the previous page"),
+    ("paginate", {"type": "boolean"}, "false returns every entry at once"),
 )
 _MESSAGE_PARAMETERS = (
-    ("ascending", "boolean", "Oldest first"),
-    ("created_from", "integer", "Only messages at or after this time (Gregorian seconds)"),
+    ("ascending", {"type": "boolean"}, "Oldest first"),
     (
-        "created_to",
-        "integer",
-        "Only messages at or before this time (at most 31 days + 1 h after created_from)",
+        "created_from",
+        GREGORIAN,
+        "Only messages at or after this time (Gregorian seconds); at most 31 days and an hour"
+        " before created_to (or now), else 400 created_from.date_range",
     ),
+    ("created_to", GREGORIAN, "Only messages at or before this time (Gregorian seconds)"),
     (
         "filter_folder",
-        "string",
+        {"type": "string"},
         "Only this folder: new, saved or deleted (deleted ones are listed only so)",
     ),
 )
+# JSON bodies: the component each kind of request sends.
 _REQUESTS = {
-    "vmbox": ("application/json", {"$ref": "#/components/schemas/VMBoxEnvelope"}),
-    "user": ("application/json", {"$ref": "#/components/schemas/UserEnvelope"}),
-    "media": ("application/json", {"$ref": "#/components/schemas/MediaEnvelope"}),
-    "envelope": ("application/json", {"$ref": "#/components/schemas/Envelope"}),
-    "api_auth": (
-        "application/json",
-        {
-            "type": "object",
-            "properties": {
-                "data": {
-                    "type": "object",
-                    "required": ["api_key"],
-                    "properties": {"api_key": {"type": "string"}},
-                }
-            },
-        },
-    ),
-    "vmbox_auth": (
-        "application/json",
-        {
-            "type": "object",
-            "properties": {
-                "data": {
-                    "type": "object",
-                    "required": ["mailbox", "pin"],
-                    "properties": {
-                        "mailbox": {"type": "string"},
-                        "pin": {"type": "string"},
-                        "account_name": {
-                            "type": "string",
-                            "description": "Needed only when vmbox holds several accounts",
-                        },
-                    },
-                }
-            },
-        },
-    ),
-    "forward": (
-        "application/json",
-        {
-            "type": "object",
-            "properties": {
-                "data": {
-                    "type": "object",
-                    "required": ["mailbox"],
-                    "properties": {"mailbox": {"type": "string"}},
-                }
-            },
-        },
-    ),
-    "change": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
-    "ids": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
+    "vmbox": "VMBoxEnvelope",
+    "user": "UserEnvelope",
+    "media": "MediaEnvelope",
+    "vmbox_patch": "VMBoxPatch",
+    "user_patch": "UserPatch",
+    "media_patch": "MediaPatch",
+    "api_auth": "ApiAuthEnvelope",
+    "vmbox_auth": "VmboxAuthEnvelope",
+    "forward": "ForwardEnvelope",
+    "change": "ChangeEnvelope",
+    "bulk_change": "BulkChangeEnvelope",
+    "delete": "DeleteEnvelope",
+    "ids": "IdsEnvelope",
 }
 _AUDIO_TYPES = ("audio/mpeg", "audio/mp4", "audio/x-wav")
-# Uploads (JSON metadata, or multipart metadata + audio): the envelope component of their metadata.
-_UPLOADS = {"upload": "MessageEnvelope", "media_upload": "MediaEnvelope"}
+# Uploads (JSON metadata, or multipart metadata + audio): (envelope, bare metadata, metadata required).
+_UPLOADS = {
+    "upload": ("MessageEnvelope", "Message", False),
+    "account_upload": ("AccountMessageEnvelope", "AccountMessage", True),
+    "media_upload": ("MediaEnvelope", "Media", True),
+}
+_FILE = {
+    "type": "string",
+    "format": "binary",
+    "minLength": 1,
+    "description": "The audio, any format ffmpeg reads",
+}
 
 
-def _clean(json_schema: dict) -> dict:
-    return {key: value for key, value in json_schema.items() if not key.startswith("$")}
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _components() -> dict:
-    data_of = {"type": "object", "properties": {"data": {}, "revision": {"type": "string"}}}
-    documents = {"VMBox": "vmbox", "Message": "message", "User": "user", "Media": "media"}
-    envelopes = {
-        f"{name}Envelope": {
-            **data_of,
-            "properties": {
-                **data_of["properties"],
-                "data": {"$ref": f"#/components/schemas/{name}"},
-            },
-        }
-        for name in documents
-    }
-    return {
-        "securitySchemes": {
-            "AuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
-            # A browser's: changes it authenticates need Origin (same site) or X-Requested-With.
-            "TokenCookie": {"type": "apiKey", "in": "cookie", "name": "vmbox_token"},
-        },
-        "schemas": {
-            **{name: _clean(schema(file)) for name, file in documents.items()},
-            "Envelope": data_of,
-            **envelopes,
-            "ChangeEnvelope": {
-                "type": "object",
-                "properties": {
-                    "data": {
-                        "type": "object",
-                        "properties": {
-                            "messages": {"type": "array", "items": {"type": "string"}},
-                            "folder": {"type": "string", "enum": ["new", "saved", "deleted"]},
-                            "source_id": {
-                                "oneOf": [
-                                    {"type": "string"},
-                                    {"type": "array", "items": {"type": "string"}},
-                                ]
-                            },
-                        },
-                    }
-                },
-            },
-            "Response": {
-                "type": "object",
-                "required": ["data", "request_id", "status"],
-                "properties": {
-                    "auth_token": {"type": "string"},
-                    "data": {},
-                    "revision": {"type": "string"},
-                    "request_id": {"type": "string"},
-                    "status": {"type": "string", "enum": ["success", "error"]},
-                    "timestamp": {"type": "string"},
-                    "page_size": {"type": "integer"},
-                    "start_key": {"type": "string"},
-                    "next_start_key": {"type": "string"},
-                    "error": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    }
+_SCHEMAS = components()["schemas"]
+
+
+def _schema_of(name: str) -> dict:
+    return _SCHEMAS[name]
+
+
+def _multipart(properties: dict, required: list[str]) -> dict:
+    """The same body as multipart/form-data and multipart/mixed: the server reads parts by their
+    type (a JSON part, or an untyped one without a file name, is the metadata; any other is the
+    audio), not by their names."""
+    # No other parts: a second audio part is refused (400 file.maxItems).
+    body = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        body["required"] = required
+    encoding = {"metadata": {"contentType": "application/json"}} if "metadata" in properties else {}
+    media = {"schema": body, **({"encoding": encoding} if encoding else {})}
+    return {"multipart/form-data": media, "multipart/mixed": media}
 
 
 def _request_body(kind: str) -> dict:
     if kind in _UPLOADS:
+        envelope, bare, required = _UPLOADS[kind]
+        # The metadata part is an envelope ({"data": …}) or the bare metadata.
+        metadata = {"anyOf": [_ref(envelope), _ref(bare)]}
+        parts = _multipart({"metadata": metadata, "file": _FILE}, ["metadata"] if required else [])
+        # Without a body, a message gets every default; a media object has no name.
         return {
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{_UPLOADS[kind]}"}},
-                "multipart/mixed": {"schema": {"type": "object"}},
-                "multipart/form-data": {"schema": {"type": "object"}},
-            }
+            "required": required,
+            "content": {"application/json": {"schema": _ref(envelope)}, **parts},
         }
     if kind == "audio":
+        audio = {"schema": _FILE}
         return {
+            "required": True,
             "content": {
-                "audio/*": {"schema": {"type": "string", "format": "binary"}},
-                "multipart/mixed": {"schema": {"type": "object"}},
-                "multipart/form-data": {"schema": {"type": "object"}},
-            }
+                "audio/*": audio,
+                "video/*": audio,
+                "application/octet-stream": audio,
+                **_multipart({"file": _FILE}, ["file"]),
+            },
         }
-    content_type, body_schema = _REQUESTS[kind]
-    return {"content": {content_type: {"schema": body_schema}}}
+    name = _REQUESTS[kind]
+    return {
+        # An empty body is an empty `data`: refused where `data` is required.
+        "required": "required" in _schema_of(name),
+        "content": {"application/json": {"schema": _ref(name)}},
+    }
 
 
 def _responses(kind: str) -> dict:
-    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}}
+    envelope = {"application/json": {"schema": _ref("Response")}}
     if kind == "audio":
         ok = {"200": {"description": "The audio", "content": {t: {} for t in _AUDIO_TYPES}}}
     elif kind == "events":
@@ -191,11 +136,31 @@ def _responses(kind: str) -> dict:
         }
     elif kind == "created":
         ok = {"201": {"description": "Created", "content": envelope}}
+    elif kind == "health":
+        health = {"application/json": {"schema": _ref("Health")}}
+        ok = {"200": {"description": "The database answers", "content": health}}
+    elif kind == "openapi":
+        document = {"type": "object", "required": ["openapi", "info", "paths"]}
+        ok = {
+            "200": {
+                "description": "This document",
+                "content": {"application/json": {"schema": document}},
+            }
+        }
     else:
         ok = {"200": {"description": "Success", "content": envelope}}
     return {**ok, "default": {"description": "An error in KAZOO's shape", "content": envelope}}
 
 
+def _query(route) -> tuple:
+    paginated = ()
+    if route.paginated:
+        paginated = (*_PAGE_PARAMETERS, *(_MESSAGE_PARAMETERS if "messages" in route.path else ()))
+    return (*paginated, *route.query)
+
+
+# The token in X-Auth-Token, or a browser's cookie (changes it authenticates need Origin of vmbox's
+# own site, or X-Requested-With).
 _SECURITY = [{"AuthToken": []}, {"TokenCookie": []}]
 
 
@@ -210,15 +175,9 @@ def _operation(route) -> dict:
         }
         for name in _PARAMETER.findall(route.path)
     ]
-    query = (
-        (*_PAGE_PARAMETERS, *(_MESSAGE_PARAMETERS if "messages" in route.path else ()))
-        if route.paginated
-        else ()
-    )
-    query = (*query, *route.query)
     parameters += [
-        {"name": name, "in": "query", "description": text, "schema": {"type": kind}}
-        for name, kind, text in query
+        {"name": name, "in": "query", "description": text, "schema": schema}
+        for name, schema, text in _query(route)
     ]
     operation = {
         "operationId": route.handler.__name__,
@@ -246,5 +205,5 @@ def build_openapi(routes) -> dict:
             "description": "KAZOO-compatible voicemail boxes, messages, users and media.",
         },
         "paths": paths,
-        "components": _components(),
+        "components": components(),
     }

@@ -9,17 +9,19 @@ from functools import partial
 
 from aiohttp import web
 
-from store.api.envelope import RawJSON, digest, json_text, reply, validation_error
+from store.api.envelope import RawJSON, digest, json_text, reply
 from store.api.keys import OPTIONS, RENDERINGS
 from store.api.requests import flag
-from store.validation import error
 
 
 @dataclass(frozen=True)
 class Page:
     size: int | None  # None: not paginated, everything at once
-    start: object  # decoded start key, or None for the first page
+    start: object  # decoded start key, or None for the first page (or for a key not read)
     start_text: str | None
+    # A start key the server did not give, or of another listing: the page is empty, as KAZOO's
+    # view answers a start key no entry follows (KAZOO never refuses one).
+    past_the_end: bool = False
 
 
 def encode_key(value: object) -> str:
@@ -27,26 +29,32 @@ def encode_key(value: object) -> str:
     return base64.urlsafe_b64encode(json_text(value).encode()).decode().rstrip("=")
 
 
+_UNREADABLE = object()
+
+
 def _decode_key(text: str) -> object:
     try:
         return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (binascii.Error, ValueError):
-        raise validation_error(
-            error(
-                "start_key",
-                "type",
-                "Invalid start key; pass back a next_start_key unchanged",
-                value=text,
-            )
-        ) from None
+        return _UNREADABLE
 
 
-def requested_page(request: web.Request) -> Page:
-    """The page a listing request asks for."""
+def _is_text(key: object) -> bool:
+    return isinstance(key, str)
+
+
+def requested_page(request: web.Request, is_key: Callable[[object], bool] = _is_text) -> Page:
+    """The page a listing request asks for; `is_key` tells the listing's start keys (by default an
+    id or other text) from any other."""
     if not flag(request, "paginate", True):
         return Page(None, None, None)
     start_text = request.query.get("start_key")
-    return Page(_page_size(request), _decode_key(start_text) if start_text else None, start_text)
+    if not start_text:
+        return Page(_page_size(request), None, None)
+    start = _decode_key(start_text)
+    if start is _UNREADABLE or not is_key(start):
+        return Page(_page_size(request), None, start_text, past_the_end=True)
+    return Page(_page_size(request), start, start_text)
 
 
 def _page_size(request: web.Request) -> int:
@@ -126,6 +134,8 @@ def page_reply(
 ) -> web.Response:
     """A listing from rows fetched with `fetch_limit(page)` (see `render`); `kept`: the rows are a page
     the store keeps, so its rendering is kept with it."""
+    if page.past_the_end:
+        rows, kept = (), False
     make = partial(render, page, rows, entry, key)
     rendered = request.app[RENDERINGS].get(rows, make) if kept and page.size else make()
     fields = page_fields(page, rendered.count, rendered.next_key)
@@ -133,11 +143,7 @@ def page_reply(
 
 
 def text_start(page: Page) -> str | None:
-    """The id (or other text key) a page of a listing ordered by text starts after; 400 for another key."""
-    if page.start is not None and not isinstance(page.start, str):
-        raise validation_error(
-            error("start_key", "type", "Invalid start key", value=page.start_text)
-        )
+    """The id (or other text key) a page of a listing ordered by text starts after, if any."""
     return page.start
 
 

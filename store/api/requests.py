@@ -1,16 +1,13 @@
-"""Reading requests: the JSON envelope, ids in the path, revisions, query parameters and uploads."""
+"""Reading requests: the JSON envelope, ids in the path, revisions and query parameters (uploads:
+store/api/uploads.py)."""
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-from aiohttp import BodyPartReader, MultipartReader, web
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp import web
 
 from store.api.envelope import ApiError, bad_identifier, validation_error
-from store.api.keys import OPTIONS, STORE
+from store.api.keys import OPTIONS
 from store.documents import revision_number
-from store.errors import TooLarge
 from store.ids import is_hex_id, is_message_id
 from store.validation import error
 
@@ -22,20 +19,14 @@ _JSON_TYPES = (
     "text/plain",
     "application/octet-stream",
 )
-_CHUNK = 64 * 1024
+CHUNK = 64 * 1024
 
 
-def _too_large(limit: int) -> ApiError:
+def too_large(limit: int) -> ApiError:
     return ApiError(
         413,
-        "request_entity_too_large",
+        "request_entitytoo_large",
         {"message": f"the request body is over the limit of {limit} bytes"},
-    )
-
-
-def _malformed_multipart(exc: Exception) -> ApiError:
-    return ApiError(
-        400, "invalid_multipart", {"message": f"the multipart body is malformed: {exc}"}
     )
 
 
@@ -51,20 +42,21 @@ def _is_json_type(content_type: str) -> bool:
     return not content_type or content_type in _JSON_TYPES or content_type.endswith("+json")
 
 
-async def _read_limited(read, limit: int) -> bytes:
+async def read_limited(read, limit: int) -> bytes:
     """The whole body `read` gives, or a little over `limit` bytes of it when it is longer.
 
     A single read returns only what has arrived so far, so a body sent in pieces needs a loop.
     """
     raw = bytearray()
-    while len(raw) <= limit and (chunk := await read(_CHUNK)):
+    while len(raw) <= limit and (chunk := await read(CHUNK)):
         raw += chunk
     return bytes(raw)
 
 
-async def _json_body(request: web.Request, raw: bytes) -> object:
+async def json_body(request: web.Request, raw: bytes) -> object:
     try:
-        return json.loads(raw) if raw.strip() else {}
+        # Only a body with nothing in it is an empty envelope; whitespace alone is no JSON text.
+        return json.loads(raw) if raw else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(
             400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}
@@ -84,7 +76,19 @@ def split_envelope(body: object) -> tuple[dict, str | None]:
                 "data", "type", "Value did not match type(s): object", target="object", value=data
             )
         )
-    return data, body.get("revision")
+    revision = body.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        # Read as no revision, it would skip the check the client asked for.
+        raise validation_error(
+            error(
+                "revision",
+                "type",
+                "Value did not match type(s): string",
+                target="string",
+                value=revision,
+            )
+        )
+    return data, revision
 
 
 async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
@@ -96,11 +100,11 @@ async def read_envelope(request: web.Request) -> tuple[dict, str | None]:
         )
     limit = request.app[OPTIONS].max_json_bytes
     if (request.content_length or 0) > limit:
-        raise _too_large(limit)
-    raw = await _read_limited(request.content.read, limit)
+        raise too_large(limit)
+    raw = await read_limited(request.content.read, limit)
     if len(raw) > limit:
-        raise _too_large(limit)
-    return split_envelope(await _json_body(request, raw))
+        raise too_large(limit)
+    return split_envelope(await json_body(request, raw))
 
 
 def expected_revision(request: web.Request, envelope_revision: str | None) -> int | None:
@@ -185,111 +189,3 @@ def integer(
             error(name, "maximum", f"Value must be at most {maximum}", target=maximum, value=number)
         )
     return number
-
-
-def check_upload_size(request: web.Request) -> int:
-    """The upload limit; 413 at once when the declared length is over it."""
-    limit = request.app[OPTIONS].max_upload_bytes
-    if (request.content_length or 0) > limit:
-        raise _too_large(limit)
-    return limit
-
-
-async def _chunks(source) -> AsyncIterator[bytes]:
-    read = source.read_chunk if isinstance(source, BodyPartReader) else source.read
-    while chunk := await read(_CHUNK):
-        yield chunk
-
-
-async def receive_upload(request: web.Request, source) -> object:
-    """Stream an audio upload (a request body or a multipart part) to a tmp file; 413 past the limit."""
-    limit = check_upload_size(request)
-    try:
-        return await request.app[STORE].media.receive(_chunks(source), limit)
-    except TooLarge:
-        raise _too_large(limit) from None
-
-
-def _is_json_part(part: BodyPartReader) -> bool:
-    content_type = part.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    # A plain form field (no filename) is the metadata too: curl -F sends it untyped, aiohttp as text/plain.
-    return (
-        content_type == "application/json"
-        or content_type.endswith("+json")
-        or (content_type in ("", "text/plain") and part.filename is None)
-    )
-
-
-async def read_multipart(request: web.Request):
-    """(metadata or None, upload path or None) from a multipart/mixed or multipart/form-data body.
-
-    The JSON part may be a KAZOO envelope or the bare metadata; exactly one audio part is allowed.
-    """
-    metadata, upload = None, None
-    try:
-        reader: MultipartReader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise validation_error(
-                    error("file", "type", "nested multipart bodies are not supported")
-                )
-            if _is_json_part(part) and metadata is None:
-                raw = await _read_limited(part.read_chunk, request.app[OPTIONS].max_json_bytes)
-                if len(raw) > request.app[OPTIONS].max_json_bytes:
-                    raise _too_large(request.app[OPTIONS].max_json_bytes)
-                body = await _json_body(request, raw)
-                metadata = (
-                    split_envelope(body)[0] if isinstance(body, dict) and "data" in body else body
-                )
-            elif upload is None:
-                upload = await receive_upload(request, part)
-            else:
-                raise validation_error(
-                    error("file", "maxItems", "Only one file may be uploaded at a time", target=1)
-                )
-    except BaseException as exc:
-        if upload is not None:
-            upload.unlink(missing_ok=True)
-        if isinstance(
-            exc, (ValueError, BadHttpMessage)
-        ):  # no boundary, a truncated body, a broken part header
-            raise _malformed_multipart(exc) from None
-        raise
-    return metadata, upload
-
-
-def is_multipart(request: web.Request) -> bool:
-    return request.content_type.startswith("multipart/")
-
-
-async def read_metadata_and_upload(request: web.Request) -> tuple[object, Path | None]:
-    """(metadata, upload path or None) of a create request: a JSON envelope, or one multipart body with
-    the metadata (empty when absent) and at most one audio part."""
-    if is_multipart(request):
-        metadata, upload = await read_multipart(request)
-        return ({} if metadata is None else metadata), upload
-    return (await read_envelope(request))[0], None
-
-
-async def read_audio_upload(request: web.Request) -> Path:
-    """The one audio file of a `PUT …/raw`: multipart, or the raw audio as the body (audio/*, video/*,
-    application/octet-stream). 415 for other bodies; 400 `file.required` when there is no audio."""
-    if is_multipart(request):
-        _, upload = await read_multipart(request)
-    elif (
-        request.content_type.startswith(("audio/", "video/"))
-        or request.content_type == "application/octet-stream"
-    ):
-        check_upload_size(request)
-        upload = await receive_upload(request, request.content)
-    else:
-        raise unsupported(
-            request.content_type, "the audio as the body (Content-Type: audio/...) or multipart"
-        )
-    if upload is None or upload.stat().st_size == 0:
-        if upload is not None:
-            upload.unlink(missing_ok=True)
-        raise validation_error(
-            error("file", "required", "Field is required but missing: upload one audio file")
-        )
-    return upload

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from store.api import (
+    account_messages,
     audio,
     box_greetings,
     events,
@@ -34,8 +35,14 @@ USER = ACCOUNT + "/users/{user_id}"
 MEDIA = ACCOUNT + "/media/{media_id}"
 GREETING = BOX + "/greetings/{kind}"
 
-# Query parameters of the media download, for the OpenAPI document: (name, type, description).
-_FORMAT = (("format", "string", "Audio format of the download: wav (default), mp3 or mp4"),)
+# Query parameters of the media download, for the OpenAPI document: (name, JSON schema, description).
+_FORMAT = (
+    (
+        "format",
+        {"type": "string", "enum": ["wav", "mp3", "mp4"]},
+        "Audio format of the download: wav (default), mp3 or mp4",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -44,25 +51,31 @@ class Route:
     path: str
     handler: Handler
     summary: str
-    request: str | None = (
-        None  # body: a schema name, "envelope", "change", "ids", "upload", "media_upload", "audio"
-    )
-    response: str = "json"  # "json", "created", "audio", "zip"
+    request: str | None = None  # the body's kind: see store/api/openapi.py's _REQUESTS and _UPLOADS
+    response: str = "json"  # "json", "created", "audio", "zip", "health", "openapi"
     paginated: bool = False
     query: tuple[
-        tuple[str, str, str], ...
-    ] = ()  # other query parameters: (name, type, description)
+        tuple[str, dict, str], ...
+    ] = ()  # other query parameters: (name, schema, description)
     public: bool = False  # called without a token
     box: bool = False  # a box login's token may call it (for its own box), beside an account's
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)", public=True),
+    Route(
+        "GET",
+        "/healthz",
+        service.healthz,
+        "Liveness and database check (no auth)",
+        response="health",
+        public=True,
+    ),
     Route(
         "GET",
         "/v2/openapi.json",
         service.openapi,
         "This OpenAPI document (no auth)",
+        response="openapi",
         public=True,
     ),
     Route(
@@ -120,7 +133,7 @@ ROUTES: tuple[Route, ...] = (
         BOX + "/messages",
         messages.change_messages,
         "Change the folder of, move or copy messages",
-        "change",
+        "bulk_change",
         box=True,
     ),
     Route(
@@ -128,8 +141,16 @@ ROUTES: tuple[Route, ...] = (
         BOX + "/messages",
         messages.delete_messages,
         "Delete all, a folder's, or listed messages",
-        "change",
+        "delete",
         box=True,
+    ),
+    Route(
+        "PUT",
+        ACCOUNT + "/messages",
+        account_messages.create_account_message,
+        "Create a message in the box its metadata names (vmbox_id, or the mailbox in `to`)",
+        "account_upload",
+        "created",
     ),
     Route(
         "GET",
@@ -145,7 +166,7 @@ ROUTES: tuple[Route, ...] = (
         BOX,
         vmboxes.patch_vmbox,
         "Merge settings into a voicemail box (a box login: only the owner's settings)",
-        "envelope",
+        "vmbox_patch",
         box=True,
     ),
     Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
@@ -237,7 +258,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", ACCOUNT + "/users", users.create_user, "Create a user", "user", "created"),
     Route("GET", USER, users.get_user, "Fetch a user"),
     Route("POST", USER, users.replace_user, "Replace a user", "user"),
-    Route("PATCH", USER, users.patch_user, "Merge fields into a user", "envelope"),
+    Route("PATCH", USER, users.patch_user, "Merge fields into a user", "user_patch"),
     Route("DELETE", USER, users.delete_user, "Delete a user"),
     Route(
         "GET",
@@ -257,7 +278,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", MEDIA, media.get_media, "Fetch a media object"),
     Route("POST", MEDIA, media.replace_media, "Replace a media object's metadata", "media"),
     Route(
-        "PATCH", MEDIA, media.patch_media, "Merge fields into a media object's metadata", "envelope"
+        "PATCH",
+        MEDIA,
+        media.patch_media,
+        "Merge fields into a media object's metadata",
+        "media_patch",
     ),
     Route("DELETE", MEDIA, media.delete_media, "Delete a media object and its audio"),
     Route(
@@ -272,10 +297,23 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+# A path parameter never matches the fixed segment of a sibling path (`/vmboxes/messages`,
+# `/messages/raw`): a method that path lacks is then 405 with its own Allow, rather than a handler
+# reading `messages` or `raw` as an id. Malformed ids still reach the handlers (404 bad_identifier).
+_PATTERNS = {"box_id": r"(?!messages$)[^{}/]+", "message_id": r"(?!raw$)[^{}/]+"}
+
+
+def registered_path(path: str) -> str:
+    """`path` as the router matches it: its parameters with their patterns."""
+    for name, pattern in _PATTERNS.items():
+        path = path.replace(f"{{{name}}}", f"{{{name}:{pattern}}}")
+    return path
+
+
 def add_routes(app: web.Application) -> None:
     """Register every route of the table on `app`."""
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, registered_path(route.path), route.handler)
 
 
 def public_routes() -> frozenset[tuple[str, str]]:
