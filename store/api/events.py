@@ -40,12 +40,13 @@ async def box_events(request: web.Request) -> web.StreamResponse:
             await response.prepare(request)
             try:
                 await response.write(b"retry: 3000\n\n")
-                while True:
-                    counts = await watcher.next(request.app[OPTIONS].heartbeat_s)
-                    await response.write(_event(counts))
-            except WatchEnded:
-                await response.write_eof()
-            except _CLIENT_GONE:
+                try:
+                    while True:
+                        counts = await watcher.next(request.app[OPTIONS].heartbeat_s)
+                        await response.write(_event(counts))
+                except WatchEnded:
+                    await response.write_eof()
+            except _CLIENT_GONE:  # also when the stream ends with the client already gone
                 pass
             return response
     except NotFound:
