@@ -9,6 +9,7 @@ from store.api.envelope import ApiError, RequestIds, bad_identifier, error_reply
 from store.api.keys import OPENAPI, OPTIONS, RENDERINGS, REQUEST_ID, REQUEST_IDS, STORE, TOKENS
 from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
+from store.api.page import add_page_routes
 from store.api.pages import Renderings
 from store.api.routes import ROUTES, add_routes
 from store.core import Store
@@ -108,4 +109,5 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[REQUEST_IDS] = RequestIds()
     app[RENDERINGS] = Renderings()
     add_routes(app)
+    add_page_routes(app)
     return app

@@ -12,6 +12,7 @@ from aiohttp import web
 from store.accounts import Token, account_for_api_key, create_token, token_info
 from store.api.envelope import ApiError, reply
 from store.api.keys import ACCOUNT_ID, AUTH_TOKEN, OPTIONS, STORE, TOKENS
+from store.api.page import is_page
 from store.api.requests import read_envelope
 from store.validation import error
 
@@ -65,7 +66,11 @@ async def _token(request: web.Request, token: str) -> Token | None:
 async def authorize(request: web.Request) -> None:
     """Check the X-Auth-Token of a request to a non-public path: 401 without a valid token, 403 when the
     path names another account. Sets the request's AUTH_TOKEN and ACCOUNT_ID."""
-    if request.path in _PUBLIC or request.match_info.http_exception is not None:
+    if (
+        request.path in _PUBLIC
+        or is_page(request.path)
+        or request.match_info.http_exception is not None
+    ):
         return
     token = request.headers.get("X-Auth-Token", "")
     found = await _token(request, token) if token else None

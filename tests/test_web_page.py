@@ -1,0 +1,36 @@
+"""The web page as served: its files, their headers, and a browser loading it with nothing from
+another origin and no error."""
+
+from store.api.page import page_files
+from tests.webkit import WEB, web  # noqa: F401  (the fixture)
+
+pytestmark = WEB
+
+
+async def test_the_page_is_served_at_the_root_with_a_strict_policy(web):
+    reply = await web.fetch("/")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/html")
+    policy = reply.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert b"<script>" not in reply.body  # no inline script: the policy would block it
+
+
+async def test_every_file_of_the_page_is_served_with_its_type_and_revalidated_by_etag(web):
+    files = page_files()
+    assert {"index.html", "style.css", "js/main.js"} <= set(files)
+    for name, file in files.items():
+        reply = await web.fetch(f"/web/{name}")
+        assert reply.status == 200, (name, reply.headers)
+        assert reply.headers["Content-Type"].startswith(file.content_type), (name, reply.headers)
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+        again = await web.fetch(f"/web/{name}", {"If-None-Match": reply.headers["ETag"]})
+        assert again.status == 304, name
+
+
+async def test_only_the_page_s_own_files_are_served(web):
+    for path in ("/web/nothing.js", "/web/../pyproject.toml", "/web/%2e%2e/api/page.py"):
+        reply = await web.fetch(path)
+        assert reply.status == 404, path
