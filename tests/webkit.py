@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from ivr.config import IvrSettings
 from tests.callkit import System, settings_for, start
 from tests.conftest import Reply, make_tone
 
@@ -92,7 +93,9 @@ class Web:
 @web_fixture
 async def web(browser: Browser, tmp_path: Path):
     """vmbox running with box 3000 (PIN 1357, New York time) and a desktop-sized page on it."""
-    async with await start(settings_for(tmp_path)) as system:
+    # Three wrong PINs lock a box (the phone's counter, which the page's login shares).
+    settings = settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3))
+    async with await start(settings) as system:
         box = await system.api.create_box("3000", pin=PIN, timezone=ZONE, is_setup=True)
         context = await browser.new_context(
             viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=system.api.base

@@ -33,7 +33,7 @@ export class Greetings {
     const id = `greeting-${greeting.kind}`;
     const error = h("p", { class: "error", id: `${id}-error`, role: "alert" });
     const upload = h("input", {
-      type: "file", id: `${id}-file`, accept: "audio/*", class: "file",
+      type: "file", id: `${id}-file`, accept: "audio/*", class: "visually-hidden",
       onchange: (event) => this.#upload(greeting, event.target.files[0], error),
     });
     const record = h("button", {
@@ -52,8 +52,8 @@ export class Greetings {
       h(
         "div", { class: "greeting-actions" },
         record,
-        h("label", { for: `${id}-file`, class: "button", text: "Upload a file" }),
         upload,
+        h("label", { for: `${id}-file`, class: "button", text: "Upload a file" }),
         mediaId
           ? h("button", {
             type: "button", id: `${id}-remove`, text: "Remove",

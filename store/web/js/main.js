@@ -34,7 +34,7 @@ async function openSession(session) {
     return;
   }
   await view.open(session.accountId, boxId);
-  byId("main").focus();
+  byId("main").focus({ preventScroll: true });
 }
 
 function askLogin() {

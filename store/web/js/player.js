@@ -56,11 +56,11 @@ export class Player {
 
   setStep(ms) {
     this.stepS = ms > 0 ? ms / 1000 : 10;
-    const step = formatSeconds(this.stepS).replace(/^0:/, "");
-    this.rewindButton.textContent = `− ${step} s`;
-    this.rewindButton.setAttribute("aria-label", `Back ${this.stepS} seconds`);
-    this.forwardButton.textContent = `+ ${step} s`;
-    this.forwardButton.setAttribute("aria-label", `Forward ${this.stepS} seconds`);
+    const seconds = `${this.stepS} second${this.stepS === 1 ? "" : "s"}`;
+    this.rewindButton.textContent = `− ${this.stepS} s`;
+    this.rewindButton.setAttribute("aria-label", `Back ${seconds}`);
+    this.forwardButton.textContent = `+ ${this.stepS} s`;
+    this.forwardButton.setAttribute("aria-label", `Forward ${seconds}`);
   }
 
   toggle() {
