@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.flow.model import Keys, Limits
+from store.api.proxies import parse_networks
 from store.encodings import DEFAULT_LIMIT_MB
 from store.timezones import DEFAULT_TIMEZONE, known
 
@@ -44,6 +45,13 @@ class ApiSettings:
     port: int = 8000
     max_upload_mb: int = 50
     token_ttl_s: int = 3600
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed: addresses or networks, comma-separated
+    # (e.g. "127.0.0.1, 10.0.0.0/8"). Empty: none, the peer is the client.
+    trusted_proxies: str = ""
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -232,6 +240,10 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
             for name, cls in sections.items()
         }
     )
+    try:
+        parse_networks(settings.api.trusted_proxy_list)
+    except ValueError as exc:
+        raise ConfigError(f"api.trusted_proxies: {exc}") from None
     if not known(settings.store.default_timezone):
         raise ConfigError(
             f"store.default_timezone {settings.store.default_timezone!r} is not a time zone this"

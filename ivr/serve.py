@@ -37,6 +37,8 @@ def api_options(settings: Settings) -> ApiOptions:
     return ApiOptions(
         max_upload_bytes=settings.api.max_upload_mb * 1024 * 1024,
         token_ttl_s=settings.api.token_ttl_s,
+        lockout=service_options(settings).lockout,  # a box login counts towards the phone's lockout
+        trusted_proxies=settings.api.trusted_proxy_list,
     )
 
 

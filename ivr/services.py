@@ -21,7 +21,7 @@ from ivr.flow.events import (
 )
 from ivr.flow.model import Audio, Box, CallInfo, Message
 from ivr.recordings import Journal
-from store import greetings, lockout, users
+from store import greetings, users
 from store.audio import wav_info
 from store.core import Store
 from store.errors import NotAudio, StoreError
@@ -29,8 +29,9 @@ from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
 from store.message_changes import change_folder, copy_messages
 from store.messages import create_message, playable_messages
+from store.pin_logins import LockoutPolicy, log_in_with_pin
 from store.timezones import box_timezone
-from store.vmboxes import VMBox, check_pin, find_vmbox, folder_counts, get_vmbox, patch_vmbox
+from store.vmboxes import VMBox, find_vmbox, folder_counts, get_vmbox, patch_vmbox
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class ServiceOptions:
     full_notices: bool = (
         False  # email the owner when a caller finds the box full (email is configured)
     )
+
+    @property
+    def lockout(self) -> LockoutPolicy:
+        return LockoutPolicy(self.lockout_failures, self.lockout_window_s, self.lockout_s)
 
 
 def _caller_text(value: str) -> str:
@@ -159,35 +164,26 @@ class CallServices:
         return BoxFound(await self._view(call, await get_vmbox(db, call.account_id, rows[0][0])))
 
     async def check_pin(self, call: CallInfo, action: act.CheckPin) -> PinChecked:
-        db, now, options = self.store.db, int(time.time()), self.options
-        if await lockout.is_locked(db, action.box_id, now):
+        # Microseconds, on the event loop: a keyed hash (store/hashing.py). No queue: only an scrypt
+        # hash left from before takes a worker thread, until its box's first successful login.
+        login = await log_in_with_pin(
+            self.store.db, action.box_id, action.pin, int(time.time()), self.options.lockout
+        )
+        if login.locked_now:
+            logger.warning(
+                "call %s: box %s locked for %d s after %d PIN failures",
+                call.call_id,
+                action.box_id,
+                self.options.lockout_s,
+                self.options.lockout_failures,
+            )
+        elif login.locked_until is not None:
             logger.warning(
                 "call %s: PIN refused, box %s is locked after repeated failures",
                 call.call_id,
                 action.box_id,
             )
-            return PinChecked(False)
-        # Microseconds, on the event loop: a keyed hash (store/hashing.py). No queue: only an scrypt
-        # hash left from before takes a worker thread, until its box's first successful login.
-        if await check_pin(db, action.box_id, action.pin):
-            await lockout.clear_failures(db, action.box_id)
-            return PinChecked(True)
-        if await lockout.record_failure(
-            db,
-            action.box_id,
-            now,
-            options.lockout_window_s,
-            options.lockout_failures,
-            options.lockout_s,
-        ):
-            logger.warning(
-                "call %s: box %s locked for %d s after %d PIN failures",
-                call.call_id,
-                action.box_id,
-                options.lockout_s,
-                options.lockout_failures,
-            )
-        return PinChecked(False)
+        return PinChecked(login.accepted)
 
     async def load_messages(self, call: CallInfo, action: act.LoadMessages) -> MessagesLoaded:
         found = await playable_messages(

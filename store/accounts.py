@@ -54,6 +54,7 @@ def _account(row) -> Account:
 class Token:
     account_id: str
     expires: int  # Unix seconds
+    box_id: str | None = None  # a box login's token reaches this box alone; None: the whole account
 
 
 async def create_account(db: Database, name: str, realm: str | None = None) -> tuple[Account, str]:
@@ -80,6 +81,12 @@ async def list_accounts(db: Database) -> list[Account]:
     return [_account(row) for row in rows]
 
 
+async def get_account(db: Database, account_id: str) -> Account | None:
+    """The account `account_id`, or None."""
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
+    return _account(row) if row else None
+
+
 async def account_realm(db: Database, account_id: str) -> str | None:
     """The realm of an account, or None when there is no such account."""
     row = await db.fetch_one(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,))
@@ -96,24 +103,45 @@ async def account_for_api_key(db: Database, api_key: str) -> Account | None:
     return _account(row) if row else None
 
 
-async def create_token(db: Database, account_id: str, ttl_s: int) -> tuple[str, Token]:
-    """Issue an auth token for `account_id` valid for `ttl_s` seconds; expired tokens are purged."""
+async def accounts_named(db: Database, name: str) -> list[Account]:
+    """The accounts called `name` (compared without regard to case), oldest first."""
+    rows = await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM accounts WHERE lower(name) = lower(?) ORDER BY created, id",
+        (name,),
+    )
+    return [_account(row) for row in rows]
+
+
+async def create_token(
+    db: Database, account_id: str, ttl_s: int, box_id: str | None = None
+) -> tuple[str, Token]:
+    """Issue an auth token for `account_id` (for its box `box_id` alone, when given) valid for `ttl_s`
+    seconds; expired tokens are purged."""
     token = new_secret()
     now = int(time.time())
-    issued = Token(account_id, now + ttl_s)
+    issued = Token(account_id, now + ttl_s, box_id)
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM auth_tokens WHERE expires <= ?", (now,))
         await tx.execute(
-            "INSERT INTO auth_tokens (token_hash, account_id, expires) VALUES (?, ?, ?)",
-            (secret_hash(token), account_id, issued.expires),
+            "INSERT INTO auth_tokens (token_hash, account_id, expires, box_id) VALUES (?, ?, ?, ?)",
+            (secret_hash(token), account_id, issued.expires, box_id),
         )
     return token, issued
 
 
 async def token_info(db: Database, token: str) -> Token | None:
-    """The account and expiry of a token that has not expired, or None."""
+    """The account, expiry and box (None for an account's token) of a token that has not expired, or
+    None."""
     row = await db.fetch_one(
-        "SELECT account_id, expires FROM auth_tokens WHERE token_hash = ? AND expires > ?",
+        "SELECT account_id, expires, box_id FROM auth_tokens WHERE token_hash = ? AND expires > ?",
         (secret_hash(token), int(time.time())),
     )
-    return Token(*row) if row else None
+    return Token(row["account_id"], row["expires"], row["box_id"]) if row else None
+
+
+async def revoke_token(db: Database, token: str) -> bool:
+    """Make `token` invalid at once (a log-out); False when it was not valid anyway."""
+    async with db.transaction() as tx:
+        return bool(
+            await tx.execute("DELETE FROM auth_tokens WHERE token_hash = ?", (secret_hash(token),))
+        )

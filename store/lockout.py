@@ -62,10 +62,15 @@ async def record_failure(
 
 async def is_locked(db: Database, box_id: str, now: int) -> bool:
     """True while a lock of `box_id` runs at `now`."""
+    return await locked_until(db, box_id, now) is not None
+
+
+async def locked_until(db: Database, box_id: str, now: int) -> int | None:
+    """When the lock of `box_id` running at `now` ends (Unix seconds), or None when none runs."""
     row = await db.fetch_one(
-        "SELECT 1 FROM box_lockouts WHERE box_id = ? AND locked_until > ?", (box_id, now)
+        "SELECT locked_until FROM box_lockouts WHERE box_id = ? AND locked_until > ?", (box_id, now)
     )
-    return row is not None
+    return row[0] if row else None
 
 
 async def clear_failures(db: Database, box_id: str) -> None:

@@ -214,4 +214,10 @@ UPDATE messages SET history = json_extract(doc, '$.history'), doc = json_remove(
  WHERE json_type(doc, '$.history') IS NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Tokens of a box login (mailbox and PIN, for the web page) name their box: such a token reaches that
+# box alone. NULL for an account's tokens (an API key's). They go with their box.
+_V6 = """
+ALTER TABLE auth_tokens ADD COLUMN box_id TEXT REFERENCES vmboxes(id) ON DELETE CASCADE;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)

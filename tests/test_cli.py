@@ -164,6 +164,7 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
         "port": 8000,
         "max_upload_mb": 50,
         "token_ttl_s": 3600,
+        "trusted_proxies": "",
     }
     assert config["agi"]["port"] == 4573 and config["agi"]["host"] == "127.0.0.1"
     assert config["limits"]["max_message_s"] == 500 and config["limits"]["min_message_ms"] == 500
@@ -433,3 +434,10 @@ def test_serve_on_a_busy_port_exits_1_with_a_hint(tmp_path, environ):
         result = vmbox(tmp_path, environ, "serve")
     assert result.returncode == 1
     assert "VMBOX_API_PORT" in result.stderr
+
+
+def test_trusted_proxies_that_are_no_addresses_exit_2_naming_them(tmp_path, environ):
+    environ["VMBOX_API_TRUSTED_PROXIES"] = "127.0.0.1, proxy.example"
+    result = vmbox(tmp_path, environ, "config")
+    assert result.returncode == 2
+    assert "api.trusted_proxies" in result.stderr and "proxy.example" in result.stderr

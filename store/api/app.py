@@ -6,12 +6,26 @@ from aiohttp import web
 
 from store.api.auth import TokenCache, authorize
 from store.api.envelope import ApiError, RequestIds, bad_identifier, error_reply, validation_error
-from store.api.keys import OPENAPI, OPTIONS, RENDERINGS, REQUEST_ID, REQUEST_IDS, STORE, TOKENS
+from store.api.keys import (
+    BOX_ROUTES,
+    LOGIN_LIMITS,
+    OPENAPI,
+    OPTIONS,
+    PROXIES,
+    PUBLIC_ROUTES,
+    RENDERINGS,
+    REQUEST_ID,
+    REQUEST_IDS,
+    STORE,
+    TOKENS,
+)
+from store.api.login_limits import FailedLogins
 from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
 from store.api.page import add_page_routes
 from store.api.pages import Renderings
-from store.api.routes import ROUTES, add_routes
+from store.api.proxies import TrustedProxies
+from store.api.routes import ROUTES, add_routes, box_routes, public_routes
 from store.core import Store
 from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge, TooLong
 
@@ -108,6 +122,10 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[OPENAPI] = build_openapi(ROUTES)
     app[REQUEST_IDS] = RequestIds()
     app[RENDERINGS] = Renderings()
+    app[PUBLIC_ROUTES] = public_routes()
+    app[BOX_ROUTES] = box_routes()
+    app[PROXIES] = TrustedProxies(options.trusted_proxies)
+    app[LOGIN_LIMITS] = FailedLogins(options.login_failures, options.login_window_s)
     add_routes(app)
     add_page_routes(app)
     return app

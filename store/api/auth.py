@@ -1,22 +1,34 @@
-"""Authentication: API key -> auth token (`PUT /v2/api_auth`), and the token check on every request.
+"""The token check on every request: who may call what.
 
 A token is scoped to one account. A request naming another account in its path gets 403 before any
 handler runs, so no handler can leak another account's data; ids of another account under one's own
 account path are simply not found (every store query is filtered by account).
+
+A box login's token (`PUT /v2/vmbox_auth`) is scoped further, to its box: it may call only the routes
+the route table marks for box logins, and only with its own box in the path; anything else is 403.
+
+The token comes from the X-Auth-Token header, else from the `vmbox_token` cookie (store/api/cookies.py,
+which also holds the CSRF rule applied here to cookie-authenticated requests).
 """
 
 import time
 
 from aiohttp import web
 
-from store.accounts import Token, account_for_api_key, create_token, token_info
-from store.api.envelope import ApiError, reply
-from store.api.keys import ACCOUNT_ID, AUTH_TOKEN, OPTIONS, STORE, TOKENS
+from store.accounts import Token, token_info
+from store.api.cookies import cookie_token, is_same_origin, needs_origin_check
+from store.api.envelope import ApiError
+from store.api.keys import (
+    ACCOUNT_ID,
+    AUTH_TOKEN,
+    BOX_ROUTES,
+    ECHOED_TOKEN,
+    PUBLIC_ROUTES,
+    STORE,
+    TOKEN_BOX,
+    TOKENS,
+)
 from store.api.page import is_page
-from store.api.requests import read_envelope
-from store.validation import error
-
-_PUBLIC = frozenset({"/v2/api_auth", "/healthz", "/v2/openapi.json"})
 
 
 class TokenCache:
@@ -43,14 +55,22 @@ class TokenCache:
                 self._tokens.clear()
         self._tokens[token] = info
 
+    def forget(self, token: str) -> None:
+        """Drop a revoked token."""
+        self._tokens.pop(token, None)
 
-def _unauthorized() -> ApiError:
+
+def unauthorized() -> ApiError:
     return ApiError(
         401,
         "invalid_credentials",
         {"message": "invalid credentials"},
         headers={"WWW-Authenticate": "X-Auth-Token"},
     )
+
+
+def _forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", {"message": message})
 
 
 async def _token(request: web.Request, token: str) -> Token | None:
@@ -63,44 +83,39 @@ async def _token(request: web.Request, token: str) -> Token | None:
     return found
 
 
+def _route_key(request: web.Request) -> tuple[str, str]:
+    return request.method, request.match_info.route.resource.canonical
+
+
 async def authorize(request: web.Request) -> None:
-    """Check the X-Auth-Token of a request to a non-public path: 401 without a valid token, 403 when the
-    path names another account. Sets the request's AUTH_TOKEN and ACCOUNT_ID."""
-    if (
-        request.path in _PUBLIC
-        or is_page(request.path)
-        or request.match_info.http_exception is not None
-    ):
+    """Check the token of a request to a non-public route: 401 without a valid token, 403 when the
+    path names another account, or another box than a box login's, or a route box logins may not
+    call, or when a cookie-authenticated change fails the CSRF rule. Sets the request's AUTH_TOKEN,
+    ECHOED_TOKEN, ACCOUNT_ID and TOKEN_BOX."""
+    if request.match_info.http_exception is not None:
+        return
+    route = _route_key(request)
+    if route in request.app[PUBLIC_ROUTES] or is_page(request.path):
         return
     token = request.headers.get("X-Auth-Token", "")
+    from_cookie = not token
+    token = token or cookie_token(request)
     found = await _token(request, token) if token else None
     if found is None:
-        raise _unauthorized()
+        raise unauthorized()
+    if from_cookie and needs_origin_check(request) and not is_same_origin(request):
+        raise _forbidden(
+            "a request authenticated by the cookie that changes something must come from vmbox's"
+            " own page (an Origin header of this site, or X-Requested-With)"
+        )
     request[AUTH_TOKEN] = token
+    request[ECHOED_TOKEN] = "" if from_cookie else token  # a cookie's token stays out of bodies
     account_id = request.match_info.get("account_id")
     if account_id is not None and account_id != found.account_id:
-        raise ApiError(
-            403, "forbidden", {"message": "this token does not grant access to that account"}
-        )
+        raise _forbidden("this token does not grant access to that account")
+    if found.box_id is not None:
+        box_id = request.match_info.get("box_id")
+        if route not in request.app[BOX_ROUTES] or (box_id is not None and box_id != found.box_id):
+            raise _forbidden("a box login's token reaches only its own box")
     request[ACCOUNT_ID] = found.account_id
-
-
-async def put_api_auth(request: web.Request) -> web.Response:
-    """Exchange an API key for an auth token scoped to the key's account."""
-    data, _ = await read_envelope(request)
-    api_key = data.get("api_key")
-    if not isinstance(api_key, str) or not api_key:
-        raise ApiError(
-            400, "validation error", error("api_key", "required", "Field is required but missing")
-        )
-    account = await account_for_api_key(request.app[STORE].db, api_key)
-    if account is None:
-        raise _unauthorized()
-    token, info = await create_token(
-        request.app[STORE].db, account.id, request.app[OPTIONS].token_ttl_s
-    )
-    request.app[TOKENS].put(token, info)
-    request[AUTH_TOKEN] = token
-    expires_in = max(0, int(info.expires - time.time()))
-    data = {"account_id": account.id, "account_name": account.name, "expires_in_s": expires_in}
-    return reply(request, data, status=201)
+    request[TOKEN_BOX] = found.box_id

@@ -14,7 +14,7 @@ import zlib
 
 from aiohttp import web
 
-from store.api.keys import AUTH_TOKEN, REQUEST_ID
+from store.api.keys import ECHOED_TOKEN, REQUEST_ID
 from store.documents import dumps
 from store.validation import Errors
 
@@ -80,7 +80,7 @@ def _head(request: web.Request, data: object) -> str:
     # Built as text: the token (one we issued), request id (hex, or a caller's id checked to be
     # alphanumeric) and timestamp need no escaping.
     data_text = data if isinstance(data, RawJSON) else json_text(data)
-    token = request.get(AUTH_TOKEN, "")
+    token = request.get(ECHOED_TOKEN, "")
     return f'{{"data":{data_text},"auth_token":"{token}","request_id":"{request[REQUEST_ID]}","timestamp":"{_timestamp()}"'
 
 

@@ -3,8 +3,8 @@
 from aiohttp import web
 
 from store import messages
-from store.api.envelope import bad_identifier, reply, validation_error
-from store.api.keys import ACCOUNT_ID, STORE
+from store.api.envelope import ApiError, bad_identifier, reply, validation_error
+from store.api.keys import ACCOUNT_ID, STORE, TOKEN_BOX
 from store.api.message_queries import message_query
 from store.api.pages import Page, page_reply, requested_page
 from store.api.requests import (
@@ -128,6 +128,12 @@ async def _apply_change(
     """Move (`source_id` a box id), copy (`source_id` a list of box ids) or change folder (default saved)."""
     store, account = request.app[STORE], request[ACCOUNT_ID]
     target = data.get("source_id")
+    if target is not None and request[TOKEN_BOX] is not None:
+        raise ApiError(
+            403,
+            "forbidden",
+            {"message": "a box login may not move or copy messages; forward them by mailbox"},
+        )
     if isinstance(target, str):
         if not is_hex_id(target):
             raise bad_identifier(target)

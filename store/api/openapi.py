@@ -50,6 +50,26 @@ _REQUESTS = {
             },
         },
     ),
+    "vmbox_auth": (
+        "application/json",
+        {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "object",
+                    "required": ["mailbox", "pin"],
+                    "properties": {
+                        "mailbox": {"type": "string"},
+                        "pin": {"type": "string"},
+                        "account_name": {
+                            "type": "string",
+                            "description": "Needed only when vmbox holds several accounts",
+                        },
+                    },
+                }
+            },
+        },
+    ),
     "change": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
     "ids": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
 }
@@ -77,7 +97,9 @@ def _components() -> dict:
     }
     return {
         "securitySchemes": {
-            "AuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}
+            "AuthToken": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+            # A browser's: changes it authenticates need Origin (same site) or X-Requested-With.
+            "TokenCookie": {"type": "apiKey", "in": "cookie", "name": "vmbox_token"},
         },
         "schemas": {
             **{name: _clean(schema(file)) for name, file in documents.items()},
@@ -158,8 +180,10 @@ def _responses(kind: str) -> dict:
     return {**ok, "default": {"description": "An error in KAZOO's shape", "content": envelope}}
 
 
+_SECURITY = [{"AuthToken": []}, {"TokenCookie": []}]
+
+
 def _operation(route) -> dict:
-    public = not route.path.startswith("/v2/accounts/")
     parameters = [
         {
             "name": name,
@@ -183,12 +207,13 @@ def _operation(route) -> dict:
     operation = {
         "operationId": route.handler.__name__,
         "summary": route.summary,
+        "x-box-login": route.box,  # whether a box login's token may call it (for its own box)
         "parameters": parameters,
         "responses": _responses(route.response),
     }
     if route.request:
         operation["requestBody"] = _request_body(route.request)
-    operation["security"] = [] if public else [{"AuthToken": []}]
+    operation["security"] = [] if route.public else _SECURITY
     return operation
 
 

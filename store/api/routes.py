@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api import audio, auth, media, messages, service, users, vmboxes
+from store.api import audio, logins, media, messages, service, users, vmboxes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -40,18 +40,51 @@ class Route:
     query: tuple[
         tuple[str, str, str], ...
     ] = ()  # other query parameters: (name, type, description)
+    public: bool = False  # called without a token
+    box: bool = False  # a box login's token may call it (for its own box), beside an account's
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)"),
-    Route("GET", "/v2/openapi.json", service.openapi, "This OpenAPI document (no auth)"),
+    Route("GET", "/healthz", service.healthz, "Liveness and database check (no auth)", public=True),
+    Route(
+        "GET",
+        "/v2/openapi.json",
+        service.openapi,
+        "This OpenAPI document (no auth)",
+        public=True,
+    ),
     Route(
         "PUT",
         "/v2/api_auth",
-        auth.put_api_auth,
-        "Exchange an API key for an auth token",
+        logins.put_api_auth,
+        "Exchange an API key for an auth token (also set as the vmbox_token cookie)",
         "api_auth",
         "created",
+        public=True,
+    ),
+    Route(
+        "PUT",
+        "/v2/vmbox_auth",
+        logins.put_vmbox_auth,
+        "Exchange a mailbox number and PIN for a token reaching that box alone (also set as the"
+        " vmbox_token cookie)",
+        "vmbox_auth",
+        "created",
+        public=True,
+    ),
+    Route(
+        "GET",
+        "/v2/vmbox_auth",
+        logins.get_vmbox_auth,
+        "Who the token is: its account, and its box for a box login",
+        box=True,
+    ),
+    Route(
+        "DELETE",
+        "/v2/vmbox_auth",
+        logins.delete_vmbox_auth,
+        "Log out: revoke the token and clear the cookie",
+        box=True,
     ),
     Route(
         "GET",
@@ -59,6 +92,7 @@ ROUTES: tuple[Route, ...] = (
         messages.list_box_messages,
         "List a box's messages",
         paginated=True,
+        box=True,
     ),
     Route(
         "PUT",
@@ -67,6 +101,7 @@ ROUTES: tuple[Route, ...] = (
         "Create a message (JSON metadata, or multipart metadata + audio)",
         "upload",
         "created",
+        box=True,
     ),
     Route(
         "POST",
@@ -74,6 +109,7 @@ ROUTES: tuple[Route, ...] = (
         messages.change_messages,
         "Change the folder of, move or copy messages",
         "change",
+        box=True,
     ),
     Route(
         "DELETE",
@@ -81,6 +117,7 @@ ROUTES: tuple[Route, ...] = (
         messages.delete_messages,
         "Delete all, a folder's, or listed messages",
         "change",
+        box=True,
     ),
     Route(
         "GET",
@@ -89,9 +126,16 @@ ROUTES: tuple[Route, ...] = (
         "List the messages of every box of the account",
         paginated=True,
     ),
-    Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box"),
+    Route("GET", BOX, vmboxes.get_vmbox, "Fetch a voicemail box", box=True),
     Route("POST", BOX, vmboxes.replace_vmbox, "Replace a voicemail box's settings", "vmbox"),
-    Route("PATCH", BOX, vmboxes.patch_vmbox, "Merge settings into a voicemail box", "envelope"),
+    Route(
+        "PATCH",
+        BOX,
+        vmboxes.patch_vmbox,
+        "Merge settings into a voicemail box (a box login: only the owner's settings)",
+        "envelope",
+        box=True,
+    ),
     Route("DELETE", BOX, vmboxes.delete_vmbox, "Delete a voicemail box and its messages"),
     Route(
         "GET",
@@ -115,18 +159,27 @@ ROUTES: tuple[Route, ...] = (
         "Fetch the audio of several messages as a ZIP",
         "ids",
         "zip",
+        box=True,
     ),
-    Route("GET", MESSAGE, messages.get_message, "Fetch a message"),
+    Route("GET", MESSAGE, messages.get_message, "Fetch a message", box=True),
     Route(
         "POST",
         MESSAGE,
         messages.change_message,
-        "Change a message's folder, or move or copy it",
+        "Change a message's folder, or move or copy it (a box login: folder only)",
         "change",
+        box=True,
     ),
-    Route("DELETE", MESSAGE, messages.delete_message, "Delete a message"),
-    Route("GET", MESSAGE + "/raw", audio.get_raw, "Download a message's audio", response="audio"),
-    Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio"),
+    Route("DELETE", MESSAGE, messages.delete_message, "Delete a message", box=True),
+    Route(
+        "GET",
+        MESSAGE + "/raw",
+        audio.get_raw,
+        "Download a message's audio",
+        response="audio",
+        box=True,
+    ),
+    Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio", box=True),
     Route("GET", ACCOUNT + "/users", users.list_users, "List users", paginated=True),
     Route("PUT", ACCOUNT + "/users", users.create_user, "Create a user", "user", "created"),
     Route("GET", USER, users.get_user, "Fetch a user"),
@@ -170,3 +223,13 @@ def add_routes(app: web.Application) -> None:
     """Register every route of the table on `app`."""
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler)
+
+
+def public_routes() -> frozenset[tuple[str, str]]:
+    """(method, path) of the routes called without a token."""
+    return frozenset((route.method, route.path) for route in ROUTES if route.public)
+
+
+def box_routes() -> frozenset[tuple[str, str]]:
+    """(method, path) of the routes a box login's token may call."""
+    return frozenset((route.method, route.path) for route in ROUTES if route.box)

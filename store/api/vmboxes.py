@@ -3,8 +3,8 @@
 from aiohttp import web
 
 from store import vmbox_listing, vmboxes
-from store.api.envelope import RawJSON, bad_identifier, reply
-from store.api.keys import ACCOUNT_ID, STORE
+from store.api.envelope import ApiError, RawJSON, bad_identifier, reply
+from store.api.keys import ACCOUNT_ID, STORE, TOKEN_BOX
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
 from store.api.requests import box_id, expected_revision, read_envelope
 
@@ -35,9 +35,65 @@ async def get_vmbox(request: web.Request) -> web.Response:
     return reply(request, RawJSON(found[0]), revision=found[1])
 
 
+# What a box's owner may change from a box login (the web page): what the phone's options menu and
+# the owner's own notifications touch. The rest (number, name, owner, limits, greetings' media ids,
+# whether the owner may configure the box at all) is the account's to set.
+OWNER_SETTINGS = frozenset(
+    {
+        "pin",
+        "notify_email_addresses",
+        "notify",
+        "include_message_on_notify",
+        "include_transcription_on_notify",
+        "save_after_notify",
+        "delete_after_notify",
+        "is_voicemail_ff_rw_enabled",
+        "seek_duration_ms",
+        "timezone",
+        "skip_greeting",
+        "skip_instructions",
+        "skip_envelope",
+        "oldest_message_first",
+        "announcement_only",
+        "is_setup",
+        "media_extension",
+    }
+)
+
+
+async def check_owner_may_configure(request: web.Request, ident: str) -> None:
+    """403 for a box login when the box is `not_configurable` (as its phone menu then offers no
+    options); nothing for an account's token."""
+    if request[TOKEN_BOX] is None:
+        return
+    box = await vmboxes.get_vmbox(request.app[STORE].db, request[ACCOUNT_ID], ident)
+    if box is not None and box.doc.get("not_configurable"):
+        raise ApiError(
+            403, "forbidden", {"message": "this box's settings are not configurable by its owner"}
+        )
+
+
+async def _check_owner_settings(request: web.Request, ident: str, data: dict) -> None:
+    if request[TOKEN_BOX] is None:
+        return
+    await check_owner_may_configure(request, ident)
+    others = sorted(set(data) - OWNER_SETTINGS)
+    if others:
+        raise ApiError(
+            403,
+            "forbidden",
+            {
+                "message": f"a box login may not change {', '.join(others)}; only:"
+                f" {', '.join(sorted(OWNER_SETTINGS))}",
+                "cause": others[0],
+            },
+        )
+
+
 async def _update(request: web.Request, change) -> web.Response:
     ident = box_id(request)
     data, revision = await read_envelope(request)
+    await _check_owner_settings(request, ident, data)
     box = await change(
         request.app[STORE].db,
         request[ACCOUNT_ID],
