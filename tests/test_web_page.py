@@ -1,6 +1,8 @@
 """The web page as served: its files, their headers, and a browser loading it with nothing from
 another origin and no error."""
 
+from playwright.async_api import expect
+
 from store.api.page import page_files
 from tests.webkit import WEB, web  # noqa: F401  (the fixture)
 
@@ -34,3 +36,15 @@ async def test_only_the_page_s_own_files_are_served(web):
     for path in ("/web/nothing.js", "/web/../pyproject.toml", "/web/%2e%2e/api/page.py"):
         reply = await web.fetch(path)
         assert reply.status == 404, path
+
+
+async def test_the_page_loads_without_errors_and_fetches_nothing_from_elsewhere(web):
+    requested, problems = [], []
+    web.page.on("request", lambda request: requested.append(request.url))
+    web.page.on("console", lambda message: message.type == "error" and problems.append(message))
+    web.page.on("pageerror", lambda error: problems.append(error))
+    page = await web.open()
+    await expect(page.get_by_label("PIN", exact=True)).to_be_visible()
+    assert requested and all(url.startswith(web.base + "/") for url in requested), requested
+    # The one console error allowed: the 401 of asking who the (absent) cookie is.
+    assert all("401" in str(getattr(problem, "text", problem)) for problem in problems), problems
