@@ -4,7 +4,7 @@ another origin and no error."""
 from playwright.async_api import expect
 
 from store.api.page import page_files
-from tests.webkit import WEB, web  # noqa: F401  (the fixture)
+from tests.webkit import PIN, WEB, web  # noqa: F401  (the fixture)
 
 pytestmark = WEB
 
@@ -48,3 +48,23 @@ async def test_the_page_loads_without_errors_and_fetches_nothing_from_elsewhere(
     assert requested and all(url.startswith(web.base + "/") for url in requested), requested
     # The one console error allowed: the 401 of asking who the (absent) cookie is.
     assert all("401" in str(getattr(problem, "text", problem)) for problem in problems), problems
+
+
+async def test_every_control_has_a_name_and_the_keyboard_alone_logs_in(web):
+    await web.message(2, ("Alice Smith", "5551234"))
+    page = await web.open()
+    await expect(page.get_by_label("Mailbox", exact=True)).to_be_focused()
+    await page.keyboard.type("3000")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("PIN", exact=True)).to_be_focused()
+    await page.keyboard.type(PIN)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("button.message")).to_have_count(1)
+    unnamed = await page.locator("input, select, textarea, button, a[href], audio").evaluate_all(
+        """elements => elements
+            .filter(element => element.checkVisibility())
+            .filter(element => !(element.labels && element.labels.length)
+                && !element.getAttribute("aria-label") && !element.textContent.trim())
+            .map(element => element.outerHTML)"""
+    )
+    assert unnamed == []

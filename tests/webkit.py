@@ -101,10 +101,14 @@ async def web(browser: Browser, tmp_path: Path):
             viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=system.api.base
         )
         (tmp_path / "audio").mkdir()
+        page = await context.new_page()
+        uncaught = []  # the page's script failing where nothing caught it is a bug of the page
+        page.on("pageerror", lambda error: uncaught.append(error))
         try:
-            yield Web(system, context, await context.new_page(), box, tmp_path / "audio")
+            yield Web(system, context, page, box, tmp_path / "audio")
         finally:
             await context.close()
+        assert not uncaught, uncaught
 
 
 def heard_files(printed: str) -> list[tuple[str, float]]:
