@@ -7,6 +7,7 @@ with the safest event (no box, wrong PIN, no messages, not forwarded, not change
 
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ivr.flow.model import Audio, Box, CallInfo, Message
 from ivr.recordings import Journal
 from store import greetings, users
 from store.audio import wav_info
+from store.box_greetings import NoGreeting, remove_box_greeting, set_box_greeting
 from store.core import Store
 from store.errors import NotAudio, StoreError
 from store.ids import to_unix
@@ -35,7 +37,6 @@ from store.vmboxes import VMBox, find_vmbox, folder_counts, get_vmbox, patch_vmb
 
 logger = logging.getLogger(__name__)
 
-GREETING_KEYS = {"unavailable": "unavailable", "temporary": "temporary_unavailable", "name": "name"}
 _CALLER_FIELD = (
     35  # KAZOO's caller_id_* limit: longer values are cut, never refused (the message must be kept)
 )
@@ -254,29 +255,17 @@ class CallServices:
         return Forwarded(bool(outcome.succeeded))
 
     async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
-        """Keep a greeting recorded by phone and point the box at it. The greeting it replaces is
-        deleted only if it was recorded by phone too: one uploaded through the API stays for the owner."""
-        key = GREETING_KEYS[action.kind]
-        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
+        """Keep a greeting recorded by phone and point the box at it (store/box_greetings.py says
+        which greeting it replaces is deleted)."""
         stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
-        name = f"{action.kind} greeting of {box.mailbox}" if box else f"{action.kind} greeting"
-        media_id = await greetings.create_greeting(self.store, call.account_id, name, stored)
-        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: media_id}})
-        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
+        await set_box_greeting(
+            self.store, call.account_id, action.box_id, action.kind, stored, "recording"
+        )
         return Done()
 
-    async def _drop_phone_greeting(self, call: CallInfo, media_id: object) -> None:
-        if not isinstance(media_id, str):
-            return
-        previous = await greetings.get_media(self.store.db, call.account_id, media_id)
-        if previous is not None and previous.doc.get("media_source") == "recording":
-            await greetings.delete_media(self.store, call.account_id, media_id)
-
     async def remove_greeting(self, call: CallInfo, action: act.RemoveGreeting) -> Done:
-        key = GREETING_KEYS[action.kind]
-        box = await get_vmbox(self.store.db, call.account_id, action.box_id)
-        await patch_vmbox(self.store.db, call.account_id, action.box_id, {"media": {key: None}})
-        await self._drop_phone_greeting(call, box.doc.get("media", {}).get(key) if box else None)
+        with suppress(NoGreeting):  # none to remove: done all the same
+            await remove_box_greeting(self.store, call.account_id, action.box_id, action.kind)
         return Done()
 
     async def set_pin(self, call: CallInfo, action: act.SetPin) -> Done:

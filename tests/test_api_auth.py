@@ -88,6 +88,9 @@ ENDPOINTS = [
     ("DELETE", "/vmboxes/{box}/messages/{message}", None),
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
+    ("GET", "/vmboxes/{box}/greetings/unavailable", None),
+    ("PUT", "/vmboxes/{box}/greetings/unavailable", AUDIO),
+    ("DELETE", "/vmboxes/{box}/greetings/name", None),
     ("GET", "/users", None),
     (
         "PUT",
@@ -270,7 +273,9 @@ async def test_the_endpoint_list_covers_every_account_endpoint_of_the_api(api):
             + path.replace("{box}", "{box_id}")
             .replace("{message}", "{message_id}")
             .replace("{user}", "{user_id}")
-            .replace("{media}", "{media_id}"),
+            .replace("{media}", "{media_id}")
+            .replace("/greetings/unavailable", "/greetings/{kind}")
+            .replace("/greetings/name", "/greetings/{kind}"),
         )
         for method, path, _ in ENDPOINTS
     }

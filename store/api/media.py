@@ -26,7 +26,7 @@ def _media_id(request: web.Request) -> str:
     return hex_id(request, "media_id")
 
 
-def _format(request: web.Request) -> str:
+def audio_format(request: web.Request) -> str:
     """The `format` query parameter of a download (wav when absent); 400 for an unknown one."""
     extension = request.query.get("format", "wav")
     if extension not in FORMATS:
@@ -109,7 +109,7 @@ async def delete_media(request: web.Request) -> web.Response:
 
 async def get_media_raw(request: web.Request) -> web.Response:
     """A media object's audio, as `?format=` (wav by default, or mp3, mp4)."""
-    ident, extension = _media_id(request), _format(request)
+    ident, extension = _media_id(request), audio_format(request)
     media, audio = await greetings.media_audio(
         request.app[STORE], request[ACCOUNT_ID], ident, extension
     )

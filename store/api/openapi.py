@@ -12,6 +12,7 @@ _PATH_PARAMETERS = {
     "message_id": "The message (YYYYMM-<32 hex>)",
     "user_id": "The user (32 hex)",
     "media_id": "The media object (32 hex)",
+    "kind": "The greeting: unavailable, temporary (KAZOO's temporary_unavailable) or name",
 }
 _PAGE_PARAMETERS = (
     ("page_size", "integer", "Entries per page (default 50)"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api import audio, logins, media, messages, service, users, vmboxes
+from store.api import audio, box_greetings, logins, media, messages, service, users, vmboxes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -21,6 +21,7 @@ BOX = ACCOUNT + "/vmboxes/{box_id}"
 MESSAGE = BOX + "/messages/{message_id}"
 USER = ACCOUNT + "/users/{user_id}"
 MEDIA = ACCOUNT + "/media/{media_id}"
+GREETING = BOX + "/greetings/{kind}"
 
 # Query parameters of the media download, for the OpenAPI document: (name, type, description).
 _FORMAT = (("format", "string", "Audio format of the download: wav (default), mp3 or mp4"),)
@@ -180,6 +181,30 @@ ROUTES: tuple[Route, ...] = (
         box=True,
     ),
     Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio", box=True),
+    Route(
+        "GET",
+        GREETING,
+        box_greetings.get_greeting,
+        "Hear a box's greeting (kind: unavailable, temporary or name)",
+        response="audio",
+        query=_FORMAT,
+        box=True,
+    ),
+    Route(
+        "PUT",
+        GREETING,
+        box_greetings.put_greeting,
+        "Set a box's greeting from an upload (201 new, 200 replaced)",
+        "audio",
+        box=True,
+    ),
+    Route(
+        "DELETE",
+        GREETING,
+        box_greetings.delete_greeting,
+        "Remove a box's greeting (callers hear the default)",
+        box=True,
+    ),
     Route("GET", ACCOUNT + "/users", users.list_users, "List users", paginated=True),
     Route("PUT", ACCOUNT + "/users", users.create_user, "Create a user", "user", "created"),
     Route("GET", USER, users.get_user, "Fetch a user"),
