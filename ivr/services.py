@@ -27,9 +27,10 @@ from store.audio import wav_info
 from store.box_greetings import NoGreeting, remove_box_greeting, set_box_greeting
 from store.core import Store
 from store.errors import NotAudio, StoreError
+from store.forwards import NoSuchMailbox, NotForwarded, OwnMailbox, forward_message
 from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
-from store.message_changes import change_folder, copy_messages
+from store.message_changes import change_folder
 from store.messages import create_message, playable_messages
 from store.pin_logins import LockoutPolicy, log_in_with_pin
 from store.timezones import box_timezone
@@ -246,13 +247,13 @@ class CallServices:
         return Done()
 
     async def forward(self, call: CallInfo, action: act.ForwardMessage) -> Forwarded:
-        target = await find_vmbox(self.store.db, call.account_id, action.mailbox)
-        if target is None or target.id == action.box_id:
+        try:
+            await forward_message(
+                self.store, call.account_id, action.box_id, action.message_id, action.mailbox
+            )
+        except (NoSuchMailbox, OwnMailbox, NotForwarded):
             return Forwarded(False)
-        outcome = await copy_messages(
-            self.store, call.account_id, action.box_id, [action.message_id], [target.id]
-        )
-        return Forwarded(bool(outcome.succeeded))
+        return Forwarded(True)
 
     async def save_greeting(self, call: CallInfo, action: act.SaveGreeting) -> Done:
         """Keep a greeting recorded by phone and point the box at it (store/box_greetings.py says

@@ -86,6 +86,7 @@ ENDPOINTS = [
     ("GET", "/vmboxes/{box}/messages/{message}", None),
     ("POST", "/vmboxes/{box}/messages/{message}", {"data": {"folder": "saved"}}),
     ("DELETE", "/vmboxes/{box}/messages/{message}", None),
+    ("POST", "/vmboxes/{box}/messages/{message}/forward", {"data": {"mailbox": "3000"}}),
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
     ("GET", "/vmboxes/{box}/greetings/unavailable", None),

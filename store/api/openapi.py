@@ -71,6 +71,19 @@ _REQUESTS = {
             },
         },
     ),
+    "forward": (
+        "application/json",
+        {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "object",
+                    "required": ["mailbox"],
+                    "properties": {"mailbox": {"type": "string"}},
+                }
+            },
+        },
+    ),
     "change": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
     "ids": ("application/json", {"$ref": "#/components/schemas/ChangeEnvelope"}),
 }

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from store.api import audio, box_greetings, logins, media, messages, service, users, vmboxes
+from store.api import (
+    audio,
+    box_greetings,
+    forwards,
+    logins,
+    media,
+    messages,
+    service,
+    users,
+    vmboxes,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -172,6 +182,14 @@ ROUTES: tuple[Route, ...] = (
         box=True,
     ),
     Route("DELETE", MESSAGE, messages.delete_message, "Delete a message", box=True),
+    Route(
+        "POST",
+        MESSAGE + "/forward",
+        forwards.forward,
+        "Forward a message to the box with mailbox number data.mailbox (filed here as saved)",
+        "forward",
+        box=True,
+    ),
     Route(
         "GET",
         MESSAGE + "/raw",
