@@ -13,6 +13,7 @@ from aiohttp import web
 from store import messages
 from store.api.envelope import bad_identifier, reply
 from store.api.keys import ACCOUNT_ID, REQUEST_ID, STORE
+from store.api.ranges import audio_reply
 from store.api.requests import (
     box_id,
     listed_message_ids,
@@ -71,9 +72,7 @@ async def get_raw(request: web.Request) -> web.Response:
     box, message, audio = await _with_audio(request, box, message)
     extension = _extension(box)
     disposition = f'attachment; filename="{await download_name(request, box, message, extension)}"'
-    return web.Response(
-        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
-    )
+    return audio_reply(request, audio, FORMATS[extension][1], disposition)
 
 
 async def put_raw(request: web.Request) -> web.Response:

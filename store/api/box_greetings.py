@@ -7,6 +7,7 @@ from aiohttp import web
 from store.api.envelope import ApiError, reply
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.media import audio_format, download_name
+from store.api.ranges import audio_reply
 from store.api.requests import box_id, read_audio_upload
 from store.api.vmboxes import check_owner_may_configure
 from store.audio import FORMATS
@@ -48,9 +49,7 @@ async def get_greeting(request: web.Request) -> web.Response:
     except NoGreeting as missing:
         raise _none(missing) from None
     disposition = f'attachment; filename="{download_name(media, extension)}"'
-    return web.Response(
-        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
-    )
+    return audio_reply(request, audio, FORMATS[extension][1], disposition)
 
 
 async def put_greeting(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ from store import greetings
 from store.api.envelope import bad_identifier, reply, validation_error
 from store.api.keys import ACCOUNT_ID, STORE
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
+from store.api.ranges import audio_reply
 from store.api.requests import (
     expected_revision,
     hex_id,
@@ -114,9 +115,7 @@ async def get_media_raw(request: web.Request) -> web.Response:
         request.app[STORE], request[ACCOUNT_ID], ident, extension
     )
     disposition = f'attachment; filename="{download_name(media, extension)}"'
-    return web.Response(
-        body=audio, content_type=FORMATS[extension][1], headers={"Content-Disposition": disposition}
-    )
+    return audio_reply(request, audio, FORMATS[extension][1], disposition)
 
 
 async def put_media_raw(request: web.Request) -> web.Response:
