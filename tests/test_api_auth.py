@@ -89,6 +89,7 @@ ENDPOINTS = [
     ("POST", "/vmboxes/{box}/messages/{message}/forward", {"data": {"mailbox": "3000"}}),
     ("GET", "/vmboxes/{box}/messages/{message}/raw", None),
     ("PUT", "/vmboxes/{box}/messages/{message}/raw", AUDIO),
+    ("GET", "/vmboxes/{box}/events", None),
     ("GET", "/vmboxes/{box}/greetings/unavailable", None),
     ("PUT", "/vmboxes/{box}/greetings/unavailable", AUDIO),
     ("DELETE", "/vmboxes/{box}/greetings/name", None),

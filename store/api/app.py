@@ -18,6 +18,7 @@ from store.api.keys import (
     REQUEST_IDS,
     STORE,
     TOKENS,
+    WATCH,
 )
 from store.api.login_limits import FailedLogins
 from store.api.openapi import build_openapi
@@ -26,6 +27,7 @@ from store.api.page import add_page_routes
 from store.api.pages import Renderings
 from store.api.proxies import TrustedProxies
 from store.api.routes import ROUTES, add_routes, box_routes, public_routes
+from store.box_watch import BoxWatch
 from store.core import Store
 from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge, TooLong
 
@@ -126,6 +128,12 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[BOX_ROUTES] = box_routes()
     app[PROXIES] = TrustedProxies(options.trusted_proxies)
     app[LOGIN_LIMITS] = FailedLogins(options.login_failures, options.login_window_s)
+    app[WATCH] = BoxWatch(store)
+    app.on_shutdown.append(_end_watches)  # before aiohttp waits for handlers: event streams end
     add_routes(app)
     add_page_routes(app)
     return app
+
+
+async def _end_watches(app: web.Application) -> None:
+    await app[WATCH].close()

@@ -14,6 +14,7 @@ OPENAPI = web.AppKey("openapi", dict)
 REQUEST_IDS = web.AppKey("request_ids", object)  # store.api.envelope.RequestIds
 RENDERINGS = web.AppKey("renderings", object)  # store.api.pages.Renderings
 PROXIES = web.AppKey("proxies", object)  # store.api.proxies.TrustedProxies
+WATCH = web.AppKey("watch", object)  # store.box_watch.BoxWatch
 LOGIN_LIMITS = web.AppKey("login_limits", object)  # store.api.login_limits.FailedLogins
 # (method, path pattern) of the routes anyone may call, and of those a box login's token may call.
 PUBLIC_ROUTES = web.AppKey("public_routes", frozenset)

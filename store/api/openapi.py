@@ -183,6 +183,8 @@ def _responses(kind: str) -> dict:
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/Response"}}}
     if kind == "audio":
         ok = {"200": {"description": "The audio", "content": {t: {} for t in _AUDIO_TYPES}}}
+    elif kind == "events":
+        ok = {"200": {"description": "An event stream", "content": {"text/event-stream": {}}}}
     elif kind == "zip":
         ok = {
             "200": {"description": "A ZIP of the audio files", "content": {"application/zip": {}}}

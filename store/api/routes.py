@@ -15,6 +15,7 @@ from aiohttp import web
 from store.api import (
     audio,
     box_greetings,
+    events,
     forwards,
     logins,
     media,
@@ -199,6 +200,15 @@ ROUTES: tuple[Route, ...] = (
         box=True,
     ),
     Route("PUT", MESSAGE + "/raw", audio.put_raw, "Replace a message's audio", "audio", box=True),
+    Route(
+        "GET",
+        BOX + "/events",
+        events.box_events,
+        "Server-sent events: `counts` ({new, saved, deleted}) now and at every change of the"
+        " box's messages",
+        response="events",
+        box=True,
+    ),
     Route(
         "GET",
         GREETING,
