@@ -68,3 +68,26 @@ async def test_every_control_has_a_name_and_the_keyboard_alone_logs_in(web):
             .map(element => element.outerHTML)"""
     )
     assert unnamed == []
+
+
+async def test_the_token_stays_out_of_addresses_storage_and_scripts_reach(web):
+    await web.message(2, ("Alice Smith", "5551234"))
+    addresses = []
+    web.page.on("request", lambda request: addresses.append(request.url))
+    page = web.page
+    async with page.expect_response(
+        lambda response: (
+            response.url.endswith("/v2/vmbox_auth") and response.request.method == "PUT"
+        )
+    ) as login:
+        await web.log_in()
+    token = (await (await login.value).json())["auth_token"]
+    await expect(page.get_by_role("button", name="Play")).to_be_visible()
+    await page.get_by_role("button", name="Play").click()
+    await expect(page.get_by_label("Position")).not_to_have_value("0")
+    assert len(token) > 16 and addresses
+    assert not [address for address in addresses if token in address]
+    kept = await page.evaluate(
+        "[document.cookie, JSON.stringify(localStorage), JSON.stringify(sessionStorage)]"
+    )
+    assert kept == ["", "{}", "{}"]  # the cookie is HttpOnly; nothing else keeps it
