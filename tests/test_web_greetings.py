@@ -24,6 +24,8 @@ async def test_an_uploaded_greeting_is_what_callers_hear(web):
     await expect(player).to_be_visible()
     media_id = (await box_media(web))["unavailable"]
     assert media_id in await player.get_attribute("src")
+    await expect(player).not_to_have_js_property("readyState", 0)  # the page's player has it
+    assert abs(await player.evaluate("audio => audio.duration") - 2.5) < 0.1
     printed = await web.call("--leave", "3000", "--script", "say tone 1s then hangup")
     # The caller first hears a stored audio file (not a prompt) as long as the upload.
     sound, seconds = heard_files(printed)[0]

@@ -45,7 +45,7 @@ export class Greetings {
       h("h3", { id: `${id}-title`, text: greeting.title }),
       mediaId
         ? h("audio", {
-          controls: true, preload: "none", id: `${id}-audio`, "aria-label": greeting.title,
+          controls: true, preload: "metadata", id: `${id}-audio`, "aria-label": greeting.title,
           src: `${this.paths.greeting(greeting.kind)}?media=${encodeURIComponent(mediaId)}`,
         })
         : h("p", { class: "hint", text: greeting.none }),
