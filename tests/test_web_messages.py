@@ -2,8 +2,7 @@
 filing, forwarding, downloading, keyboard alone, and a message left by phone appearing live."""
 
 import re
-import time
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
@@ -14,7 +13,9 @@ from tests.webkit import DESKTOP, PHONE, WEB, ZONE, screenshot, web  # noqa: F40
 
 pytestmark = WEB
 
-AN_HOUR_AGO = int(time.time()) - 3600
+# A fixed time, so that the screenshots stay the same from run to run (the fixture keeps messages
+# for a century).
+LEFT_AT = int(datetime(2026, 11, 26, 19, 31, 18, tzinfo=UTC).timestamp())
 
 
 def shown_time(unix: int, zone: str) -> str:
@@ -25,11 +26,9 @@ def shown_time(unix: int, zone: str) -> str:
 
 async def inbox(web) -> dict:
     """Three new messages: Alice's (3 s, transcribed), an unknown caller's, Bob's (65 s)."""
-    alice = await web.message(
-        3, ("Alice Smith", "5551234"), timestamp=AN_HOUR_AGO + GREGORIAN_OFFSET
-    )
-    await web.message(7, ("anonymous", "anonymous"), timestamp=AN_HOUR_AGO + 60 + GREGORIAN_OFFSET)
-    bob = await web.message(65, ("Bob", "6001"), timestamp=AN_HOUR_AGO + 120 + GREGORIAN_OFFSET)
+    alice = await web.message(3, ("Alice Smith", "5551234"), timestamp=LEFT_AT + GREGORIAN_OFFSET)
+    await web.message(7, ("anonymous", "anonymous"), timestamp=LEFT_AT + 60 + GREGORIAN_OFFSET)
+    bob = await web.message(65, ("Bob", "6001"), timestamp=LEFT_AT + 120 + GREGORIAN_OFFSET)
     await set_transcription(
         web.system.running.store,
         web.system.api.account_id,
@@ -51,7 +50,7 @@ async def test_each_message_shows_caller_time_in_the_box_s_zone_length_and_trans
     alice = entry(page, "Alice Smith")
     await expect(alice).to_contain_text("5551234")
     # The browser runs in UTC; the box's zone is New York's.
-    await expect(alice).to_contain_text(shown_time(AN_HOUR_AGO, ZONE))
+    await expect(alice).to_contain_text(shown_time(LEFT_AT, ZONE))
     await expect(alice).to_contain_text("0:03")
     await expect(alice).to_contain_text("call me back about the lease")
     await expect(entry(page, "Unknown caller")).to_contain_text("0:07")

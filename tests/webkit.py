@@ -9,7 +9,7 @@ so with `pytestmark = WEB`, and its async fixtures with `@web_fixture`.
 import asyncio
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -93,8 +93,10 @@ class Web:
 @web_fixture
 async def web(browser: Browser, tmp_path: Path):
     """vmbox running with box 3000 (PIN 1357, New York time) and a desktop-sized page on it."""
-    # Three wrong PINs lock a box (the phone's counter, which the page's login shares).
+    # Three wrong PINs lock a box (the phone's counter, which the page's login shares); messages are
+    # kept a century, so tests may leave them at fixed times.
     settings = settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3))
+    settings = replace(settings, store=replace(settings.store, retention_days=36500))
     async with await start(settings) as system:
         box = await system.api.create_box("3000", pin=PIN, timezone=ZONE, is_setup=True)
         context = await browser.new_context(
