@@ -15,6 +15,7 @@ export class Messages {
     this.timeZone = "UTC";
     this.folder = "new";
     this.messages = [];
+    this.drawn = null; // the folder and messages the list shows, as JSON
     this.openId = null;
     this.transcriptions = new Map(); // message id -> text, fetched once
     this.#wire();
@@ -72,9 +73,12 @@ export class Messages {
   // Reads the folder again; the open message stays open (and playing) when it is still there.
   async refresh() {
     const answer = await this.api.get(this.paths.folder(this.folder));
-    this.messages = Array.isArray(answer.data) ? answer.data : [];
+    const messages = Array.isArray(answer.data) ? answer.data : [];
+    this.messages = messages;
     await this.#fetchTranscriptions();
-    this.#render();
+    const drawing = JSON.stringify([this.folder, messages, [...this.transcriptions]]);
+    if (drawing !== this.drawn) this.#render();
+    this.drawn = drawing;
     if (!this.open) {
       this.openId = null;
       if (this.messages.length) this.select(messageId(this.messages[0]), { focus: false });
@@ -92,14 +96,18 @@ export class Messages {
     }));
   }
 
+  // Draws the folder's list again; a message that had the focus keeps it (a live update must not
+  // take it from someone using the keyboard).
   #render() {
     const list = byId("message-list");
+    const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
     list.replaceChildren(...this.messages.map((message) => listEntry(
       message, this.timeZone, this.transcriptions.get(messageId(message)),
       () => this.select(messageId(message)),
     )));
     byId("empty-folder").hidden = this.messages.length > 0;
     this.#markOpen();
+    if (focused) list.querySelector(`button[data-id="${CSS.escape(focused)}"]`)?.focus();
   }
 
   #markOpen() {
@@ -153,6 +161,7 @@ export class Messages {
     const at = this.messages.indexOf(message);
     await this.api.post(this.paths.message(messageId(message)), { folder });
     this.messages.splice(at, 1);
+    this.drawn = null;
     this.openId = null;
     this.#render();
     if (this.messages.length) {
