@@ -61,6 +61,8 @@ async def test_each_message_shows_caller_time_in_the_box_s_zone_length_and_trans
     await expect(page.locator("#detail-transcription")).to_have_text(
         "Hi, it's Alice, call me back about the lease."
     )
+    await expect(page.locator("#player")).not_to_have_js_property("readyState", 0)
+    await page.mouse.move(0, 0)
     await screenshot(page, "messages-desktop")
     await page.set_viewport_size(PHONE)
     await page.evaluate("window.scrollTo(0, 0)")
