@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     except PinKeyError as exc:  # its message says which file and what to do
         print(f"vmbox: {exc}", file=sys.stderr)
         return 1
+    except ConfigError as exc:  # a setting only `serve` uses (TLS files) that cannot be used
+        print(f"vmbox: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"vmbox: {exc}. Check [api] host/port (VMBOX_API_HOST, VMBOX_API_PORT) and [store] data_dir.",

@@ -48,6 +48,9 @@ class ApiSettings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed: addresses or networks, comma-separated
     # (e.g. "127.0.0.1, 10.0.0.0/8"). Empty: none, the peer is the client.
     trusted_proxies: str = ""
+    # HTTPS: a PEM certificate (chain) and its private key; both or neither.
+    tls_cert: str = ""
+    tls_key: str = ""
 
     @property
     def trusted_proxy_list(self) -> tuple[str, ...]:

@@ -11,10 +11,9 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
-
 from ivr.agi.driver import call_handler
 from ivr.agi.server import FastAgiServer
+from ivr.api_site import api_runner, start_site, tls_context
 from ivr.config import Settings
 from ivr.flow.model import Settings as FlowSettings
 from ivr.notify.setup import notifications
@@ -53,13 +52,12 @@ def service_options(settings: Settings) -> ServiceOptions:
     )
 
 
-async def ensure_default_account(store: Store, api_address: tuple[str, int]) -> None:
+async def ensure_default_account(store: Store, base: str) -> None:
     """On an empty database, create the account `default` and show its API key once, with a curl
-    command for the API listening at `api_address`."""
+    command for the API listening at `base` (`http[s]://host:port`)."""
     if await list_accounts(store.db):
         return
     account, api_key = await create_account(store.db, "default")
-    base = f"http://{api_address[0]}:{api_address[1]}"
     print(
         "vmbox: first start, created the account 'default'.\n"
         f"  account id: {account.id}\n"
@@ -111,6 +109,7 @@ async def _recover_periodically(journal: Journal, services, min_message_ms: int,
 class Running:
     store: Store
     api_address: tuple[str, int]
+    api_base: str  # http[s]://host:port
     agi_address: tuple[str, int]
     account_id: str  # the account FastAGI and ARI calls belong to by default
     ari: object = None  # the Stasis application (ivr.ari.app.StasisApp) when [ari] url is set
@@ -118,24 +117,23 @@ class Running:
 
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Running]:
-    """Everything `vmbox serve` runs, started (ports 0 pick free ones) and stopped around the block."""
+    """Everything `vmbox serve` runs, started (ports 0 pick free ones) and stopped around the block.
+    Raises ConfigError (before anything starts) for TLS files that cannot be used."""
+    tls_context(settings.api)  # a bad certificate is told before the store is opened
     store = await open_store(
         settings.data_dir,
         settings.store.retention_days,
         default_timezone=settings.store.default_timezone,
     )
     store.media.cache.resize(settings.store.cache_mb * 1024 * 1024)
-    runner = web.AppRunner(make_app(store, api_options(settings)))
+    runner = api_runner(make_app(store, api_options(settings)))
     agi = None
     expiry = recovery = None
     try:
         await check_pin_keys(store)
         await runner.setup()
-        site = web.TCPSite(runner, settings.api.host, settings.api.port)
-        await site.start()
-        await ensure_default_account(
-            store, runner.addresses[0][:2]
-        )  # the real port, when 0 picked one
+        api_base = await start_site(runner, settings.api)
+        await ensure_default_account(store, api_base)
         account = settings.agi.account or (await list_accounts(store.db))[0].id
         settings.recordings_dir.mkdir(parents=True, exist_ok=True)
         prompts_dir = Path(settings.ivr.prompts_dir) if settings.ivr.prompts_dir else None
@@ -164,7 +162,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
                 _recover_periodically(journal, services, settings.limits.min_message_ms, fetch)
             )
             await stack.enter_async_context(notifications(store, settings, ari=ari))
-            yield Running(store, runner.addresses[0][:2], agi_address, account, ari)
+            yield Running(store, runner.addresses[0][:2], api_base, agi_address, account, ari)
     finally:
         for task in (expiry, recovery):
             if task:
@@ -184,13 +182,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with running(settings) as services:
-        api_host, api_port = services.api_address
         agi_host, agi_port = services.agi_address
         ari = (
             f", ARI application {settings.ari.app!r} at {settings.ari.url}" if services.ari else ""
         )
         print(
-            f"vmbox: REST API on http://{api_host}:{api_port}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
+            f"vmbox: REST API on {services.api_base}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
             f" (data in {settings.data_dir.resolve()}); Ctrl-C stops",
             file=sys.stderr,
             flush=True,

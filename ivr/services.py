@@ -23,6 +23,7 @@ from ivr.flow.events import (
 from ivr.flow.model import Audio, Box, CallInfo, Message
 from ivr.recordings import Journal
 from store import greetings, users
+from store.accounts import revoke_box_tokens
 from store.audio import wav_info
 from store.box_greetings import NoGreeting, remove_box_greeting, set_box_greeting
 from store.core import Store
@@ -271,6 +272,7 @@ class CallServices:
 
     async def set_pin(self, call: CallInfo, action: act.SetPin) -> Done:
         await patch_vmbox(self.store.db, call.account_id, action.box_id, {"pin": action.pin})
+        await revoke_box_tokens(self.store.db, action.box_id)  # web logins with the old PIN end
         return Done()
 
     async def set_announcement_only(

@@ -139,6 +139,16 @@ async def token_info(db: Database, token: str) -> Token | None:
     return Token(row["account_id"], row["expires"], row["box_id"]) if row else None
 
 
+async def revoke_box_tokens(db: Database, box_id: str, keep: str | None = None) -> int:
+    """Make the tokens of every login to box `box_id` invalid, but `keep` (the box's PIN changed:
+    whoever logged in with the old one is logged out); how many went."""
+    async with db.transaction() as tx:
+        return await tx.execute(
+            "DELETE FROM auth_tokens WHERE box_id = ? AND token_hash != ?",
+            (box_id, secret_hash(keep) if keep else ""),
+        )
+
+
 async def revoke_token(db: Database, token: str) -> bool:
     """Make `token` invalid at once (a log-out); False when it was not valid anyway."""
     async with db.transaction() as tx:

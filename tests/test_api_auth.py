@@ -2,11 +2,13 @@
 account never reaching another's data."""
 
 import re
+import time
 from dataclasses import dataclass
 
 import pytest
 
-from store.accounts import create_account, create_token
+from store.accounts import Token, create_account, create_token
+from store.api.auth import TokenCache
 from store.api.options import ApiOptions
 from tests.conftest import make_tone
 
@@ -405,3 +407,13 @@ async def test_a_token_issued_with_no_lifetime_left_is_refused(api, api_options)
     assert auth.data["expires_in_s"] == 0
     reply = await api.client.get("/vmboxes", token=auth.body["auth_token"])
     assert reply.status == 401
+
+
+def test_the_token_cache_reads_a_token_again_after_a_while():
+    """So a token revoked by another path (a PIN changed by phone) stops working within that time."""
+    cache = TokenCache(recheck_s=0)
+    cache.put("token", Token("a" * 32, int(time.time()) + 3600))
+    assert cache.get("token") is None
+    fresh = TokenCache(recheck_s=60)
+    fresh.put("token", Token("a" * 32, int(time.time()) + 3600))
+    assert fresh.get("token") is not None

@@ -5,11 +5,11 @@ logging out. A real API server and store; the phone's side through the call serv
 import pytest
 from aiohttp import ClientSession, web
 
-from ivr.flow.actions import CheckPin
+from ivr.flow.actions import CheckPin, SetPin
 from ivr.flow.events import PinChecked
 from ivr.flow.model import CallInfo, Purpose
 from ivr.services import CallServices, ServiceOptions
-from store.accounts import create_account
+from store.accounts import create_account, token_info
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import open_store
@@ -306,3 +306,26 @@ async def test_a_box_token_goes_with_its_box(api, boxes):
     token = (await login(api, "3001", "9999")).body["auth_token"]
     assert (await api.client.delete(f"/vmboxes/{boxes['bob']}")).status == 200
     assert (await api.client.get("/v2/vmbox_auth", token=token)).status == 401
+
+
+async def test_a_new_pin_logs_out_the_box_s_other_logins(api, boxes):
+    changing = (await login(api, "3000", "1234")).body["auth_token"]
+    other = (await login(api, "3000", "1234")).body["auth_token"]
+    bob = (await login(api, "3001", "9999")).body["auth_token"]
+    ann = f"/vmboxes/{boxes['ann']}"
+    assert (await api.client.patch(ann, {"data": {"pin": "4321"}}, token=changing)).status == 200
+    assert (await api.client.get(ann, token=changing)).status == 200
+    assert (await api.client.get(ann, token=other)).status == 401
+    assert (await api.client.get(f"/vmboxes/{boxes['bob']}", token=bob)).status == 200
+    # The account changing it logs out every login of the box.
+    assert (await api.client.patch(ann, {"data": {"pin": "5678"}})).status == 200
+    assert (await api.client.get(ann, token=changing)).status == 401
+
+
+async def test_a_new_pin_by_phone_revokes_the_box_s_web_logins(api, boxes):
+    token = (await login(api, "3000", "1234")).body["auth_token"]
+    call = CallInfo("call-1", Purpose.CHECK, "3000", account_id=api.client.account_id)
+    await CallServices(api.store).run(call, SetPin(boxes["ann"], "4321"))
+    # The API's cache reads a token again within a minute; the store forgot it at once.
+    assert await token_info(api.store.db, token) is None
+    assert (await login(api, "3000", "4321")).status == 201

@@ -1,6 +1,8 @@
 """A box's greetings over the API (`…/vmboxes/{box}/greetings/{kind}`): hear, upload, replace and
 remove them, from an account's token or the box's own login; what callers then hear."""
 
+import subprocess
+
 import aiohttp
 import pytest
 
@@ -11,6 +13,10 @@ from tests.conftest import make_tone, probe
 @pytest.fixture
 async def box(api) -> dict:
     return await api.client.create_box("3000", pin="1234")
+
+
+def run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True)
 
 
 async def upload(client, box_id: str, kind: str, audio: bytes, content_type="audio/wav", **kw):
@@ -56,6 +62,18 @@ async def test_a_multipart_upload_of_any_format_replaces_the_greeting_and_its_me
     assert await box_media(api, box["id"]) == {"temporary_unavailable": replaced.data["id"]}
     # The greeting it replaced was the box's own: it is gone, not left behind at every upload.
     assert (await api.client.get(f"/media/{first.data['id']}")).status == 404
+
+
+async def test_a_greeting_recorded_in_a_browser_is_taken(api, box, tmp_path):
+    """What a browser's MediaRecorder makes: Opus in WebM (made here by ffmpeg)."""
+    wav, webm = tmp_path / "mic.wav", tmp_path / "mic.webm"
+    run("sox", "-n", "-r", "48000", "-c", "1", str(wav), "synth", "1.5", "sine", "440")
+    run("ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "libopus", str(webm))
+    reply = await upload(
+        api.client, box["id"], "unavailable", webm.read_bytes(), "audio/webm;codecs=opus"
+    )
+    assert reply.status == 201, reply.body
+    assert 1400 <= reply.data["length"] <= 1600
 
 
 async def test_a_greeting_the_account_gave_the_box_is_kept_when_replaced(api, box, tmp_path):

@@ -165,6 +165,8 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
         "max_upload_mb": 50,
         "token_ttl_s": 3600,
         "trusted_proxies": "",
+        "tls_cert": "",
+        "tls_key": "",
     }
     assert config["agi"]["port"] == 4573 and config["agi"]["host"] == "127.0.0.1"
     assert config["limits"]["max_message_s"] == 500 and config["limits"]["min_message_ms"] == 500

@@ -32,39 +32,51 @@ from store.api.page import is_page
 
 
 class TokenCache:
-    """Valid tokens seen recently, so the per-request check costs no database round trip."""
+    """Valid tokens seen recently, so the per-request check costs no database round trip. Each is
+    read again after `recheck_s`, so a token revoked elsewhere (a PIN changed by phone logs the box's
+    logins out) stops working within that time."""
 
-    def __init__(self, limit: int = 10_000):
-        self._tokens: dict[str, Token] = {}
+    def __init__(self, limit: int = 10_000, recheck_s: float = 60):
+        self._tokens: dict[str, tuple[Token, float]] = {}  # token -> (its info, when it was read)
         self._limit = limit
+        self._recheck_s = recheck_s
 
     def get(self, token: str) -> Token | None:
         found = self._tokens.get(token)
-        if found and found.expires > time.time():
-            return found
+        now = time.time()
+        if found and found[0].expires > now and now - found[1] < self._recheck_s:
+            return found[0]
         self._tokens.pop(token, None)
         return None
 
     def put(self, token: str, info: Token) -> None:
+        now = time.time()
         if len(self._tokens) >= self._limit:
-            now = time.time()
             self._tokens = {
-                key: value for key, value in self._tokens.items() if value.expires > now
+                key: value for key, value in self._tokens.items() if value[0].expires > now
             }
             if len(self._tokens) >= self._limit:
                 self._tokens.clear()
-        self._tokens[token] = info
+        self._tokens[token] = (info, now)
 
     def forget(self, token: str) -> None:
         """Drop a revoked token."""
         self._tokens.pop(token, None)
 
+    def forget_box(self, box_id: str, keep: str | None = None) -> None:
+        """Drop the tokens of box `box_id`'s logins, but `keep` (revoked with the box's old PIN)."""
+        self._tokens = {
+            token: value
+            for token, value in self._tokens.items()
+            if value[0].box_id != box_id or token == keep
+        }
 
-def unauthorized() -> ApiError:
+
+def unauthorized(message: str = "invalid credentials") -> ApiError:
     return ApiError(
         401,
         "invalid_credentials",
-        {"message": "invalid credentials"},
+        {"message": message},
         headers={"WWW-Authenticate": "X-Auth-Token"},
     )
 

@@ -74,9 +74,7 @@ def _failed(request: web.Request, address: str, failure: ApiError) -> ApiError:
     return failure
 
 
-async def _issue(
-    request: web.Request, account: Account, box: VMBox | None, status: int = 201
-) -> web.Response:
+async def _issue(request: web.Request, account: Account, box: VMBox | None) -> web.Response:
     """A new token for `account` (for `box` alone, when given), in the answer and in the cookie."""
     ttl = request.app[OPTIONS].token_ttl_s
     token, info = await create_token(
@@ -84,7 +82,7 @@ async def _issue(
     )
     request.app[TOKENS].put(token, info)
     request[AUTH_TOKEN] = request[ECHOED_TOKEN] = token
-    response = reply(request, _identity(account, info, box), status=status)
+    response = reply(request, _identity(account, info, box), status=201)
     set_token_cookie(request, response, token, ttl)
     return response
 
@@ -167,9 +165,7 @@ async def put_vmbox_auth(request: web.Request) -> web.Response:
 
 
 def _wrong_pin() -> ApiError:
-    failure = unauthorized()
-    failure.data = {"message": "wrong mailbox or PIN"}
-    return failure
+    return unauthorized("wrong mailbox or PIN")
 
 
 async def get_vmbox_auth(request: web.Request) -> web.Response:

@@ -3,8 +3,9 @@
 from aiohttp import web
 
 from store import vmbox_listing, vmboxes
+from store.accounts import revoke_box_tokens
 from store.api.envelope import ApiError, RawJSON, bad_identifier, reply
-from store.api.keys import ACCOUNT_ID, STORE, TOKEN_BOX
+from store.api.keys import ACCOUNT_ID, AUTH_TOKEN, STORE, TOKEN_BOX, TOKENS
 from store.api.pages import fetch_limit, listing_reply, requested_page, text_start
 from store.api.requests import box_id, expected_revision, read_envelope
 
@@ -94,13 +95,12 @@ async def _update(request: web.Request, change) -> web.Response:
     ident = box_id(request)
     data, revision = await read_envelope(request)
     await _check_owner_settings(request, ident, data)
-    box = await change(
-        request.app[STORE].db,
-        request[ACCOUNT_ID],
-        ident,
-        data,
-        expected_revision(request, revision),
-    )
+    db = request.app[STORE].db
+    box = await change(db, request[ACCOUNT_ID], ident, data, expected_revision(request, revision))
+    if "pin" in data:
+        # Whoever logged in with the old PIN is logged out; the login changing it stays in.
+        await revoke_box_tokens(db, ident, keep=request[AUTH_TOKEN])
+        request.app[TOKENS].forget_box(ident, keep=request[AUTH_TOKEN])
     return reply(request, box.public(), revision=box.revision)
 
 
