@@ -2,26 +2,14 @@
 filing, forwarding, downloading, keyboard alone, and a message left by phone appearing live."""
 
 import re
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
 from store.ids import GREGORIAN_OFFSET
 from store.messages import set_transcription
-from tests.webkit import DESKTOP, PHONE, WEB, ZONE, screenshot, web  # noqa: F401
+from tests.webkit import DESKTOP, LEFT_AT, PHONE, WEB, ZONE, screenshot, shown_time, web  # noqa: F401
 
 pytestmark = WEB
-
-# A fixed time, so that the screenshots stay the same from run to run (the fixture keeps messages
-# for a century).
-LEFT_AT = int(datetime(2026, 11, 26, 19, 31, 18, tzinfo=UTC).timestamp())
-
-
-def shown_time(unix: int, zone: str) -> str:
-    """How an en-US page writes a time (Intl's medium date and short time), in `zone`."""
-    at = datetime.fromtimestamp(unix, ZoneInfo(zone))
-    return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M}"
 
 
 async def inbox(web) -> dict:

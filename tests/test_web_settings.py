@@ -3,7 +3,8 @@ fields, and the other settings reach the box."""
 
 from playwright.async_api import expect
 
-from tests.webkit import PIN, WEB, web  # noqa: F401
+from store.ids import GREGORIAN_OFFSET
+from tests.webkit import LEFT_AT, PIN, WEB, shown_time, web  # noqa: F401
 
 pytestmark = WEB
 
@@ -39,7 +40,7 @@ async def test_the_api_s_validation_messages_show_next_to_their_fields(web):
 
 
 async def test_the_other_settings_reach_the_box(web):
-    await web.message(2, ("Alice Smith", "5551234"))
+    await web.message(2, ("Alice Smith", "5551234"), timestamp=LEFT_AT + GREGORIAN_OFFSET)
     page = await web.log_in()
     await page.get_by_label("Notification email addresses").fill("a@example.com, b@example.com")
     await page.get_by_label("Call-back number").fill("5550100")
@@ -51,6 +52,8 @@ async def test_the_other_settings_reach_the_box(web):
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.locator("#status")).to_have_text("Settings saved")
     await expect(page.locator("#zone")).to_have_text("Times in Europe/Paris")
+    alice = page.locator("button.message", has_text="Alice Smith")
+    await expect(alice).to_contain_text(shown_time(LEFT_AT, "Europe/Paris"))
     await expect(page.get_by_role("button", name="Back 5 seconds")).to_be_visible()
     box = (await web.system.api.get(f"/vmboxes/{web.box['id']}")).data
     assert box["notify_email_addresses"] == ["a@example.com", "b@example.com"]

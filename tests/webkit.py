@@ -10,7 +10,9 @@ import asyncio
 import re
 import sys
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -28,6 +30,9 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 PIN = "1357"
 ZONE = "America/New_York"
+# A fixed time to leave messages at, so that the screenshots stay the same from run to run (the
+# fixture keeps messages for a century).
+LEFT_AT = int(datetime(2026, 11, 26, 19, 31, 18, tzinfo=UTC).timestamp())
 
 # `vmbox` run as a module of the checkout under test (the current directory), whichever checkout
 # the environment's installed `vmbox` script belongs to.
@@ -112,6 +117,12 @@ async def web(browser: Browser, tmp_path: Path):
         finally:
             await context.close()
         assert not uncaught, uncaught
+
+
+def shown_time(unix: int, zone: str) -> str:
+    """How an en-US page writes a time (Intl's medium date and short time), in `zone`."""
+    at = datetime.fromtimestamp(unix, ZoneInfo(zone))
+    return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M}"
 
 
 def heard_files(printed: str) -> list[tuple[str, float]]:

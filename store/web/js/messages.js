@@ -15,7 +15,7 @@ export class Messages {
     this.timeZone = "UTC";
     this.folder = "new";
     this.messages = [];
-    this.drawn = null; // the folder and messages the list shows, as JSON
+    this.drawn = null; // the zone, folder and messages the list shows, as JSON
     this.openId = null;
     this.transcriptions = new Map(); // message id -> text, fetched once
     this.#wire();
@@ -76,7 +76,7 @@ export class Messages {
     const messages = Array.isArray(answer.data) ? answer.data : [];
     this.messages = messages;
     await this.#fetchTranscriptions();
-    const drawing = JSON.stringify([this.folder, messages, [...this.transcriptions]]);
+    const drawing = JSON.stringify([this.timeZone, this.folder, messages, [...this.transcriptions]]);
     if (drawing !== this.drawn) this.#render();
     this.drawn = drawing;
     if (!this.open) {
