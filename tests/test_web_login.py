@@ -90,3 +90,24 @@ async def test_with_several_accounts_the_login_asks_for_the_account(web):
     await page.get_by_label("Account").fill("Acme")
     await page.get_by_role("button", name="Log in", exact=True).click()
     await expect(page.locator("#box-title")).to_have_text("Box 3000 · mailbox 3000")
+
+
+def is_pin_login(response) -> bool:
+    return response.url.endswith("/v2/vmbox_auth") and response.request.method == "PUT"
+
+
+async def test_too_many_failed_logins_from_one_address_are_told_to_wait(web):
+    page = await web.open()
+    pin_error = page.locator("#pin-error")
+    for attempt in range(10):  # the API's limit per address and minute, boxes that do not exist
+        await page.get_by_label("Mailbox", exact=True).fill(f"90{attempt:02}")
+        await page.get_by_label("PIN", exact=True).fill("0000")
+        async with page.expect_response(is_pin_login):
+            await page.get_by_role("button", name="Log in", exact=True).click()
+        await expect(pin_error).to_have_text("Wrong mailbox or PIN.")
+    await page.get_by_label("Mailbox", exact=True).fill("3000")
+    await page.get_by_label("PIN", exact=True).fill(PIN)
+    await page.get_by_role("button", name="Log in", exact=True).click()
+    await expect(pin_error).to_have_text(
+        re.compile(r"^Too many attempts from this address\. Try again in \d+ seconds\.$")
+    )
