@@ -13,11 +13,11 @@ pytestmark = WEB
 
 
 async def test_logging_in_with_mailbox_and_pin_opens_the_box(web):
+    await web.page.set_viewport_size(PHONE)
+    await screenshot(await web.open(), "login-phone")
+    await web.page.set_viewport_size(DESKTOP)
     page = await web.open()
     await screenshot(page, "login-desktop")
-    await page.set_viewport_size(PHONE)
-    await screenshot(page, "login-phone")
-    await page.set_viewport_size(DESKTOP)
     await web.log_in()
     await expect(page.locator("#box-title")).to_have_text("Box 3000 · mailbox 3000")
     await expect(page.get_by_role("tab", name=re.compile("^New"))).to_have_attribute(

@@ -57,9 +57,10 @@ class Web:
             return Reply(response.status, await response.read(), response.headers.copy())
 
     async def open(self) -> Page:
-        """The page, loaded, showing the login form."""
+        """The page, loaded, its script ready, showing the login form."""
         await self.page.goto(self.base + "/")
-        await expect(self.page.get_by_label("Mailbox", exact=True)).to_be_visible()
+        # Focused once the page's script has asked who the cookie is and shown the form.
+        await expect(self.page.get_by_label("Mailbox", exact=True)).to_be_focused()
         return self.page
 
     async def log_in(self, mailbox: str = "3000", pin: str = PIN) -> Page:
