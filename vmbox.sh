@@ -8,7 +8,7 @@
 # the extracted prebuilt of ../shared/asterisk, whose libraries are then installed too), else
 # `asterisk` on PATH; without one they are skipped and pytest's summary says how many.
 # Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
-# for the tests sox, openssl, Asterisk's English sound files and their transcripts) come from apt when missing. The
+# for the tests sox, openssl, chromium, Asterisk's English sound files and their transcripts) come from apt when missing. The
 # tests also install the optional `transcribe` extra (pocketsphinx), to test the offline transcription engine.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,6 +35,7 @@ system_packages() {  # $1 = serve | test
     if [ "$1" = test ]; then
         command -v sox >/dev/null || missing+=(sox)
         command -v openssl >/dev/null || missing+=(openssl)
+        command -v chromium >/dev/null || missing+=(chromium)  # the web page's tests (Playwright drives it)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
         [ -e /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || missing+=(asterisk-core-sounds-en)
         if [ -n "${VMBOX_TEST_ASTERISK:-}" ]; then  # what the prebuilt Asterisk links against

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from aiohttp import web
 
 from store.accounts import create_account, create_token
@@ -285,3 +286,24 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{len(skipped)} real-Asterisk tests not run: {reason}", yellow=True
         )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser():
+    """One headless Chromium for the session (Debian's `chromium`, which ./vmbox.sh test installs;
+    Playwright never downloads a browser here). Each test opens its own context in it. Fake
+    microphone and permission prompts let a test record a greeting."""
+    from playwright.async_api import async_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        raise RuntimeError(
+            "chromium is missing: run the tests with ./vmbox.sh test, which installs it"
+        )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable,
+            args=["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
+        )
+        yield browser
+        await browser.close()

@@ -1,14 +1,17 @@
-"""The OpenAPI document describes exactly the routes the server answers."""
+"""The OpenAPI document describes exactly the API routes the server answers (not the web page's)."""
 
 import re
 
 from store.api.app import make_app
+from store.api.page import is_page
 
 
 def _router_operations(app) -> set[tuple[str, str]]:
     operations = set()
     for route in app.router.routes():
         if route.method == "HEAD":  # aiohttp adds HEAD beside every GET
+            continue
+        if is_page(route.resource.canonical):  # the web page is no part of the API
             continue
         operations.add((route.method.lower(), route.resource.canonical))
     return operations

@@ -23,6 +23,7 @@ from store.api.keys import (
 from store.api.login_limits import FailedLogins
 from store.api.openapi import build_openapi
 from store.api.options import ApiOptions
+from store.api.page import add_page_routes
 from store.api.pages import Renderings
 from store.api.proxies import TrustedProxies
 from store.api.routes import ROUTES, add_routes, box_routes, public_routes
@@ -130,6 +131,7 @@ def make_app(store: Store, options: ApiOptions | None = None) -> web.Application
     app[WATCH] = BoxWatch(store)
     app.on_shutdown.append(_end_watches)  # before aiohttp waits for handlers: event streams end
     add_routes(app)
+    add_page_routes(app)
     return app
 
 

@@ -28,6 +28,7 @@ from store.api.keys import (
     TOKEN_BOX,
     TOKENS,
 )
+from store.api.page import is_page
 
 
 class TokenCache:
@@ -106,7 +107,7 @@ async def authorize(request: web.Request) -> None:
     if request.match_info.http_exception is not None:
         return
     route = _route_key(request)
-    if route in request.app[PUBLIC_ROUTES]:
+    if route in request.app[PUBLIC_ROUTES] or is_page(request.path):
         return
     token = request.headers.get("X-Auth-Token", "")
     from_cookie = not token
