@@ -14,7 +14,7 @@ def revision_number(text: str | None) -> int | None:
     if not text:
         return None
     head, _, _ = str(text).partition("-")
-    return int(head) if head.isdigit() else -1
+    return int(head) if head.isascii() and head.isdigit() else -1  # "²".isdigit() is True
 
 
 def dumps(document: object) -> str:

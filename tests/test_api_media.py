@@ -212,6 +212,17 @@ async def test_a_stale_revision_is_409_on_replace_patch_and_delete(api):
     assert (await api.client.get(path)).data["name"] == "H"
 
 
+@pytest.mark.parametrize("revision", ["²-x", "٣-x", "x"])
+async def test_a_revision_that_is_no_number_is_stale_not_a_server_error(api, revision):
+    """ "²" and "٣" count as digits to str.isdigit(), but only ASCII digits make a revision number."""
+    created = await api.client.put("/media", {"data": {"name": "G"}})
+    path = f"/media/{created.data['id']}"
+    assert_error(await api.client.post(path, {"data": {"name": "I"}, "revision": revision}), 409)
+    if revision.isascii() or revision.startswith("²"):  # what a header can carry (Latin-1)
+        headers = {"If-Match": revision}
+        assert_error(await api.client.patch(path, {"data": {"name": "I"}}, headers=headers), 409)
+
+
 # --- audio: create with audio, upload, download ---------------------------------------------------------
 
 
