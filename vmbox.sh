@@ -36,6 +36,8 @@ system_packages() {  # $1 = serve | test
         command -v sox >/dev/null || missing+=(sox)
         command -v openssl >/dev/null || missing+=(openssl)
         command -v chromium >/dev/null || missing+=(chromium)  # the web page's tests (Playwright drives it)
+        # A font for the page's text (apt leaves chromium's recommended one out): the README's screenshots.
+        [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)
         [ -e /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || missing+=(asterisk-core-sounds-en)
         if [ -n "${VMBOX_TEST_ASTERISK:-}" ]; then  # what the prebuilt Asterisk links against
