@@ -372,3 +372,38 @@ async def test_a_notification_task_that_dies_says_so_at_once(caplog):
         == "LampRefresher.run stopped: no more notifications until vmbox restarts"
     )
     assert "lost the plot" in caplog.text
+
+
+async def test_a_slot_is_taken_again_as_soon_as_its_job_ends_not_after_the_whole_batch(tmp_path):
+    """Two slots, three jobs: `slow` holds its slot; `quick` ends, and `next` runs in its slot while
+    `slow` still runs (batch by batch, `next` would wait for `slow`)."""
+    store = await open_store(tmp_path / "data", retention_days=93)
+    release_slow, next_ran = asyncio.Event(), asyncio.Event()
+
+    async def slow(job):
+        await release_slow.wait()
+        return Outcome("done", "slow")
+
+    async def quick(job):
+        return Outcome("done", "quick")
+
+    async def then(job):
+        next_ran.set()
+        return Outcome("done", "next")
+
+    for kind in ("slow", "quick"):
+        await enqueue_job(store.db, NewJob(kind, {}))
+    worker = Worker(store, {"slow": slow, "quick": quick, "next": then}, TestClock(), concurrency=2)
+    running = asyncio.create_task(worker.run())
+    try:
+        await enqueue_job(store.db, NewJob("next", {}))
+        async with asyncio.timeout(10):  # a guard: the event comes at once, or never
+            await next_ran.wait()
+        assert not release_slow.is_set()
+        [slow_job] = await jobs_of(store, "slow")
+        assert slow_job.state == "running"
+    finally:
+        release_slow.set()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await store.db.close()

@@ -82,36 +82,55 @@ class Worker:
         store.db.on_commit(self.wake.set)
 
     async def run(self) -> None:
-        """Run jobs until cancelled."""
+        """Run jobs until cancelled: up to `concurrency` at once, each slot taken again as soon as its
+        job ends. (Not batch by batch: one slow SMTP session would hold up the seven beside it.)"""
         interrupted = await recover_interrupted(self.store.db, self.clock.now())
         if interrupted:
             logger.warning(
                 "%d jobs were interrupted by the last stop; running them again", interrupted
             )
-        while True:
-            try:
-                if not await self.run_due():
-                    await self._idle()
-            except (
-                Exception
-            ):  # the store failing must not end notifications for the life of the process
-                logger.exception(
-                    "the job worker could not use the store; trying again in %.0f s", STORE_RETRY_S
-                )
-                await self.clock.sleep(STORE_RETRY_S, asyncio.Event())
+        running: set[asyncio.Task] = set()
+        try:
+            while True:
+                try:
+                    started = await self._start_due(running)
+                    if not started or len(running) >= self.concurrency:
+                        await self._wait(running)
+                except Exception:  # the store failing must not end notifications for the process
+                    logger.exception(
+                        "the job worker could not use the store; trying again in %.0f s",
+                        STORE_RETRY_S,
+                    )
+                    await self.clock.sleep(STORE_RETRY_S, asyncio.Event())
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
-    async def run_due(self) -> int:
-        """Run the jobs due now (a batch at a time, concurrently); how many ran."""
-        jobs = await claim_due(self.store.db, self.clock.now(), self.concurrency)
-        await asyncio.gather(*(self.run_job(job) for job in jobs))
+    async def _start_due(self, running: set[asyncio.Task]) -> int:
+        """Start due jobs in the free slots; how many started."""
+        self.wake.clear()  # before reading the queue: a commit after this wakes the next wait
+        free = self.concurrency - len(running)
+        jobs = await claim_due(self.store.db, self.clock.now(), free) if free > 0 else []
+        for job in jobs:
+            task = asyncio.create_task(self.run_job(job))
+            running.add(task)
+            task.add_done_callback(running.discard)
         return len(jobs)
 
-    async def _idle(self) -> None:
-        self.wake.clear()
-        due = await next_due(self.store.db)
+    async def _wait(self, running: set[asyncio.Task]) -> None:
+        """Until something may be startable: a commit (a job queued, or one finished: finishing
+        commits), or the next job falls due."""
+        due = None if len(running) >= self.concurrency else await next_due(self.store.db)
         wait = IDLE_POLL_S if due is None else min(IDLE_POLL_S, due - self.clock.now())
         if wait > 0:
             await self.clock.sleep(wait, self.wake)
+
+    async def run_due(self) -> int:
+        """Run the jobs due now (one batch, concurrently) and wait for them; how many ran."""
+        jobs = await claim_due(self.store.db, self.clock.now(), self.concurrency)
+        await asyncio.gather(*(self.run_job(job) for job in jobs))
+        return len(jobs)
 
     async def run_job(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
