@@ -40,32 +40,21 @@ from store.messages import create_message
 from store.vmbox_listing import list_vmboxes
 from store.vmboxes import create_vmbox
 
-try:
-    from tests.bench.bench_calls_logins import logins
-    from tests.bench.bench_calls_servers import (
-        HERE,
-        Ceiling,
-        Load,
-        free_port,
-        percentile,
-        reachable,
-        run_ceiling,
-        settled_cpu,
-        start,
-    )
-except ModuleNotFoundError:  # run as a script: its own directory is on the path, the repository not
-    from bench_calls_logins import logins
-    from bench_calls_servers import (
-        HERE,
-        Ceiling,
-        Load,
-        free_port,
-        percentile,
-        reachable,
-        run_ceiling,
-        settled_cpu,
-        start,
-    )
+if not __package__:  # run as a script (the README's way): the repository is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.bench_calls_logins import logins  # noqa: E402
+from tests.bench.bench_calls_servers import (  # noqa: E402
+    HERE,
+    Ceiling,
+    Load,
+    free_port,
+    percentile,
+    reachable,
+    run_ceiling,
+    settled_cpu,
+    start,
+)
 
 PIN = "1234"
 DEPOSIT = "say tone 10s then press #; press 1"

@@ -67,7 +67,7 @@ from tests.asterisk.install import find_asterisk, required
 from tests.asterisk.phone import CallFailed, Switchboard
 from tests.asterisk.server import Asterisk
 from tests.asterisk.vmbox import Vmbox
-from tests.bench.bench_calls import cpu_seconds, percentile
+from tests.bench.bench_calls_servers import cpu_seconds, percentile
 from tests.bench.real_calls import (
     Caller,
     Timeline,
