@@ -13,7 +13,7 @@ from ivr.flow.actions import FINAL_ACTIONS, Collect
 from ivr.flow.events import CallerHungUp, DigitsEntered
 from ivr.flow.machine import Flow
 from ivr.flow.model import CallInfo, Purpose, Recording
-from store.audio import wav_info
+from store.audio import cut_wav, wav_info
 from store.errors import NotAudio
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,12 @@ def split_arguments(values: Sequence[str]) -> tuple[tuple[str, ...], dict[str, s
     return tuple(arguments), parameters
 
 
-def recorded(file: Path) -> Recording | None:
-    """The Recording a WAV file on our side holds, or None when there is none (or it is not audio)."""
+def recorded(file: Path, max_s: int | None = None) -> Recording | None:
+    """The Recording a WAV file on our side holds, or None when there is none (or it is not audio);
+    cut to `max_s` seconds when it is longer."""
     try:
+        if max_s is not None:
+            cut_wav(file, max_s * 1000)
         length = wav_info(file).length_ms
     except (FileNotFoundError, NotAudio):
         return None

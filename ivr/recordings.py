@@ -129,7 +129,7 @@ async def recover(
             continue
         if now - audio.stat().st_mtime < SETTLE_S:
             continue  # Asterisk is still writing it
-        recording = recorded(audio)
+        recording = recorded(audio, entry.max_s)
         if recording is not None and recording.length_ms >= min_message_ms:
             call = CallInfo(
                 call_id=entry.call_id,

@@ -163,6 +163,27 @@ def wav_info(path: Path) -> AudioInfo:
     return AudioInfo(frames * 1000 // rate, rate, channels, width)
 
 
+def cut_wav(path: Path, max_ms: int) -> None:
+    """Cut a PCM WAV file to its first `max_ms` milliseconds (nothing is done to a shorter one).
+
+    ARI's recordings stop up to a second after maxDurationSeconds on Asterisk 22, so a box's limit is
+    kept by cutting what came after it. Raises NotAudio when it is not a PCM WAV file."""
+    try:
+        with wave.open(os.fspath(path), "rb") as wav:
+            params = wav.getparams()
+            keep = max_ms * params.framerate // 1000
+            if params.nframes <= keep:
+                return
+            frames = wav.readframes(keep)
+    except (wave.Error, EOFError) as exc:
+        raise NotAudio(f"not a PCM WAV file: {exc}") from exc
+    cut = path.with_name(path.name + ".cut")
+    with wave.open(os.fspath(cut), "wb") as wav:
+        wav.setparams(params)
+        wav.writeframes(frames)
+    os.replace(cut, path)
+
+
 def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else "no detail from ffmpeg"

@@ -7,10 +7,13 @@ import os
 
 import pytest
 
+from ivr.calls import recorded
 from ivr.flow.actions import DiscardRecording, SaveMessage
 from ivr.flow.model import CallInfo, Purpose, Recording
 from ivr.recordings import SETTLE_S, Journal, recover
 from ivr.services import CallServices
+from store.audio import wav_info
+from store.message_listing import MessageQuery, list_messages
 from store.vmboxes import create_vmbox, folder_counts
 from tests.asterisk.heard import RATE, write_wav
 
@@ -72,8 +75,6 @@ async def test_a_message_cut_short_is_kept_once_asterisk_has_finished_it(store, 
 
 
 async def test_the_kept_message_carries_its_caller(store, setup):
-    from store.message_listing import MessageQuery, list_messages
-
     journal, services, box, call, clock = setup
     journal.open("1700000000.7-1", call, box.id, 500)
     journal.release_call(call.call_id, 1)
@@ -139,3 +140,26 @@ async def test_a_recording_asterisk_holds_is_fetched_or_waited_for(store, setup)
     # a: Asterisk could not be asked, kept for later; b: Asterisk holds none, dropped
     assert sorted(path.name for path in journal.directory.iterdir()) == ["a-1.json"]
     assert (await counts(store, box))["new"] == 1
+
+
+async def test_a_kept_recording_is_cut_to_the_box_s_limit(store, setup):
+    """ARI's recordings run past maxDurationSeconds (3.02 s for 2 seen on 22.10.1): the message is not."""
+    journal, services, box, call, clock = setup
+    journal.open("1700000000.7-1", call, box.id, 2)
+    journal.release_call(call.call_id, 1)
+    recording(journal, "1700000000.7-1", 3.02, age_s=SETTLE_S)
+    assert await recover(journal, services, MIN_MS) == 1
+    [(_, _, _, metadata)] = await list_messages(
+        store.db, MessageQuery(call.account_id, box.id), store.cutoff()
+    )
+    assert json.loads(metadata)["length"] == 2000
+
+
+def test_recorded_cuts_only_what_is_longer(tmp_path):
+    long, short = make_tone(tmp_path, 3.5, "long.wav"), make_tone(tmp_path, 1.5, "short.wav")
+    before = short.read_bytes()
+    assert recorded(long, 2).length_ms == 2000 and wav_info(long).length_ms == 2000
+    assert recorded(short, 2).length_ms == 1500 and short.read_bytes() == before
+    assert recorded(tmp_path / "none.wav", 2) is None
+    (tmp_path / "text.wav").write_text("not audio")
+    assert recorded(tmp_path / "text.wav", 2) is None

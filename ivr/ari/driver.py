@@ -251,7 +251,7 @@ class AriCall:
             ifExists="overwrite",
         )
         failed = await self._recording_ends(name)
-        recording = None if failed else await self._fetch(name)
+        recording = None if failed else await self._fetch(name, action.max_s)
         return RecordingFinished(recording, hung_up=self.hung_up or self.lost)
 
     async def _recording_ends(self, name: str) -> bool:
@@ -283,12 +283,13 @@ class AriCall:
             if event["type"] in ("StasisEnd", "ChannelDestroyed"):
                 return False
 
-    async def _fetch(self, name: str):
-        """The stored recording `name`, copied to vmbox's recordings directory and deleted from Asterisk."""
+    async def _fetch(self, name: str, max_s: int):
+        """The stored recording `name`, copied to vmbox's recordings directory and deleted from Asterisk,
+        cut to `max_s` seconds."""
         file = self.app.journal.directory / f"{name}.wav"
         fetched = await self.app.fetch_stored(name, file)
         if fetched:
-            return recorded(file)
+            return recorded(file, max_s)
         if fetched is False:  # Asterisk keeps no recording of nothing (a key at once): too short
             logger.info("call %s: recording %s holds nothing", self.info.call_id, name)
             self.app.journal.close(name)
