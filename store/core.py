@@ -24,14 +24,40 @@ class Store:
         return now_gregorian() - self.retention_s
 
 
+def database_path(url: str | None, data_dir: Path) -> Path | None:
+    """The SQLite file `url` names (`sqlite:///<path>`; none: `vmbox.sqlite3` in the data directory),
+    or None for a PostgreSQL URL. Raises ValueError for anything else."""
+    if not url:
+        return data_dir / "vmbox.sqlite3"
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).absolute()
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    raise ValueError(
+        f"store url {url!r} is neither sqlite:///<path> nor postgresql://user:password@host/database"
+    )
+
+
+async def _open_database(url: str | None, data_dir: Path) -> Database:
+    path = database_path(url, data_dir)
+    if path is not None:
+        return await open_database(path)
+    from store.postgres import open_postgres  # asyncpg is loaded only by a store that uses it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return await open_postgres(url, data_dir)
+
+
 async def open_store(
     data_dir: Path,
     retention_days: int,
     ffmpeg: FFmpeg | None = None,
     default_timezone: str = "America/Los_Angeles",
+    url: str | None = None,
 ) -> Store:
-    """Open the store under `data_dir` (database `vmbox.sqlite3`, audio under `media/`); messages are
-    kept `retention_days` days and an hour.
+    """Open the store under `data_dir` (database `vmbox.sqlite3` unless `url` names another SQLite
+    file or a PostgreSQL database; audio under `media/`); messages are kept `retention_days` days and
+    an hour.
 
     Media files that no message or media row refers to (a crash between writing a file and committing
     its row) are removed.
@@ -41,7 +67,7 @@ async def open_store(
     )  # file names go to Asterisk, which would resolve relative ones elsewhere
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
-    db = await open_database(data_dir / "vmbox.sqlite3")
+    db = await _open_database(url, data_dir)
     rows = await db.scan(
         "SELECT media_file FROM messages WHERE media_file IS NOT NULL"
         " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"

@@ -33,6 +33,7 @@ import aiosqlite
 
 from store.group_commit import GroupCommit
 from store.migrations import MIGRATIONS
+from store.sql import Statement, spelled
 
 logger = logging.getLogger(__name__)
 
@@ -53,33 +54,37 @@ _PRAGMAS = (
 class Transaction:
     """Statements of one write transaction; valid only inside `Database.transaction()`."""
 
+    dialect = "sqlite"  # which SQL the statements are in (store/postgres.py is the other)
+
     def __init__(self, conn: aiosqlite.Connection):
         self._conn = conn
 
-    async def execute(self, sql: str, params: Sequence = ()) -> int:
+    async def execute(self, sql: Statement, params: Sequence = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        cursor = await self._conn.execute(sql, params)
+        cursor = await self._conn.execute(spelled(sql, "sqlite"), params)
         return cursor.rowcount
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+    async def execute_many(self, sql: Statement, rows: Iterable[Sequence]) -> None:
         """Run one statement for each parameter row (none at all, not even a trip to the writer's thread,
         for no rows: a job worker finding nothing due would otherwise pay two after every commit)."""
         rows = list(rows)
         if rows:
-            await self._conn.executemany(sql, rows)
+            await self._conn.executemany(spelled(sql, "sqlite"), rows)
 
-    async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
+    async def fetch_all(self, sql: Statement, params: Sequence = ()) -> list[Row]:
         """Rows of a query, seeing this transaction's own writes."""
-        return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._conn.execute_fetchall(spelled(sql, "sqlite"), params))
 
-    async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
+    async def fetch_one(self, sql: Statement, params: Sequence = ()) -> Row | None:
         """The first row of a query, or None."""
-        rows = await self._conn.execute_fetchall(sql, params)
+        rows = await self._conn.execute_fetchall(spelled(sql, "sqlite"), params)
         return rows[0] if rows else None
 
 
 class Database:
     """Connections to one SQLite file: a writer, a reader thread for scans, and a quick reader."""
+
+    dialect = "sqlite"
 
     def __init__(
         self,
@@ -87,7 +92,9 @@ class Database:
         reader: aiosqlite.Connection,
         quick: sqlite3.Connection,
         grouped: sqlite3.Connection,
+        key_directory: Path,
     ):
+        self.key_directory = key_directory  # where secrets kept out of the database live (PIN keys)
         self._writer = writer
         self._reader = reader
         self._quick = quick
@@ -100,13 +107,13 @@ class Database:
         """Call `listener()` after every commit of this process (e.g. to wake the job worker)."""
         self._commit_listeners.append(listener)
 
-    async def fetch_all(self, sql: str, params: Sequence = ()) -> list[Row]:
+    async def fetch_all(self, sql: Statement, params: Sequence = ()) -> list[Row]:
         """Rows of an indexed, bounded read-only query, against the last committed state."""
-        return self._quick.execute(sql, params).fetchall()
+        return self._quick.execute(spelled(sql, "sqlite"), params).fetchall()
 
-    async def fetch_one(self, sql: str, params: Sequence = ()) -> Row | None:
+    async def fetch_one(self, sql: Statement, params: Sequence = ()) -> Row | None:
         """The first row of an indexed read-only query, or None."""
-        return self._quick.execute(sql, params).fetchone()
+        return self._quick.execute(spelled(sql, "sqlite"), params).fetchone()
 
     async def remembered(
         self, key: Hashable, read: Callable[[], Awaitable[tuple[T, float]]], cutoff: float = 0
@@ -124,9 +131,9 @@ class Database:
         self._remembered[key] = (version, cutoff, valid_to, result)
         return result
 
-    async def scan(self, sql: str, params: Sequence = ()) -> list[Row]:
+    async def scan(self, sql: Statement, params: Sequence = ()) -> list[Row]:
         """Rows of a read-only query that may touch many rows (run off the event loop)."""
-        return list(await self._reader.execute_fetchall(sql, params))
+        return list(await self._reader.execute_fetchall(spelled(sql, "sqlite"), params))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -216,7 +223,7 @@ async def open_database(path: Path) -> Database:
     quick = _connect_here(path, "PRAGMA query_only = ON")
     # The group-commit writer runs statements here and BEGIN/COMMIT on its own thread, one at a time.
     grouped = _connect_here(path, "PRAGMA busy_timeout = 0", check_same_thread=False)
-    return Database(writer, reader, quick, grouped)
+    return Database(writer, reader, quick, grouped, path.absolute().parent)
 
 
 def _connect_here(path: Path, *pragmas: str, check_same_thread: bool = True) -> sqlite3.Connection:

@@ -22,6 +22,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from store.sql import Statement, spelled
+
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000  # how long BEGIN waits for another process's write, as the other connections
@@ -32,24 +34,26 @@ Work = Callable[["SharedTransaction"], Awaitable[Any]]
 class SharedTransaction:
     """Statements of one work within a shared transaction: the same methods as `db.Transaction`."""
 
+    dialect = "sqlite"
+
     def __init__(self, conn: sqlite3.Connection):
         self._conn = conn
 
-    async def execute(self, sql: str, params: Sequence = ()) -> int:
+    async def execute(self, sql: Statement, params: Sequence = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        return self._conn.execute(sql, params).rowcount
+        return self._conn.execute(spelled(sql, "sqlite"), params).rowcount
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence]) -> None:
+    async def execute_many(self, sql: Statement, rows: Iterable[Sequence]) -> None:
         """Run one statement for each parameter row."""
-        self._conn.executemany(sql, rows)
+        self._conn.executemany(spelled(sql, "sqlite"), rows)
 
-    async def fetch_all(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+    async def fetch_all(self, sql: Statement, params: Sequence = ()) -> list[sqlite3.Row]:
         """Rows of a query, seeing the batch's writes so far."""
-        return self._conn.execute(sql, params).fetchall()
+        return self._conn.execute(spelled(sql, "sqlite"), params).fetchall()
 
-    async def fetch_one(self, sql: str, params: Sequence = ()) -> sqlite3.Row | None:
+    async def fetch_one(self, sql: Statement, params: Sequence = ()) -> sqlite3.Row | None:
         """The first row of a query, or None."""
-        return self._conn.execute(sql, params).fetchone()
+        return self._conn.execute(spelled(sql, "sqlite"), params).fetchone()
 
 
 class GroupCommit:

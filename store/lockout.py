@@ -46,7 +46,9 @@ async def record_failure(
             return False
         await tx.execute(
             "INSERT INTO box_lockouts (box_id, locked_until) VALUES (?, ?)"
-            " ON CONFLICT (box_id) DO UPDATE SET locked_until = max(locked_until, excluded.locked_until)",
+            " ON CONFLICT (box_id) DO UPDATE SET locked_until = CASE"
+            " WHEN excluded.locked_until > box_lockouts.locked_until THEN excluded.locked_until"
+            " ELSE box_lockouts.locked_until END",
             (box_id, now + lock_s),
         )
         await tx.execute("DELETE FROM login_failures WHERE box_id = ?", (box_id,))

@@ -253,9 +253,9 @@ async def delete_vmbox(
 
 
 async def pin_key_path(db: Database) -> Path:
-    """Where the PIN keys of `db` live: `pin.key` in the directory of its database file."""
-    row = await db.fetch_one("PRAGMA database_list")  # "main" first: (seq, name, file)
-    return Path(row[2]).parent / PIN_KEY_FILE
+    """Where the PIN keys of `db` live: `pin.key` in the directory of an SQLite database file, in the
+    data directory of a node on PostgreSQL (every node needs the same file)."""
+    return db.key_directory / PIN_KEY_FILE
 
 
 async def pin_keys(db: Database) -> PinKeys:

@@ -20,6 +20,9 @@ from store.accounts import create_account, create_token
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import open_store
+from store.postgres import open_postgres
+from tests import pgkit
+from tests.pgkit import PostgresServer
 
 # The real-Asterisk harness asserts in its own modules too; show what failed there.
 pytest.register_assert_rewrite("tests.asterisk")
@@ -126,10 +129,38 @@ class RunningApi:
     api_key: str
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session, with a template database vmbox's schema is in."""
+    server = PostgresServer()
+    server.start()
+    try:
+        template = pgkit.run(server.new_database())
+
+        async def migrate():
+            await (await open_postgres(template, Path(server.directory))).close()
+
+        pgkit.run(migrate())
+        server.template = template.rsplit("/", 1)[1]
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request) -> str | None:
+    """Where a test's store keeps its rows: SQLite in the data directory (None), or a new PostgreSQL
+    database of its own. Every test using a store runs on both."""
+    if request.param == "sqlite":
+        return None
+    server = request.getfixturevalue("postgres")
+    return await server.new_database(server.template)
+
+
 @pytest.fixture
-async def store(tmp_path: Path):
-    """A real store (SQLite file and media directory) in tmp_path/data."""
-    store = await open_store(tmp_path / "data", retention_days=93)
+async def store(tmp_path: Path, store_url):
+    """A real store (its database, and its media directory in tmp_path/data)."""
+    store = await open_store(tmp_path / "data", retention_days=93, url=store_url)
     yield store
     await store.db.close()
 
@@ -151,9 +182,9 @@ def api_options() -> ApiOptions:
 
 
 @pytest.fixture
-async def api(data_dir: Path, api_options: ApiOptions):
+async def api(data_dir: Path, api_options: ApiOptions, store_url):
     """The real API on 127.0.0.1:<ephemeral>, with two accounts and a token for each."""
-    store = await open_store(data_dir, retention_days=93)
+    store = await open_store(data_dir, retention_days=93, url=store_url)
     runner = web.AppRunner(make_app(store, api_options), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -16,6 +16,13 @@ from store.messages import create_message
 from store.vmboxes import create_vmbox
 from tests.conftest import make_tone
 
+
+@pytest.fixture
+def store_url():
+    """SQLite's group commit (store/group_commit.py); on PostgreSQL the server commits concurrent transactions together itself."""
+    return None
+
+
 MISSING_BOX = "0123456789abcdef0123456789abcdef"
 
 

@@ -7,9 +7,18 @@ A real SQLite file at schema version 3, written with sqlite3 as that version lef
 import json
 import sqlite3
 
+import pytest
+
 from store.accounts import account_realm
 from store.core import open_store
 from store.migrations import MIGRATIONS
+
+
+@pytest.fixture
+def store_url():
+    """SQLite's migrations (PRAGMA user_version); PostgreSQL's are tested in tests/test_store_postgres.py."""
+    return None
+
 
 ACCOUNT, BOX, MESSAGE = "a" * 32, "b" * 32, "202601-" + "c" * 32
 

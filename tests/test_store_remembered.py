@@ -16,6 +16,13 @@ from store.messages import create_message
 from store.vmbox_listing import list_vmboxes
 from store.vmboxes import create_vmbox
 
+
+@pytest.fixture
+def store_url():
+    """SQLite's kept read results (PRAGMA data_version); on PostgreSQL every read goes to the server."""
+    return None
+
+
 DAY = 86400
 
 
