@@ -20,6 +20,7 @@ from ivr.simulator import (
 )
 from store.accounts import checked_realm, create_account, list_accounts
 from store.core import open_store
+from store.errors import SchemaTooNew, StoreUnreachable
 from store.hashing import PinKeyError
 from store.ids import to_unix
 
@@ -209,6 +210,7 @@ async def _with_store(settings: Settings, use) -> int:
         settings.data_dir,
         settings.store.retention_days,
         default_timezone=settings.store.default_timezone,
+        url=settings.store.url,
     )
     try:
         return await use(store)
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             command = jobs_cli.run if args.command == "jobs" else _account
             return asyncio.run(_with_store(settings, lambda store: command(store, args)))
-    except PinKeyError as exc:  # its message says which file and what to do
+    except (PinKeyError, StoreUnreachable, SchemaTooNew) as exc:  # its message says what to do
         print(f"vmbox: {exc}", file=sys.stderr)
         return 1
     except ConfigError as exc:  # a setting only `serve` uses (TLS files) that cannot be used

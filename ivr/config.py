@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ivr.flow.model import Keys, Limits
 from store.api.proxies import parse_networks
+from store.core import database_path, without_password
 from store.encodings import DEFAULT_LIMIT_MB
 from store.timezones import DEFAULT_TIMEZONE, known
 
@@ -33,6 +34,9 @@ class StoreSettings:
     with the database), make `pin.key` a symbolic link to it: the 0600 rule applies to the target."""
 
     data_dir: str = "./vmbox-data"  # SQLite database, audio files and the PIN key file pin.key
+    # the database: "" (vmbox.sqlite3 in data_dir), sqlite:///<path>, or postgresql://user:password@
+    # host:port/database for several nodes on one PostgreSQL (README "Several nodes")
+    url: str = ""
     retention_days: int = 93  # older messages are hidden from lists, counts and phones
     cache_mb: int = DEFAULT_LIMIT_MB  # encoded audio (MP3, MP4) kept for downloads and emails
     # the zone of boxes whose own and whose owner's timezone are unset (KAZOO's system default)
@@ -260,6 +264,10 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
         parse_networks(settings.api.trusted_proxy_list)
     except ValueError as exc:
         raise ConfigError(f"api.trusted_proxies: {exc}") from None
+    try:
+        database_path(settings.store.url, settings.data_dir)
+    except ValueError as exc:
+        raise ConfigError(f"store.url: {exc}") from None
     if not known(settings.store.default_timezone):
         raise ConfigError(
             f"store.default_timezone {settings.store.default_timezone!r} is not a time zone this"
@@ -279,6 +287,8 @@ def to_toml(settings: Settings) -> str:
         for key, value in dataclasses.asdict(getattr(settings, section.name)).items():
             if key in _SECRETS and value:
                 value = "********"  # `vmbox config` output ends up in tickets and chats
+            elif key == "url":
+                value = without_password(value)
             shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
             lines.append(f"{key} = {shown}")
         lines.append("")

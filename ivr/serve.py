@@ -23,7 +23,7 @@ from prompts.catalogue import PromptCatalogue
 from store.accounts import create_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
-from store.core import Store, open_store
+from store.core import Store, open_store, without_password
 from store.retention import expire_messages, purge_messages
 from store.vmboxes import pin_hash_counts, pin_keys
 
@@ -124,6 +124,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         settings.data_dir,
         settings.store.retention_days,
         default_timezone=settings.store.default_timezone,
+        url=settings.store.url,
     )
     store.media.cache.resize(settings.store.cache_mb * 1024 * 1024)
     runner = api_runner(make_app(store, api_options(settings)))
@@ -187,9 +188,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         ari = (
             f", ARI application {settings.ari.app!r} at {settings.ari.url}" if services.ari else ""
         )
+        store = f", database {without_password(settings.store.url)}" if settings.store.url else ""
         print(
             f"vmbox: REST API on {services.api_base}, FastAGI on agi://{agi_host}:{agi_port}{ari}"
-            f" (data in {settings.data_dir.resolve()}); Ctrl-C stops",
+            f" (data in {settings.data_dir.resolve()}{store}); Ctrl-C stops",
             file=sys.stderr,
             flush=True,
         )

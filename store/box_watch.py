@@ -40,7 +40,8 @@ async def box_states(
     """The state of each box of `box_ids` that exists in `account_id`, counting messages at or
     after `cutoff` (Gregorian seconds); boxes that do not exist are left out."""
     rows = await db.scan(
-        "SELECT v.id AS box_id, m.folder, count(m.id) AS n, total(m.rev) AS revs, max(m.id) AS last"
+        "SELECT v.id AS box_id, m.folder, count(m.id) AS n, CAST(coalesce(sum(m.rev), 0) AS BIGINT) AS revs,"
+        " max(m.id) AS last"
         " FROM vmboxes v LEFT JOIN messages m"
         " ON m.box_id = v.id AND m.state = 'active' AND m.timestamp >= ?"
         f" WHERE v.account_id = ? AND v.id IN ({','.join('?' * len(box_ids))})"

@@ -1,6 +1,7 @@
 """The store as one object: database, media files and the retention rule, opened and closed together."""
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,11 @@ class Store:
     def cutoff(self) -> int:
         """Messages older than this (Gregorian seconds) are past retention: hidden and read-only."""
         return now_gregorian() - self.retention_s
+
+
+def without_password(url: str) -> str:
+    """`url` with its password masked, for messages, logs and `vmbox config`."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:********@", url)
 
 
 def database_path(url: str | None, data_dir: Path) -> Path | None:

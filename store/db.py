@@ -31,6 +31,7 @@ from typing import TypeVar
 
 import aiosqlite
 
+from store.errors import SchemaTooNew
 from store.group_commit import GroupCommit
 from store.migrations import MIGRATIONS
 from store.sql import Statement, spelled
@@ -194,7 +195,7 @@ async def _connect(path: Path, *pragmas: str) -> aiosqlite.Connection:
 async def _migrate(conn: aiosqlite.Connection) -> None:
     (version,) = await (await conn.execute("PRAGMA user_version")).fetchone()
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise SchemaTooNew(
             f"database schema version {version} is newer than this vmbox ({len(MIGRATIONS)}); upgrade vmbox"
         )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):

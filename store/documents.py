@@ -44,8 +44,24 @@ async def list_by_id(
     starting after id `after`, at most `limit` (None: all): (id, document with its id as JSON text)
     each, built by SQLite."""
     read = db.fetch_all if limit is not None else db.scan
+    if (
+        db.dialect == "postgresql"
+    ):  # LIMIT NULL: all; json_set's text made here (documents are objects)
+        rows = await read(
+            f"SELECT id, doc FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (account_id, after or "", limit),
+        )
+        return [(row[0], with_id(row[1], row[0])) for row in rows]
     rows = await read(
         f"SELECT id, json_set(doc, '$.id', id) FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
         (account_id, after or "", -1 if limit is None else limit),
     )
     return [(row[0], row[1]) for row in rows]
+
+
+def with_id(doc: str, id_: str) -> str:
+    """The stored document `doc` (JSON text) with its `"id"`, as SQLite's json_set puts it: in place, or
+    last when it has none (documents are stored without)."""
+    document = json.loads(doc)
+    document["id"] = id_
+    return dumps(document)

@@ -55,3 +55,11 @@ class NoAudio(StoreError):
     def __init__(self, ident: str):
         super().__init__(f"{ident} has no audio")
         self.ident = ident
+
+
+class StoreUnreachable(StoreError):
+    """The store's database server cannot be reached; the message says where and what to check."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was brought to a newer schema by a newer vmbox: this one must not touch it."""

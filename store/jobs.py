@@ -64,7 +64,8 @@ async def enqueue(tx: Transaction, job: NewJob, now: float | None = None) -> boo
     """Add `job` within the caller's transaction; False when an unfinished job with its key exists."""
     now = time.time() if now is None else now
     changed = await tx.execute(
-        "INSERT OR IGNORE INTO jobs (kind, key, payload, run_at, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (kind, key, payload, run_at, created, updated) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (job.kind, job.key, dumps(job.payload), now + job.delay_s, now, now),
     )
     return changed == 1
@@ -221,5 +222,5 @@ async def refresh_every_lamp(db: Database) -> int:
     async with db.transaction() as tx:
         return await tx.execute(
             "INSERT INTO mwi_pending (box_id, account_id, mailbox) SELECT id, account_id, mailbox FROM vmboxes"
-            " WHERE true ON CONFLICT (box_id) DO UPDATE SET changes = changes + 1"
+            " WHERE true ON CONFLICT (box_id) DO UPDATE SET changes = mwi_pending.changes + 1"
         )

@@ -18,8 +18,9 @@ from store.core import Store
 from store.db import Transaction
 from store.documents import dumps
 from store.errors import NotFound
-from store.ids import new_message_id, now_gregorian
+from store.ids import is_message_id, new_message_id, now_gregorian
 from store.messages import VISIBLE, Message, announce, get_message
+from store.sql import Dialects
 
 
 @dataclass
@@ -56,10 +57,14 @@ async def _select(
         return list(rows), outcome
     rows = []
     for message_id in dict.fromkeys(ids):
-        row = await tx.fetch_one(
-            "SELECT id, doc, media_file, history, timestamp, state FROM messages"
-            " WHERE id = ? AND box_id = ? AND account_id = ?",
-            (message_id, box_id, account_id),
+        row = (
+            await tx.fetch_one(
+                "SELECT id, doc, media_file, history, timestamp, state FROM messages"
+                " WHERE id = ? AND box_id = ? AND account_id = ?",
+                (message_id, box_id, account_id),
+            )
+            if is_message_id(message_id)
+            else None
         )
         if row is None or row["state"] == "removed":
             outcome.failed[message_id] = "not_found"
@@ -68,6 +73,14 @@ async def _select(
         else:
             rows.append(row)
     return rows, outcome
+
+
+_REFILE = Dialects(
+    sqlite="UPDATE messages SET folder = ?, doc = json_set(doc, '$.folder', ?), rev = rev + 1"
+    " WHERE id = ?",
+    postgresql="UPDATE messages SET folder = ?, doc = vmbox_json_set(doc, 'folder', to_json(?::text)),"
+    " rev = rev + 1 WHERE id = ?",
+)
 
 
 async def change_folder(
@@ -81,7 +94,7 @@ async def change_folder(
         await _require_box(tx, account_id, box_id)
         rows, outcome = await _select(tx, account_id, box_id, ids, None, store.cutoff())
         await tx.execute_many(
-            "UPDATE messages SET folder = ?, doc = json_set(doc, '$.folder', ?), rev = rev + 1 WHERE id = ?",
+            _REFILE,
             [(folder, folder, row["id"]) for row in rows],
         )
     outcome.succeeded = [row["id"] for row in rows]
@@ -90,9 +103,11 @@ async def change_folder(
 
 # Deleting through the API: KAZOO files the message in folder deleted and soft-deletes it; vmbox hides
 # it for good (the purge then frees its row and audio).
-_REMOVE = (
-    "UPDATE messages SET state = 'removed', folder = 'deleted',"
-    " doc = json_set(doc, '$.folder', 'deleted'), rev = rev + 1 WHERE id = ?"
+_REMOVE = Dialects(
+    sqlite="UPDATE messages SET state = 'removed', folder = 'deleted',"
+    " doc = json_set(doc, '$.folder', 'deleted'), rev = rev + 1 WHERE id = ?",
+    postgresql="UPDATE messages SET state = 'removed', folder = 'deleted',"
+    """ doc = vmbox_json_set(doc, 'folder', '"deleted"'), rev = rev + 1 WHERE id = ?""",
 )
 
 

@@ -4,7 +4,8 @@ An entry is KAZOO's view entry (`mailbox_messages/listing_by_mailbox`), not the 
 `timestamp, from, to, caller_id_number, caller_id_name, call_id, folder, length, media_id` and
 `transcribed` (true when the transcription succeeded, false when it failed, absent without one). A
 field the message lacks is left out, as the view leaves out what a document lacks. SQLite builds each
-entry from the stored JSON, so a page is one query.
+entry from the stored JSON, so a page is one query; on PostgreSQL `listing_entry` builds the same text
+from the row's document (PostgreSQL's JSON functions would space it differently or reorder its keys).
 
 Filters are KAZOO's (crossbar_filter), applied to the metadata as GET …/messages/{id} shows it:
 - `equals` / `not_equals` (`filter_<field>`, `filter_not_<field>`): the field's value as text is (is
@@ -22,7 +23,8 @@ import math
 from dataclasses import dataclass
 
 from store.db import Database
-from store.messages import VISIBLE
+from store.documents import dumps
+from store.messages import NOT_INDEXED_ACCOUNT, VISIBLE
 
 KINDS = ("equals", "not_equals", "has_key", "key_missing", "has_value", "value_missing")
 
@@ -51,6 +53,37 @@ _HAS_VALUE = (
     " WHEN 'array' THEN json_array_length(doc, ?) > 0 WHEN 'object' THEN json_extract(doc, ?) != '{}'"
     " WHEN 'true' THEN 1 WHEN 'false' THEN 1 ELSE 0 END)"
 )
+
+
+# The same on PostgreSQL, on the document parsed once per row (`j`) and a path given as text[] (?).
+_PG_TEXT = (
+    "CASE json_typeof(j #> ?::text[]) WHEN 'string' THEN j #>> ?::text[]"
+    " WHEN 'number' THEN j #>> ?::text[] WHEN 'boolean' THEN j #>> ?::text[]"
+    " WHEN 'null' THEN 'null' ELSE '' END"
+)
+_PG_HAS_VALUE = (
+    "(CASE json_typeof(j #> ?::text[])"
+    " WHEN 'string' THEN j #>> ?::text[] NOT IN ('', '0', 'NULL', 'undefined')"
+    " WHEN 'number' THEN (j #>> ?::text[])::numeric != 0"
+    " WHEN 'array' THEN json_array_length(j #> ?::text[]) > 0"
+    " WHEN 'object' THEN (j #> ?::text[])::jsonb != '{}'::jsonb"
+    " WHEN 'boolean' THEN TRUE ELSE FALSE END)"
+)
+
+
+def listing_entry(doc: str) -> str:
+    """The listing entry of a message's stored metadata, as SQLite's `_ENTRY` makes it."""
+    metadata = json.loads(doc)
+    entry = {
+        field: metadata[field]
+        for field in (*_FIELDS, "length", "media_id")
+        if metadata.get(field) is not None
+    }
+    transcription = metadata.get("transcription")
+    result = transcription.get("result") if isinstance(transcription, dict) else None
+    if result not in (None, ""):
+        entry["transcribed"] = result == "success"
+    return dumps(entry)
 
 
 @dataclass(frozen=True)
@@ -96,16 +129,26 @@ async def list_messages(
     into the JSON is kept until the next commit (or until `cutoff` passes its oldest message), and a
     kept page comes back as the same list.
     """
+    sql, params = _listing_sql(query, cutoff, db.dialect)
+    entries = _entries if db.dialect == "postgresql" else _as_they_are
     # Only a page of an indexed listing is bounded; no page, or a filter on the JSON, may scan.
     if query.limit is None or query.reads_json:
-        return [tuple(row) for row in await db.scan(*_listing_sql(query, cutoff))]
+        return entries(await db.scan(sql, params))
 
     async def read() -> tuple[list[tuple[str, int, str, str]], float]:
-        rows = [tuple(row) for row in await db.fetch_all(*_listing_sql(query, cutoff))]
+        rows = entries(await db.fetch_all(sql, params))
         # The page holds until the cutoff passes its oldest message (which the cutoff would then hide).
         return rows, min((row[1] for row in rows), default=math.inf)
 
     return await db.remembered(("messages", query), read, cutoff)
+
+
+def _as_they_are(rows) -> list[tuple[str, int, str, str]]:
+    return [tuple(row) for row in rows]
+
+
+def _entries(rows) -> list[tuple[str, int, str, str]]:
+    return [(box_id, timestamp, id_, listing_entry(doc)) for box_id, timestamp, id_, doc in rows]
 
 
 def json_path(path: tuple[str, ...]) -> str | None:
@@ -115,31 +158,34 @@ def json_path(path: tuple[str, ...]) -> str | None:
     return "$" + "".join(f'."{key}"' for key in path)
 
 
-def _condition(item: FieldFilter) -> tuple[str, list]:
+def _condition(item: FieldFilter, dialect: str) -> tuple[str, list]:
     """The SQL condition of one filter and its parameters."""
     marks = ", ".join("?" * len(item.texts))
     if item.on_folder:
         return f"folder {'NOT IN' if item.kind == 'not_equals' else 'IN'} ({marks})", [*item.texts]
     path = json_path(item.path)
+    if dialect == "postgresql" and path is not None:
+        text, has_value, value_of, path = _PG_TEXT, _PG_HAS_VALUE, "j #> ?::text[]", list(item.path)
+    else:
+        text, has_value, value_of = _TEXT, _HAS_VALUE, "json_type(doc, ?)"
     if item.kind in ("equals", "not_equals"):
-        text, params = ("''", []) if path is None else (_TEXT, [path] * 4)
+        text, params = ("''", []) if path is None else (text, [path] * 4)
         negation = "NOT " if item.kind == "not_equals" else ""
         return f"({text}) {negation}IN ({marks})", [*params, *item.texts]
     if path is None:  # a field no key can name is missing
-        return ("0" if item.kind in ("has_key", "has_value") else "1"), []
+        return ("FALSE" if item.kind in ("has_key", "has_value") else "TRUE"), []
     if item.kind in ("has_key", "key_missing"):
         negation = "NOT " if item.kind == "has_key" else ""
-        return f"json_type(doc, ?) IS {negation}NULL", [path]
+        return f"{value_of} IS {negation}NULL", [path]
     negation = "" if item.kind == "has_value" else "NOT "
-    return f"{negation}{_HAS_VALUE}", [path] * 6
+    return f"{negation}{has_value}", [path] * (5 if dialect == "postgresql" else 6)
 
 
-def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
+def _listing_sql(query: MessageQuery, cutoff: int, dialect: str) -> tuple[str, list]:
     where = [VISIBLE]
     params: list = [cutoff]
     if query.box_id is not None:
-        # The unary + keeps SQLite off the account index: within one box, the box index is the one to walk.
-        where += ["box_id = ?", "+account_id = ?"]
+        where += ["box_id = ?", f"{NOT_INDEXED_ACCOUNT} = ?"]
         params += [query.box_id, query.account_id]
     else:
         where.append("account_id = ?")
@@ -147,7 +193,7 @@ def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
     if not any(item.on_folder for item in query.filters):
         where.append("folder != 'deleted'")
     for item in query.filters:
-        condition, condition_params = _condition(item)
+        condition, condition_params = _condition(item, dialect)
         where.append(condition)
         params += condition_params
     if query.created_from is not None:
@@ -160,9 +206,14 @@ def _listing_sql(query: MessageQuery, cutoff: int) -> tuple[str, list]:
     if query.after is not None:
         where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
-    params.append(-1 if query.limit is None else query.limit)
+    if dialect == "postgresql":  # the document parsed once a row, for the filters; LIMIT NULL: all
+        params.append(query.limit)
+        source, entry = "messages CROSS JOIN LATERAL (SELECT doc::json AS j) parsed", "doc"
+    else:
+        params.append(-1 if query.limit is None else query.limit)
+        source, entry = "messages", _ENTRY
     sql = (
-        f"SELECT box_id, timestamp, id, {_ENTRY} FROM messages WHERE {' AND '.join(where)}"
+        f"SELECT box_id, timestamp, id, {entry} FROM {source} WHERE {' AND '.join(where)}"
         f" ORDER BY timestamp {order}, id {order} LIMIT ?"
     )
     return sql, params

@@ -18,9 +18,10 @@ from store.core import Store
 from store.db import Database, IntegrityError, Transaction
 from store.documents import dumps, revision
 from store.errors import Invalid, NotFound
-from store.ids import new_message_id, now_gregorian
+from store.ids import is_message_id, new_message_id, now_gregorian
 from store.jobs import NewJob, enqueue
 from store.media import StoredAudio
+from store.sql import Dialects
 from store.validation import error, validate
 
 FOLDERS = ("new", "saved", "deleted")
@@ -47,6 +48,9 @@ class Message:
 
 # Visible: neither deleted through the API nor past retention (the `?` is the retention cutoff).
 VISIBLE = "state = 'active' AND timestamp >= ?"
+# A message's account compared without its index: within one box, the box index is the one to walk
+# (SQLite would otherwise pick the account index). Written so both databases read it.
+NOT_INDEXED_ACCOUNT = "account_id || ''"
 
 
 def _message(row) -> Message:
@@ -168,6 +172,8 @@ async def get_message(
     db: Database, account_id: str, box_id: str, message_id: str, cutoff: int
 ) -> Message | None:
     """A visible message of a box, or None."""
+    if not is_message_id(message_id):  # no such message, and no text for the database to choke on
+        return None
     row = await db.fetch_one(
         f"SELECT id, box_id, doc, media_file, rev FROM messages WHERE id = ? AND box_id = ? AND account_id = ?"
         f" AND {VISIBLE}",
@@ -228,11 +234,19 @@ async def playable_messages(
     first unless `oldest_first`: what a phone plays."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.scan(
-        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND +account_id = ? AND {VISIBLE}"
+        f"SELECT doc, media_file FROM messages WHERE box_id = ? AND {NOT_INDEXED_ACCOUNT} = ? AND {VISIBLE}"
         f" AND folder IN ('new', 'saved') AND media_file IS NOT NULL ORDER BY timestamp {order}, id {order}",
         (box_id, account_id, cutoff),
     )
     return [(json.loads(doc), media_file) for doc, media_file in rows]
+
+
+_TRANSCRIBE = Dialects(
+    sqlite="UPDATE messages SET doc = json_set(doc, '$.transcription', json(?)), rev = rev + 1"
+    " WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
+    postgresql="UPDATE messages SET doc = vmbox_json_set(doc, 'transcription', ?::json),"
+    " rev = rev + 1 WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
+)
 
 
 async def set_transcription(
@@ -243,8 +257,7 @@ async def set_transcription(
 
     async def update(tx: Transaction) -> int:
         return await tx.execute(
-            "UPDATE messages SET doc = json_set(doc, '$.transcription', json(?)), rev = rev + 1"
-            " WHERE id = ? AND box_id = ? AND account_id = ? AND state = 'active'",
+            _TRANSCRIBE,
             (dumps({"result": result, "text": text}), message_id, box_id, account_id),
         )
 

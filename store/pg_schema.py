@@ -3,7 +3,8 @@ entry, append a new one). Version 1 is the SQLite schema at its version 6, table
 column, so every query of the store reads the same on both; documents stay JSON text (`doc TEXT`), so
 what the API answers is byte for byte what was stored.
 
-The counting and lamp triggers are SQLite's, written in PL/pgSQL. The version is kept in
+The counting and lamp triggers are SQLite's, written in PL/pgSQL; `vmbox_json_set` is SQLite's
+json_set for the one use the store makes of it. The version is kept in
 `vmbox_schema`, one row.
 """
 
@@ -128,6 +129,17 @@ CREATE TABLE mwi_pending (
     changes    BIGINT NOT NULL DEFAULT 1,
     deleted    BIGINT NOT NULL DEFAULT 0
 );
+
+-- SQLite's json_set(doc, '$.<field>', value) on a document kept as compact JSON text: the field's
+-- value replaced in place, or the field added last; every other member's text kept as it is.
+CREATE FUNCTION vmbox_json_set(doc TEXT, field TEXT, value JSON) RETURNS TEXT AS $$
+    SELECT '{' || concat_ws(',',
+        string_agg(to_json(k)::text || ':' || CASE WHEN k = field THEN value::text ELSE v::text END,
+                   ',' ORDER BY n),
+        CASE WHEN coalesce(bool_or(k = field), FALSE) THEN NULL
+             ELSE to_json(field)::text || ':' || value::text END) || '}'
+      FROM json_each(doc::json) WITH ORDINALITY AS member(k, v, n)
+$$ LANGUAGE sql IMMUTABLE;
 
 -- A box's counts follow its counted messages (store/migrations.py's counting rule).
 CREATE FUNCTION vmbox_count(box TEXT, folder TEXT, state TEXT, delta INTEGER) RETURNS void AS $$

@@ -5,6 +5,11 @@ rewritten to PostgreSQL's `$1, $2, …` (once per statement text, then kept). Wh
 differ in more than placeholders, a module picks its statement by `db.dialect`.
 
 Differences from the SQLite store, and why:
+- Write transactions take one lock, on every node (a transaction-scoped advisory lock): they run one
+  at a time, as SQLite's do, so every read-modify-write of the store (a box's revision, a folder
+  change, a lockout count, a job's claim) means what it means on SQLite, whichever node runs it.
+  Reads never take it. A finer rule (row locks where a transaction reads what it then writes) would
+  let writes of different boxes overlap; the single writer is the simple, correct start.
 - No group commit of our own: PostgreSQL commits concurrent transactions together itself, and each
   `write()` is a transaction on a pooled connection that returns once it is durable.
 - `remembered` reads every time: other nodes change the database without telling this process.
@@ -14,7 +19,15 @@ Differences from the SQLite store, and why:
 
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +35,9 @@ from typing import TypeVar
 
 import asyncpg
 
+from store.core import without_password
 from store.db import IntegrityError
+from store.errors import SchemaTooNew, StoreUnreachable
 from store.pg_schema import MIGRATIONS
 from store.sql import Statement, spelled
 
@@ -35,23 +50,37 @@ POOL_SIZE = (
 )
 # Two nodes starting at once must not both migrate: the first takes this lock, the second waits.
 MIGRATION_LOCK = 0x766D626F78  # "vmbox"
+WRITE_LOCK = MIGRATION_LOCK + 1  # held by each write transaction (see above)
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?")
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_]\w*")
 
 
 @lru_cache(maxsize=1024)
-def placeholders(sql: str) -> str:
-    """`sql` with each `?` outside quotes numbered as PostgreSQL's `$n`."""
-    number = 0
+def placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with its parameters outside quotes numbered as PostgreSQL's `$n`: each `?` in turn, or each
+    `:name` (the same name, the same number); with the names in their numbers' order (none for `?`)."""
+    names: list[str] = []
+    count = 0
 
     def renumber(match: re.Match) -> str:
-        nonlocal number
-        if match.group() != "?":
-            return match.group()
-        number += 1
-        return f"${number}"
+        nonlocal count
+        token = match.group()
+        if token == "?":
+            count += 1
+            return f"${count}"
+        if token.startswith(":") and token != "::":
+            if token[1:] not in names:
+                names.append(token[1:])
+            return f"${names.index(token[1:]) + 1}"
+        return token
 
-    return _TOKENS.sub(renumber, sql)
+    return _TOKENS.sub(renumber, sql), tuple(names)
+
+
+def _prepared(sql: Statement, params: Sequence | Mapping) -> tuple[str, list]:
+    """PostgreSQL's text of `sql` and its arguments in order."""
+    text, names = placeholders(spelled(sql, "postgresql"))
+    return text, [params[name] for name in names] if names else list(params)
 
 
 def _changed(status: str) -> int:
@@ -68,25 +97,27 @@ class _Statements:
     def __init__(self, conn: asyncpg.Connection):
         self._conn = conn
 
-    async def execute(self, sql: Statement, params: Sequence = ()) -> int:
+    async def execute(self, sql: Statement, params: Sequence | Mapping = ()) -> int:
+        text, args = _prepared(sql, params)
         with _integrity():
-            return _changed(
-                await self._conn.execute(placeholders(spelled(sql, "postgresql")), *params)
-            )
+            return _changed(await self._conn.execute(text, *args))
 
     async def execute_many(self, sql: Statement, rows: Iterable[Sequence]) -> None:
         rows = list(rows)
         if rows:
+            text, _ = _prepared(sql, ())
             with _integrity():
-                await self._conn.executemany(placeholders(spelled(sql, "postgresql")), rows)
+                await self._conn.executemany(text, rows)
 
-    async def fetch_all(self, sql: Statement, params: Sequence = ()) -> list[Row]:
+    async def fetch_all(self, sql: Statement, params: Sequence | Mapping = ()) -> list[Row]:
+        text, args = _prepared(sql, params)
         with _integrity():
-            return await self._conn.fetch(placeholders(spelled(sql, "postgresql")), *params)
+            return await self._conn.fetch(text, *args)
 
-    async def fetch_one(self, sql: Statement, params: Sequence = ()) -> Row | None:
+    async def fetch_one(self, sql: Statement, params: Sequence | Mapping = ()) -> Row | None:
+        text, args = _prepared(sql, params)
         with _integrity():
-            return await self._conn.fetchrow(placeholders(spelled(sql, "postgresql")), *params)
+            return await self._conn.fetchrow(text, *args)
 
 
 class _integrity:
@@ -138,6 +169,7 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[_Statements]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             yield _Statements(conn)
         self._committed()
 
@@ -163,7 +195,7 @@ async def _migrate(conn: asyncpg.Connection) -> None:
             await conn.execute("INSERT INTO vmbox_schema VALUES (0)")
             version = 0
         if version > len(MIGRATIONS):
-            raise RuntimeError(
+            raise SchemaTooNew(
                 f"database schema version {version} is newer than this vmbox ({len(MIGRATIONS)});"
                 " upgrade vmbox on this node"
             )
@@ -181,8 +213,9 @@ async def open_postgres(
     try:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
     except (OSError, asyncpg.PostgresError) as exc:
-        raise ConnectionError(
-            f"cannot reach the PostgreSQL store at {safe_url(url)}: {exc}"
+        raise StoreUnreachable(
+            f"cannot reach the PostgreSQL store at {without_password(url)} ({exc});"
+            " check [store] url (VMBOX_STORE_URL) and that the database server is running"
         ) from exc
     try:
         async with pool.acquire() as conn:
@@ -191,8 +224,3 @@ async def open_postgres(
         await pool.close()
         raise
     return PostgresDatabase(pool, key_directory)
-
-
-def safe_url(url: str) -> str:
-    """`url` without its password, for messages and logs."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

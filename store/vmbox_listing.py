@@ -8,9 +8,12 @@ overlays its counts only on boxes its count view names. Boxes are ordered by mai
 by box id) and paged by mailbox.
 """
 
+import json
 import math
 
 from store.db import Database
+from store.documents import dumps
+from store.sql import Dialects
 
 # json_patch over an empty object leaves out the keys that are null (owner_id, folders). Counts subtract
 # messages past :cutoff that the periodic expiry has not marked yet: an index seek per box that finds
@@ -19,16 +22,44 @@ _UNSWEPT = (
     "(SELECT count(*) FROM messages m WHERE m.box_id = b.id AND m.state = 'active'"
     " AND m.timestamp < :cutoff AND m.folder = '{}')"
 )
-_SUMMARY_SQL = (
-    "SELECT v.mailbox, json_patch('{}', json_object('id', v.id, 'name', v.name, 'mailbox', v.mailbox,"
-    " 'owner_id', v.owner_id, 'messages', new + saved, 'flags', json(ifnull(v.flags, '[]')),"
-    " 'folders', CASE WHEN new + saved > 0 OR EXISTS (SELECT 1 FROM messages m WHERE m.box_id = v.id"
-    " AND m.state = 'active' AND m.timestamp >= :cutoff)"
-    " THEN json_object('new', new, 'saved', saved) END))"
+_COUNTED = (
     " FROM (SELECT id, name, mailbox, owner_id, flags,"
     f" new_count - {_UNSWEPT.format('new')} AS new, saved_count - {_UNSWEPT.format('saved')} AS saved"
     " FROM vmboxes b WHERE account_id = :account AND mailbox > :after ORDER BY mailbox LIMIT :limit) v"
 )
+_HAS_FOLDERS = (
+    "new + saved > 0 OR EXISTS (SELECT 1 FROM messages m WHERE m.box_id = v.id"
+    " AND m.state = 'active' AND m.timestamp >= :cutoff)"
+)
+_SUMMARY_SQL = Dialects(
+    sqlite="SELECT v.mailbox, json_patch('{}', json_object('id', v.id, 'name', v.name,"
+    " 'mailbox', v.mailbox, 'owner_id', v.owner_id, 'messages', new + saved,"
+    " 'flags', json(ifnull(v.flags, '[]')),"
+    f" 'folders', CASE WHEN {_HAS_FOLDERS} THEN json_object('new', new, 'saved', saved) END))"
+    + _COUNTED,
+    # PostgreSQL's JSON functions space their text differently: the entry is made by `_summary`.
+    postgresql="SELECT v.mailbox, v.id, v.name, v.owner_id, v.flags, new, saved,"
+    f" {_HAS_FOLDERS}" + _COUNTED,
+)
+
+
+def _summary(row) -> tuple[str, str]:
+    """(mailbox, entry) of a PostgreSQL row, the entry as SQLite's json_patch makes it."""
+    mailbox, box_id, name, owner_id, flags, new, saved, has_folders = row
+    entry = {"id": box_id, "name": name, "mailbox": mailbox}
+    if owner_id is not None:
+        entry["owner_id"] = owner_id
+    entry["messages"] = new + saved
+    entry["flags"] = json.loads(flags or "[]")
+    if has_folders:
+        entry["folders"] = {"new": new, "saved": saved}
+    return mailbox, dumps(entry)
+
+
+def _summaries(db: Database, rows) -> list[tuple[str, str]]:
+    if db.dialect == "postgresql":
+        return [_summary(row) for row in rows]
+    return [(row[0], row[1]) for row in rows]
 
 
 async def list_vmboxes(
@@ -42,10 +73,10 @@ async def list_vmboxes(
         "account": account_id,
         "after": after or "",
         "cutoff": cutoff,
-        "limit": -1 if limit is None else limit,
+        "limit": limit if limit is not None or db.dialect == "postgresql" else -1,  # all
     }
     if limit is None:
-        return [(row[0], row[1]) for row in await db.scan(_SUMMARY_SQL, params)]
+        return _summaries(db, await db.scan(_SUMMARY_SQL, params))
 
     async def read() -> tuple[list[tuple[str, str]], float]:
         rows = await db.fetch_all(_SUMMARY_SQL, params)
@@ -55,6 +86,6 @@ async def list_vmboxes(
             " AND timestamp >= ?",
             (account_id, cutoff),
         )
-        return [(row[0], row[1]) for row in rows], math.inf if oldest is None else oldest
+        return _summaries(db, rows), math.inf if oldest is None else oldest
 
     return await db.remembered(("vmboxes", account_id, after, limit), read, cutoff)

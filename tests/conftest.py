@@ -127,6 +127,7 @@ class RunningApi:
     client: ApiClient  # bound to account A
     other: ApiClient  # bound to account B
     api_key: str
+    store_url: str | None  # where the store's database is (None: SQLite in data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +204,7 @@ async def api(data_dir: Path, api_options: ApiOptions, store_url):
             ApiClient(session, base, account_a.id, token_a),
             ApiClient(session, base, account_b.id, token_b),
             key_a,
+            store_url,
         )
     await runner.cleanup()
     await store.db.close()

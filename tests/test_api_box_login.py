@@ -209,9 +209,9 @@ async def test_with_several_accounts_the_login_names_one(api, boxes):
     assert (await login(api, "3000", "1234", account_name="Nobody")).status == 401
 
 
-async def test_with_one_account_the_login_needs_no_name(tmp_path):
+async def test_with_one_account_the_login_needs_no_name(tmp_path, store_url):
     # The `api` fixture holds two accounts: this one serves a store of its own.
-    store = await open_store(tmp_path / "solo", retention_days=93)
+    store = await open_store(tmp_path / "solo", retention_days=93, url=store_url)
     account, _ = await create_account(store.db, "Solo")
     await create_vmbox(store.db, account.id, {"name": "S", "mailbox": "100", "pin": "1234"})
     runner = web.AppRunner(make_app(store), access_log=None)

@@ -613,7 +613,7 @@ async def test_restart_keeps_media_audio_and_removes_orphans(api, short_tone):
     kept = media_files(api.data_dir)
     orphan = api.data_dir / "media" / api.client.account_id / f"{'ab' * 16}.wav"
     orphan.write_bytes(short_tone.read_bytes())
-    restarted = await open_store(api.data_dir, retention_days=93)
+    restarted = await open_store(api.data_dir, retention_days=93, url=api.store_url)
     try:
         assert media_files(api.data_dir) == kept
         assert not orphan.exists()

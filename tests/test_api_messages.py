@@ -19,6 +19,7 @@ from store.accounts import create_account, create_token
 from store.messages import set_transcription
 from store.retention import expire_messages, purge_messages
 from tests.conftest import ApiClient, make_tone, media_files
+from tests.storekit import drop_field, set_timestamp
 
 GREGORIAN_OFFSET = 62167219200  # seconds from 0000-01-01 to 1970-01-01
 DAY = 86400
@@ -79,10 +80,7 @@ async def age_past_retention(store, message_id: str) -> int:
     """Make a message a minute older than the retention period allows; return its new timestamp."""
     old = store.cutoff() - 60
     async with store.db.transaction() as tx:
-        changed = await tx.execute(
-            "UPDATE messages SET timestamp = ?, doc = json_set(doc, '$.timestamp', ?) WHERE id = ?",
-            (old, old, message_id),
-        )
+        changed = await set_timestamp(tx, message_id, old)
     assert changed == 1
     return old
 
@@ -392,10 +390,7 @@ async def test_listing_says_transcribed_not_the_text(api, box, result, shown):
 async def test_a_field_a_message_lacks_is_left_out_of_its_entry(api, box):
     created = await api.client.create_message(box)
     async with api.store.db.transaction() as tx:  # as an older document might lack it
-        await tx.execute(
-            "UPDATE messages SET doc = json_remove(doc, '$.call_id') WHERE id = ?",
-            (created["media_id"],),
-        )
+        await drop_field(tx, created["media_id"], "call_id")
     [item] = (await api.client.get(f"/vmboxes/{box}/messages")).data
     assert "call_id" not in item and list(item) == [f for f in VIEW_FIELDS if f != "call_id"]
 

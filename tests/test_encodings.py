@@ -24,6 +24,7 @@ from store.retention import expire_messages, purge_messages
 from store.vmboxes import create_vmbox
 from tests.conftest import probe
 from tests.mailkit import Changes, MailServer, MovableClock, write_tone
+from tests.storekit import set_timestamp
 
 
 @pytest.fixture
@@ -257,10 +258,7 @@ async def test_purged_messages_take_their_encodings_with_them(api, tmp_path):
     await download(api, box, kept)
     old = api.store.cutoff() - 60
     async with api.store.db.transaction() as tx:
-        await tx.execute(
-            "UPDATE messages SET timestamp = ?, doc = json_set(doc, '$.timestamp', ?) WHERE id = ?",
-            (old, old, aged),
-        )
+        await set_timestamp(tx, aged, old)
     await expire_messages(api.store)
     assert len(cached(api.data_dir)) == 2
     assert await purge_messages(api.store) == 1
@@ -312,9 +310,9 @@ async def test_vmbox_serve_sizes_the_cache_from_the_settings(tmp_path):
 # --- across restarts ------------------------------------------------------------------------------------
 
 
-async def test_the_cache_outlives_a_restart_but_not_its_leftovers(tmp_path):
+async def test_the_cache_outlives_a_restart_but_not_its_leftovers(tmp_path, store_url):
     data_dir = tmp_path / "data"
-    store = await open_store(data_dir, retention_days=93)
+    store = await open_store(data_dir, retention_days=93, url=store_url)
     account = (await create_account(store.db, "A"))[0].id
     box = await create_vmbox(store.db, account, {"name": "Ann", "mailbox": "3000"})
     kept = await store.media.adopt(write_tone(store.media.temp_path(".wav"), 2), account)
@@ -326,7 +324,7 @@ async def test_the_cache_outlives_a_restart_but_not_its_leftovers(tmp_path):
     part = data_dir / "cache" / f"{kept.file[:-4]}.mp3.0123.part"  # a crash while writing
     part.write_bytes(b"half an encoding")
 
-    reopened = await open_store(data_dir, retention_days=93)
+    reopened = await open_store(data_dir, retention_days=93, url=store_url)
     try:
         assert not part.exists()
         assert cached(data_dir) == {f"{kept.file[:-4]}.mp3"}

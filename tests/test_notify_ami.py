@@ -45,12 +45,15 @@ class Vmbox:
     """vmbox's notification side over one data directory, wired as `vmbox serve` wires it: the store, the
     AMI link, the callback notifier and the lamp refresher, on the real job worker."""
 
-    def __init__(self, data_dir: Path, settings: AmiSettings, clock: TestClock):
+    def __init__(
+        self, data_dir: Path, settings: AmiSettings, clock: TestClock, store_url: str | None
+    ):
         self.data_dir, self.settings, self.clock = data_dir, settings, clock
+        self.store_url = store_url
         self.tasks: list[asyncio.Task] = []
 
     async def open(self) -> None:
-        self.store = await open_store(self.data_dir, retention_days=93)
+        self.store = await open_store(self.data_dir, retention_days=93, url=self.store_url)
         self.committed = asyncio.Event()
         self.store.db.on_commit(self.committed.set)
 
@@ -164,8 +167,8 @@ async def asterisk(clock):
 
 
 @pytest.fixture
-async def vmbox(tmp_path, clock, asterisk):
-    running = Vmbox(tmp_path / "data", replace(AMI, port=asterisk.port), clock)
+async def vmbox(tmp_path, clock, asterisk, store_url):
+    running = Vmbox(tmp_path / "data", replace(AMI, port=asterisk.port), clock, store_url)
     await running.open()
     yield running
     await running.stop()

@@ -200,13 +200,13 @@ async def test_follow_ups_are_queued_with_the_finish(store):
     assert [(job.kind, job.payload) for job in pending] == [("second", {"n": 2})]
 
 
-async def test_a_job_interrupted_by_a_dying_process_runs_again_after_restart(tmp_path):
-    first = await open_store(tmp_path / "other", retention_days=93)
+async def test_a_job_interrupted_by_a_dying_process_runs_again_after_restart(tmp_path, store_url):
+    first = await open_store(tmp_path / "other", retention_days=93, url=store_url)
     await enqueue_job(first.db, NewJob("email", {"n": 1}))
     [claimed] = await claim_due(first.db, 2e9, 10)  # the process dies while running it
     assert claimed.state == "running"
     await first.db.close()
-    reopened = await open_store(tmp_path / "other", retention_days=93)
+    reopened = await open_store(tmp_path / "other", retention_days=93, url=store_url)
     try:
         assert await recover_interrupted(reopened.db, 2e9) == 1
         ran = []
@@ -307,7 +307,7 @@ async def test_a_deleted_box_is_marked_for_its_lamp_to_be_cleared(store, account
     assert lamp.deleted and lamp.mailbox == "3000"
 
 
-async def test_vmbox_jobs_lists_and_retries(tmp_path, store):
+async def test_vmbox_jobs_lists_and_retries(tmp_path, store, store_url):
     import subprocess
     import sys
 
@@ -317,6 +317,8 @@ async def test_vmbox_jobs_lists_and_retries(tmp_path, store):
     await enqueue_job(store.db, NewJob("email.new_message", {"x": 1}))
     await Worker(store, {"email.new_message": refused}, Clock(2e9)).run_due()
     env = {"VMBOX_STORE_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    if store_url:
+        env["VMBOX_STORE_URL"] = store_url
     listed = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "ivr.cli", "jobs"],
@@ -342,8 +344,8 @@ async def test_vmbox_jobs_lists_and_retries(tmp_path, store):
     assert json.loads(json.dumps(job.payload)) == {"x": 1}
 
 
-async def test_a_failing_store_pauses_the_worker_instead_of_ending_it(tmp_path, caplog):
-    store = await open_store(tmp_path / "data", retention_days=93)
+async def test_a_failing_store_pauses_the_worker_instead_of_ending_it(tmp_path, caplog, store_url):
+    store = await open_store(tmp_path / "data", retention_days=93, url=store_url)
     clock = TestClock()
     running = asyncio.create_task(Worker(store, {}, clock).run())
     try:
@@ -374,10 +376,12 @@ async def test_a_notification_task_that_dies_says_so_at_once(caplog):
     assert "lost the plot" in caplog.text
 
 
-async def test_a_slot_is_taken_again_as_soon_as_its_job_ends_not_after_the_whole_batch(tmp_path):
+async def test_a_slot_is_taken_again_as_soon_as_its_job_ends_not_after_the_whole_batch(
+    tmp_path, store_url
+):
     """Two slots, three jobs: `slow` holds its slot; `quick` ends, and `next` runs in its slot while
     `slow` still runs (batch by batch, `next` would wait for `slow`)."""
-    store = await open_store(tmp_path / "data", retention_days=93)
+    store = await open_store(tmp_path / "data", retention_days=93, url=store_url)
     release_slow, next_ran = asyncio.Event(), asyncio.Event()
 
     async def slow(job):

@@ -24,6 +24,7 @@ from store.messages import FOLDERS, create_message
 from store.retention import expire_messages
 from store.vmbox_listing import list_vmboxes
 from store.vmboxes import create_vmbox, delete_vmbox, folder_counts
+from tests.storekit import set_timestamp
 
 SEED = 20240517
 OPERATIONS = 400
@@ -32,8 +33,8 @@ DAY = 86400
 
 
 @pytest.fixture
-async def store(tmp_path):
-    store = await open_store(tmp_path / "data", retention_days=93)
+async def store(tmp_path, store_url):
+    store = await open_store(tmp_path / "data", retention_days=93, url=store_url)
     yield store
     await store.db.close()
 
@@ -82,11 +83,11 @@ class RandomChanges:
         self.mailboxes = 5000
 
     async def message_ids(self, box_id: str | None = None) -> list[str]:
-        """Ids of every message row (any state, any age), of one box or all, in insertion order."""
+        """Ids of every message row (any state, any age), of one box or all, in id order."""
         sql = (
             "SELECT id FROM messages"
             + ("" if box_id is None else " WHERE box_id = ?")
-            + " ORDER BY rowid"
+            + " ORDER BY id"
         )
         return [
             row[0] for row in await self.store.db.scan(sql, () if box_id is None else (box_id,))
@@ -156,10 +157,7 @@ class RandomChanges:
             return
         old = self.store.cutoff() - self.rng.randint(1, 30 * DAY)
         async with self.store.db.transaction() as tx:
-            await tx.execute(
-                "UPDATE messages SET timestamp = ?, doc = json_set(doc, '$.timestamp', ?) WHERE id = ?",
-                (old, old, self.rng.choice(ids)),
-            )
+            await set_timestamp(tx, self.rng.choice(ids), old)
         self.done["aged"] += 1
 
     async def expire(self, box_id: str) -> None:

@@ -157,10 +157,12 @@ async def test_the_key_file_is_created_0600_in_the_data_directory_on_first_use(
     )
 
 
-async def test_the_key_file_is_reused_by_a_store_opened_again(store, account, key_file, tmp_path):
+async def test_the_key_file_is_reused_by_a_store_opened_again(
+    store, account, key_file, tmp_path, store_url
+):
     box = await new_box(store, account)
     content = key_file.read_bytes()
-    reopened = await open_store(tmp_path / "data", retention_days=93)
+    reopened = await open_store(tmp_path / "data", retention_days=93, url=store_url)
     try:
         assert await check_pin(reopened.db, box, "1234")
         second = (

@@ -56,11 +56,30 @@ async def read_limited(read, limit: int) -> bytes:
 async def json_body(request: web.Request, raw: bytes) -> object:
     try:
         # Only a body with nothing in it is an empty envelope; whitespace alone is no JSON text.
-        return json.loads(raw) if raw else {}
+        body = json.loads(raw) if raw else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(
             400, "invalid_json", {"message": f"the request body is not valid JSON: {exc}"}
         ) from None
+    if b"\\u0000" in raw and _holds_nul(body):
+        raise ApiError(
+            400,
+            "invalid_json",
+            {"message": "the request body holds a NUL character (\\u0000), which no text may hold"},
+        )
+    return body
+
+
+def _holds_nul(value: object) -> bool:
+    """True when a string of the decoded JSON `value` (a key or a value) holds the NUL character: no
+    name, number or address has one, and PostgreSQL cannot store it."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def split_envelope(body: object) -> tuple[dict, str | None]:
