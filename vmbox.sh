@@ -8,7 +8,8 @@
 # the extracted prebuilt of ../shared/asterisk, whose libraries are then installed too), else
 # `asterisk` on PATH; without one they are skipped and pytest's summary says how many.
 # Python packages go into a virtual environment (.venv, or $VMBOX_VENV); system packages (ffmpeg, and
-# for the tests sox, openssl, chromium, Asterisk's English sound files and their transcripts) come from apt when missing. The
+# for the tests sox, openssl, chromium, PostgreSQL, Asterisk's English sound files and their transcripts)
+# come from apt when missing. The
 # tests also install the optional `transcribe` extra (pocketsphinx), to test the offline transcription engine.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,6 +37,8 @@ system_packages() {  # $1 = serve | test
         command -v sox >/dev/null || missing+=(sox)
         command -v openssl >/dev/null || missing+=(openssl)
         command -v chromium >/dev/null || missing+=(chromium)  # the web page's tests (Playwright drives it)
+        # Every store test runs on PostgreSQL too: tests/pgkit.py makes a cluster of its own from these.
+        compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
         # A font for the page's text (apt leaves chromium's recommended one out): the README's screenshots.
         [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
         [ -d /usr/share/asterisk/sounds/en_US_f_Allison ] || missing+=(asterisk-core-sounds-en-wav)

@@ -104,6 +104,9 @@ class JobSettings:
     backoff_max_s: int = 3600
     max_attempts: int = 10  # then the job is failed (`vmbox jobs retry` runs it again)
     concurrency: int = 8  # jobs run at the same time
+    # several nodes on one PostgreSQL: a job a node runs is its own for this long, renewed while it
+    # runs; the job of a node that died is taken over once its lease runs out (README "Several nodes")
+    lease_s: int = 60
 
 
 @dataclass(frozen=True)

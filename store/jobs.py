@@ -9,6 +9,11 @@ Rules:
   twice nor lost between two jobs.
 - A job found running at start-up was interrupted (the process died): `recover_interrupted` puts it
   back to pending, to run again.
+- Several nodes on one database (PostgreSQL): a running job is leased to the node running it. The
+  node renews the lease (`renew_leases`: the job's `updated`) while the job runs; a job whose lease
+  ran out belongs to a node that died, and any node puts it back to pending (`recover_interrupted`
+  with the lease). `finish` records an outcome only for the attempt it was given: a job taken over
+  meanwhile is the new attempt's to finish.
 """
 
 import json
@@ -106,16 +111,19 @@ async def claim_due(db: Database, now: float, limit: int) -> list[Job]:
     ]
 
 
-async def finish(db: Database, job: Job, outcome: Outcome, now: float) -> None:
-    """Record how `job`'s current attempt ended, and enqueue its follow-ups, in one transaction."""
+async def finish(db: Database, job: Job, outcome: Outcome, now: float) -> bool:
+    """Record how `job`'s current attempt ended, and enqueue its follow-ups, in one transaction; False
+    (nothing recorded) when that attempt is no longer the job's (its lease ran out and another node
+    took it over)."""
     state = {"done": "done", "failed": "failed", "retry": "pending", "rescheduled": "pending"}[
         outcome.state
     ]
     error = outcome.detail if outcome.state in ("retry", "failed") else None
     async with db.transaction() as tx:
-        await tx.execute(
+        changed = await tx.execute(
             "UPDATE jobs SET state = ?, run_at = COALESCE(?, run_at), payload = COALESCE(?, payload),"
-            " last_error = COALESCE(?, last_error), updated = ? WHERE id = ?",
+            " last_error = COALESCE(?, last_error), updated = ?"
+            " WHERE id = ? AND state = 'running' AND attempts = ?",
             (
                 state,
                 outcome.run_at,
@@ -123,26 +131,42 @@ async def finish(db: Database, job: Job, outcome: Outcome, now: float) -> None:
                 error,
                 now,
                 job.id,
+                job.attempts,
             ),
         )
+        if not changed:
+            return False
         await tx.execute(
             "UPDATE job_attempts SET finished = ?, outcome = ?, detail = ? WHERE job_id = ? AND attempt = ?",
             (now, outcome.state, outcome.detail[:2000], job.id, job.attempts),
         )
         for follow_up in outcome.follow_ups:
             await enqueue(tx, follow_up, now)
+    return True
 
 
-async def recover_interrupted(db: Database, now: float) -> int:
-    """Put jobs left running by a process that died back to pending; how many there were."""
+async def recover_interrupted(db: Database, now: float, lease_s: float = 0) -> int:
+    """Put jobs left running by a process that died back to pending; how many there were. With a
+    lease, only jobs whose lease ran out (not renewed for `lease_s`): other nodes' jobs run on."""
+    expired = now - lease_s
     async with db.transaction() as tx:
         await tx.execute(
             "UPDATE job_attempts SET finished = ?, outcome = 'interrupted' WHERE finished IS NULL"
-            " AND job_id IN (SELECT id FROM jobs WHERE state = 'running')",
-            (now,),
+            " AND job_id IN (SELECT id FROM jobs WHERE state = 'running' AND updated <= ?)",
+            (now, expired),
         )
         return await tx.execute(
-            "UPDATE jobs SET state = 'pending', updated = ? WHERE state = 'running'", (now,)
+            "UPDATE jobs SET state = 'pending', updated = ? WHERE state = 'running' AND updated <= ?",
+            (now, expired),
+        )
+
+
+async def renew_leases(db: Database, jobs: list[Job], now: float) -> None:
+    """Renew the leases of running `jobs` (this node's): no other node takes them over."""
+    async with db.transaction() as tx:
+        await tx.execute_many(
+            "UPDATE jobs SET updated = ? WHERE id = ? AND state = 'running' AND attempts = ?",
+            [(now, job.id, job.attempts) for job in jobs],
         )
 
 

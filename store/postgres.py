@@ -13,12 +13,18 @@ Differences from the SQLite store, and why:
 - No group commit of our own: PostgreSQL commits concurrent transactions together itself, and each
   `write()` is a transaction on a pooled connection that returns once it is durable.
 - `remembered` reads every time: other nodes change the database without telling this process.
+- Every write transaction notifies the channel `vmbox_commit` (LISTEN/NOTIFY, delivered at commit);
+  each node listens on a connection of its own and calls its commit listeners when another node
+  commits, so a job queued, a message left or a folder changed on one node wakes the workers and
+  the owners' live pages of all of them at once, with no polling storm. Were that connection lost,
+  the workers' idle poll (seconds) still finds the work.
 - Integrity violations (a unique key, a foreign key) raise store.db.IntegrityError, as SQLite's do,
   so callers catch one exception whichever database is behind the store.
 """
 
 import logging
 import re
+import uuid
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -51,6 +57,7 @@ POOL_SIZE = (
 # Two nodes starting at once must not both migrate: the first takes this lock, the second waits.
 MIGRATION_LOCK = 0x766D626F78  # "vmbox"
 WRITE_LOCK = MIGRATION_LOCK + 1  # held by each write transaction (see above)
+CHANNEL = "vmbox_commit"
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_]\w*")
 
@@ -137,12 +144,20 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, key_directory: Path):
-        self.key_directory = (
-            key_directory  # the node's data directory: PIN keys are never in the database
-        )
+    def __init__(self, pool: asyncpg.Pool, key_directory: Path, listening: asyncpg.Connection):
+        # The node's data directory: PIN keys are never in the database.
+        self.key_directory = key_directory
+        self.node = uuid.uuid4().hex  # this process, in its notifications
         self._pool = pool
+        self._listening = listening
         self._commit_listeners: list = []
+
+    async def listen(self) -> None:
+        await self._listening.add_listener(CHANNEL, self._heard)
+
+    def _heard(self, conn, pid: int, channel: str, payload: str) -> None:
+        if payload != self.node:  # this node's own commits were told already
+            self._committed()
 
     def on_commit(self, listener) -> None:
         """Call `listener()` after every commit of this process."""
@@ -171,6 +186,7 @@ class PostgresDatabase:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             yield _Statements(conn)
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.node)
         self._committed()
 
     async def write(self, work: Callable[[_Statements], Awaitable[T]]) -> T:
@@ -183,6 +199,7 @@ class PostgresDatabase:
             listener()
 
     async def close(self) -> None:
+        await self._listening.close()
         await self._pool.close()
 
 
@@ -220,7 +237,9 @@ async def open_postgres(
     try:
         async with pool.acquire() as conn:
             await _migrate(conn)
+        database = PostgresDatabase(pool, key_directory, await asyncpg.connect(url))
+        await database.listen()
     except BaseException:
         await pool.close()
         raise
-    return PostgresDatabase(pool, key_directory)
+    return database

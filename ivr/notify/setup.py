@@ -104,6 +104,8 @@ async def notifications(
         clock,
         Backoff(jobs.backoff_base_s, jobs.backoff_max_s, jobs.max_attempts),
         jobs.concurrency,
+        # SQLite: this process is the store's one worker; PostgreSQL: other nodes may share the queue.
+        jobs.lease_s if store.db.dialect == "postgresql" else None,
     )
     running = [asyncio.create_task(task(), name=task.__qualname__) for task in (worker.run, *tasks)]
     for task in running:

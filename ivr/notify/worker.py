@@ -5,7 +5,9 @@ Rules:
   failure), `Failure` (give up now), anything else (a bug or an outage: retried, logged with its
   traceback). Past `max_attempts` failures a job is failed; `vmbox jobs retry` revives it.
 - Every run is recorded (store.jobs.job_attempts) with its outcome.
-- Jobs found running at start were interrupted by a dying process: they run again.
+- Jobs found running at start were interrupted by a dying process: they run again. With several
+  nodes on one database (`lease_s` given), only jobs whose lease ran out: each node renews the leases
+  of the jobs it runs every third of `lease_s`, and takes over the jobs of nodes that stopped renewing.
 - Time comes from a Clock, so tests drive hours of schedules without waiting.
 """
 
@@ -16,7 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from store.core import Store
-from store.jobs import Job, Outcome, claim_due, finish, next_due, recover_interrupted
+from store.jobs import (
+    Job,
+    Outcome,
+    claim_due,
+    finish,
+    next_due,
+    recover_interrupted,
+    renew_leases,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +82,23 @@ class Worker:
         clock=None,
         backoff: Backoff | None = None,
         concurrency: int = 8,
+        lease_s: float | None = None,
     ):
         self.store = store
         self.handlers = handlers
         self.clock = clock or SystemClock()
         self.backoff = backoff or Backoff()
         self.concurrency = concurrency
+        self.lease_s = lease_s  # None: this process is the store's only worker
         self.wake = asyncio.Event()
+        self._leased: dict[int, Job] = {}  # the jobs this worker runs now
+        self._next_lease_check = 0.0
         store.db.on_commit(self.wake.set)
 
     async def run(self) -> None:
         """Run jobs until cancelled: up to `concurrency` at once, each slot taken again as soon as its
         job ends. (Not batch by batch: one slow SMTP session would hold up the seven beside it.)"""
-        interrupted = await recover_interrupted(self.store.db, self.clock.now())
+        interrupted = await recover_interrupted(self.store.db, self.clock.now(), self.lease_s or 0)
         if interrupted:
             logger.warning(
                 "%d jobs were interrupted by the last stop; running them again", interrupted
@@ -93,6 +107,7 @@ class Worker:
         try:
             while True:
                 try:
+                    await self._keep_leases()
                     started = await self._start_due(running)
                     if not started or len(running) >= self.concurrency:
                         await self._wait(running)
@@ -106,6 +121,19 @@ class Worker:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+
+    async def _keep_leases(self) -> None:
+        """With several nodes: renew the leases of this node's jobs, take over those that ran out."""
+        now = self.clock.now()
+        if self.lease_s is None or now < self._next_lease_check:
+            return
+        self._next_lease_check = now + self.lease_s / 3
+        await renew_leases(self.store.db, list(self._leased.values()), now)
+        taken = await recover_interrupted(self.store.db, now, self.lease_s)
+        if taken:
+            logger.warning(
+                "%d jobs of a node that stopped renewing their leases are due again here", taken
+            )
 
     async def _start_due(self, running: set[asyncio.Task]) -> int:
         """Start due jobs in the free slots; how many started."""
@@ -123,6 +151,8 @@ class Worker:
         commits), or the next job falls due."""
         due = None if len(running) >= self.concurrency else await next_due(self.store.db)
         wait = IDLE_POLL_S if due is None else min(IDLE_POLL_S, due - self.clock.now())
+        if self.lease_s is not None:
+            wait = min(wait, self._next_lease_check - self.clock.now())
         if wait > 0:
             await self.clock.sleep(wait, self.wake)
 
@@ -133,6 +163,13 @@ class Worker:
         return len(jobs)
 
     async def run_job(self, job: Job) -> None:
+        self._leased[job.id] = job
+        try:
+            await self._run_job(job)
+        finally:
+            del self._leased[job.id]
+
+    async def _run_job(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
@@ -155,7 +192,14 @@ class Worker:
             outcome.state,
             outcome.detail,
         )
-        await finish(self.store.db, job, outcome, self.clock.now())
+        if not await finish(self.store.db, job, outcome, self.clock.now()):
+            logger.warning(
+                "job %d (%s) attempt %d: its lease ran out meanwhile and another node took the job"
+                " over; this outcome is not recorded",
+                job.id,
+                job.kind,
+                job.attempts,
+            )
 
     def _retry(self, job: Job, detail: str, at: float | None = None) -> Outcome:
         if job.attempts >= self.backoff.max_attempts:

@@ -1,0 +1,285 @@
+"""What only the PostgreSQL store has: its placeholders, its json_set, its migrations, a database that
+cannot be reached, and several nodes (stores with their own data directories) on one database.
+
+Everything else the store does is tested on both stores by the suite itself (tests/conftest.py's
+`store_url`)."""
+
+import asyncio
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import asyncpg
+import pytest
+
+from ivr.notify.worker import Worker
+from store.accounts import create_account, create_token, token_info
+from store.core import open_store
+from store.errors import SchemaTooNew, StoreUnreachable
+from store.jobs import (
+    NewJob,
+    Outcome,
+    attempts_of,
+    claim_due,
+    enqueue_job,
+    finish,
+    list_jobs,
+    recover_interrupted,
+    renew_leases,
+)
+from store.message_changes import change_folder
+from store.messages import create_message
+from store.pg_schema import MIGRATIONS
+from store.pin_logins import LockoutPolicy, PinLogin, log_in_with_pin
+from store.postgres import placeholders
+from store.vmboxes import create_vmbox, folder_counts, get_vmbox
+
+T0 = 1_700_000_000
+
+
+def test_question_marks_are_numbered_outside_quotes_only():
+    assert placeholders("SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?::text[]") == (
+        "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $2::text[]",
+        (),
+    )
+
+
+def test_named_parameters_keep_one_number_per_name_and_casts_stay():
+    assert placeholders("WHERE a > :cutoff AND b = :account AND c < :cutoff AND d = e::text") == (
+        "WHERE a > $1 AND b = $2 AND c < $1 AND d = e::text",
+        ("cutoff", "account"),
+    )
+
+
+@pytest.fixture
+async def pg_url(postgres) -> str:
+    return await postgres.new_database(postgres.template)
+
+
+@pytest.mark.parametrize(
+    ("doc", "field", "value"),
+    [
+        ('{"a":1,"folder":"new","b":[1,2]}', "folder", '"saved"'),
+        ('{"a":1}', "folder", '"deleted"'),
+        ("{}", "transcription", '{"result":"success","text":"hé \\"quoted\\"\\n"}'),
+        ('{"é":"ü","n":null,"x":{"y":[]}}', "n", "3.5"),
+    ],
+)
+async def test_vmbox_json_set_writes_what_sqlite_s_json_set_writes(pg_url, doc, field, value):
+    conn = await asyncpg.connect(pg_url)
+    try:
+        ours = await conn.fetchval("SELECT vmbox_json_set($1, $2, $3::json)", doc, field, value)
+    finally:
+        await conn.close()
+    sqlite = sqlite3.connect(":memory:")
+    (theirs,) = sqlite.execute(
+        "SELECT json_set(?, ?, json(?))", (doc, f"$.{field}", value)
+    ).fetchone()
+    assert ours == theirs
+
+
+async def test_a_new_database_gets_the_whole_schema_and_two_nodes_may_start_at_once(
+    postgres, tmp_path
+):
+    url = await postgres.new_database()
+    first, second = await asyncio.gather(
+        open_store(tmp_path / "a", 93, url=url), open_store(tmp_path / "b", 93, url=url)
+    )
+    try:
+        version = await first.db.fetch_one("SELECT version FROM vmbox_schema")
+        assert tuple(version) == (len(MIGRATIONS),)
+        assert await second.db.fetch_all("SELECT id FROM accounts") == []
+    finally:
+        await first.db.close()
+        await second.db.close()
+
+
+async def test_a_node_older_than_the_database_s_schema_refuses_to_start(pg_url, tmp_path):
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute("UPDATE vmbox_schema SET version = $1", len(MIGRATIONS) + 1)
+    await conn.close()
+    with pytest.raises(SchemaTooNew, match="newer than this vmbox"):
+        await open_store(tmp_path / "data", 93, url=pg_url)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_an_unreachable_database_is_a_clear_error_without_its_password(tmp_path):
+    url = f"postgresql://vmbox:hunter2@127.0.0.1:{_closed_port()}/vmbox"
+    with pytest.raises(StoreUnreachable) as raised:
+        await open_store(tmp_path / "data", 93, url=url)
+    message = str(raised.value)
+    assert "hunter2" not in message and "vmbox:********@127.0.0.1" in message
+    assert "VMBOX_STORE_URL" in message
+
+
+def test_the_cli_says_so_in_one_line_and_vmbox_config_hides_the_password(tmp_path):
+    url = f"postgresql://vmbox:hunter2@127.0.0.1:{_closed_port()}/vmbox"
+    env = {"VMBOX_STORE_URL": url, "VMBOX_STORE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "account", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr
+    assert "cannot reach the PostgreSQL store" in listed.stderr and "hunter2" not in listed.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "config"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and "hunter2" not in shown.stdout
+    assert 'url = "postgresql://vmbox:********@127.0.0.1' in shown.stdout
+
+
+def test_a_store_url_that_is_neither_sqlite_nor_postgresql_is_refused_at_load(tmp_path):
+    env = {"VMBOX_STORE_URL": "mysql://x@y/z", "PATH": "/usr/bin:/bin"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "ivr.cli", "config"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 2 and "store.url" in shown.stderr and "postgresql://" in shown.stderr
+
+
+# Two nodes: two stores, each with its own data directory, on one database; the PIN key is the same
+# file on both (README "Several nodes").
+
+
+@pytest.fixture
+async def nodes(pg_url, tmp_path):
+    first = await open_store(tmp_path / "a", 93, url=pg_url)
+    account, _ = await create_account(first.db, "A")
+    box = await create_vmbox(
+        first.db, account.id, {"name": "Ann", "mailbox": "3000", "pin": "1234"}
+    )
+    (tmp_path / "b").mkdir()
+    shutil.copy2(tmp_path / "a" / "pin.key", tmp_path / "b" / "pin.key")
+    second = await open_store(tmp_path / "b", 93, url=pg_url)
+    yield first, second, account.id, box.id
+    await first.db.close()
+    await second.db.close()
+
+
+async def test_what_one_node_writes_the_other_reads(nodes):
+    first, second, account, box = nodes
+    assert (await get_vmbox(second.db, account, box)).doc["name"] == "Ann"
+    message = await create_message(first, account, box, {"caller_id_number": "6001"})
+    from store.message_listing import MessageQuery, list_messages
+
+    [(_, _, listed, entry)] = await list_messages(
+        second.db, MessageQuery(account, box, limit=50), second.cutoff()
+    )
+    assert listed == message.id and json.loads(entry)["caller_id_number"] == "6001"
+    token, _ = await create_token(first.db, account, 3600)
+    assert (await token_info(second.db, token)).account_id == account
+
+
+async def test_folder_changes_through_both_nodes_at_once_keep_the_counts_true(nodes):
+    first, second, account, box = nodes
+    made = [
+        await create_message(first, account, box, {"caller_id_number": str(n)}) for n in range(12)
+    ]
+    changes = [
+        change_folder(node, account, box, [message.id], folder)
+        for n, message in enumerate(made)
+        for node, folder in ((first, "saved"), (second, "new" if n % 3 else "deleted"))
+    ]
+    await asyncio.gather(*changes)
+    rows = await second.db.fetch_all(
+        "SELECT folder, count(*) FROM messages WHERE box_id = ? AND state = 'active' GROUP BY folder",
+        (box,),
+    )
+    counted = {"new": 0, "saved": 0, "deleted": 0} | {folder: n for folder, n in rows}
+    assert sum(counted.values()) == 12
+    for node in (first, second):
+        assert await folder_counts(node.db, box, node.cutoff()) == {
+            "new": counted["new"],
+            "saved": counted["saved"],
+        }
+
+
+async def test_wrong_pins_through_both_nodes_count_toward_one_lockout(nodes):
+    first, second, account, box = nodes
+    policy = LockoutPolicy(failures=4, window_s=900, lock_s=600)
+    tries = [
+        log_in_with_pin(node.db, box, "0000", T0 + n, policy)
+        for n, node in enumerate((first, second, first, second))
+    ]
+    results = await asyncio.gather(*tries)
+    assert sum(1 for result in results if result.locked_now) == 1
+    assert await log_in_with_pin(second.db, box, "1234", T0 + 10, policy) == PinLogin(
+        False, max(result.locked_until or 0 for result in results)
+    )
+    assert await log_in_with_pin(first.db, box, "1234", T0 + 700, policy) == PinLogin(True)
+
+
+async def test_a_commit_on_one_node_wakes_the_other(nodes):
+    first, second, account, box = nodes
+    woken = asyncio.Event()
+    second.db.on_commit(woken.set)
+    await create_message(first, account, box, {"caller_id_number": "6001"})
+    async with asyncio.timeout(
+        5
+    ):  # NOTIFY arrives in milliseconds; the idle poll would take seconds
+        await woken.wait()
+
+
+async def test_a_job_whose_lease_runs_out_is_taken_over_once_and_its_first_attempt_not_recorded(
+    nodes,
+):
+    first, second, _, _ = nodes
+    await enqueue_job(first.db, NewJob("email.new_message", {"n": 1}), now=0)
+    [job] = await claim_due(first.db, 0, 8)
+    assert await recover_interrupted(second.db, 30, lease_s=60) == 0  # leased to the first node
+    await renew_leases(first.db, [job], 50)
+    assert await recover_interrupted(second.db, 100, lease_s=60) == 0  # renewed at 50
+    assert await recover_interrupted(second.db, 111, lease_s=60) == 1  # the first node went quiet
+    [again] = await claim_due(second.db, 111, 8)
+    assert (again.id, again.attempts) == (job.id, 2)
+    assert not await finish(first.db, job, Outcome("done", "sent late"), 112)
+    assert await finish(second.db, again, Outcome("done", "sent"), 113)
+    attempts = await attempts_of(second.db, job.id)
+    assert [(number, outcome) for number, _, _, outcome, _ in attempts] == [
+        (1, "interrupted"),
+        (2, "done"),
+    ]
+
+
+async def test_two_nodes_workers_run_each_job_once(nodes):
+    first, second, _, _ = nodes
+    ran: list[tuple[str, int]] = []
+    committed = asyncio.Event()
+    first.db.on_commit(committed.set)  # the second node's commits too, by NOTIFY
+
+    def handler(node: str):
+        async def run(job):
+            ran.append((node, job.payload["n"]))
+            return Outcome("done")
+
+        return run
+
+    workers = [
+        Worker(store, {"email.new_message": handler(name)}, concurrency=4, lease_s=60)
+        for name, store in (("first", first), ("second", second))
+    ]
+    tasks = [asyncio.create_task(worker.run()) for worker in workers]
+    try:
+        for n in range(40):
+            await enqueue_job((first, second)[n % 2].db, NewJob("email.new_message", {"n": n}))
+        async with asyncio.timeout(20):
+            while True:
+                committed.clear()
+                if not await list_jobs(first.db, ("pending", "running", "failed")):
+                    break
+                await committed.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert sorted(n for _, n in ran) == list(range(40))
