@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ivr import doctor, jobs_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
+from ivr.deploy import service_unit
 from ivr.serve import serve
 from ivr.simulator import (
     DEFAULT_PORT,
@@ -103,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     account.add_parser("list", help="list accounts")
     jobs_cli.add_parser(commands)
     _call_parser(commands)
+    commands.add_parser(
+        "service",
+        help="print a systemd unit running this vmbox (vmbox service > /etc/systemd/system/vmbox.service)",
+    )
     commands.add_parser(
         "doctor",
         help="check the set-up: vmbox's settings against Asterisk, from both sides",
@@ -277,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "call":  # a client of a running vmbox: needs no settings of its own
         return _call(args)
+    if args.command == "service":
+        print(service_unit(), end="")
+        return 0
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

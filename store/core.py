@@ -2,6 +2,7 @@
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from store.ids import now_gregorian
 from store.media import MediaFiles
 
 logger = logging.getLogger(__name__)
+ORPHAN_AGE_S = 3600  # an unreferenced file this old is no other node's write in progress
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ async def open_store(
         "SELECT media_file FROM messages WHERE media_file IS NOT NULL"
         " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"
     )
-    media.remove_orphans({row[0] for row in rows})
+    # With several nodes (PostgreSQL) another may be between writing a file and committing its row.
+    settled = None if db.dialect == "sqlite" else time.time() - ORPHAN_AGE_S
+    media.remove_orphans({row[0] for row in rows}, settled)
     # KAZOO keeps messages an hour past their days (kvm_util:retention_seconds).
     return Store(db, media, retention_days * 86400 + 3600, default_timezone)

@@ -141,11 +141,15 @@ class MediaFiles:
             self.path(file).unlink(missing_ok=True)
         self.cache.forget(files)
 
-    def remove_orphans(self, referenced: set[str]) -> int:
-        """Remove stored files that no row refers to (left by a crash between rename and commit)."""
+    def remove_orphans(self, referenced: set[str], written_before: float | None = None) -> int:
+        """Remove stored files that no row refers to (left by a crash between rename and commit); only
+        those last written before `written_before` (Unix seconds), when given: with several nodes,
+        another node may have written a file whose row it has not committed yet."""
         removed = 0
         for path in self.root.glob("*/*.wav"):
-            if f"{path.parent.name}/{path.name}" not in referenced:
+            if f"{path.parent.name}/{path.name}" not in referenced and (
+                written_before is None or path.stat().st_mtime < written_before
+            ):
                 path.unlink(missing_ok=True)
                 removed += 1
         if removed:

@@ -6,9 +6,11 @@ from the data directory.
 
 import asyncio
 import json
+import os
 import random
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +19,7 @@ import yarl
 
 from store.api.options import ApiOptions
 from store.audio import MAX_AUDIO_S
-from store.core import open_store
+from store.core import ORPHAN_AGE_S, open_store
 from tests.conftest import Reply, make_tone, media_files, tmp_files
 
 UPLOAD_LIMIT = 200_000
@@ -1151,6 +1153,7 @@ async def test_restart_removes_audio_files_no_row_refers_to(api, short_tone):
     for orphan in orphans:
         orphan.parent.mkdir(parents=True, exist_ok=True)
         orphan.write_bytes(short_tone.read_bytes())
+        os.utime(orphan, (time.time() - 2 * ORPHAN_AGE_S,) * 2)  # long left, on every store
     (api.data_dir / "tmp" / "leftover.upload").write_bytes(b"half an upload")
     restarted = await open_store(api.data_dir, retention_days=93, url=api.store_url)
     try:

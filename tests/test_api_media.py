@@ -6,8 +6,10 @@ ffmpeg, what is left on disk read from the data directory.
 """
 
 import json
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import aiohttp
@@ -15,7 +17,7 @@ import pytest
 from aiohttp.multipart import parse_content_disposition
 
 from store.api.options import ApiOptions
-from store.core import open_store
+from store.core import ORPHAN_AGE_S, open_store
 from store.errors import Invalid, NotFound
 from store.greetings import attach_media_audio, create_greeting, get_media, media_audio_file
 from tests.conftest import make_tone, media_files, probe, tmp_files
@@ -613,6 +615,7 @@ async def test_restart_keeps_media_audio_and_removes_orphans(api, short_tone):
     kept = media_files(api.data_dir)
     orphan = api.data_dir / "media" / api.client.account_id / f"{'ab' * 16}.wav"
     orphan.write_bytes(short_tone.read_bytes())
+    os.utime(orphan, (time.time() - 2 * ORPHAN_AGE_S,) * 2)  # long left, on every store
     restarted = await open_store(api.data_dir, retention_days=93, url=api.store_url)
     try:
         assert media_files(api.data_dir) == kept

@@ -450,3 +450,30 @@ def test_trusted_proxies_that_are_no_addresses_exit_2_naming_them(tmp_path, envi
     result = vmbox(tmp_path, environ, "config")
     assert result.returncode == 2
     assert "api.trusted_proxies" in result.stderr and "proxy.example" in result.stderr
+
+
+# --- the systemd unit -----------------------------------------------------------------------------------
+
+
+def test_vmbox_service_prints_a_unit_that_runs_this_vmbox_as_its_own_user(tmp_path, environ):
+    import configparser
+
+    printed = vmbox(tmp_path, environ, "service")
+    assert printed.returncode == 0, printed.stderr
+    unit = configparser.ConfigParser(strict=True, interpolation=None)
+    unit.optionxform = str  # systemd's keys are case-sensitive
+    unit.read_string(printed.stdout)
+    service = unit["Service"]
+    assert (service["User"], service["Group"], service["Restart"]) == (
+        "vmbox",
+        "vmbox",
+        "on-failure",
+    )
+    assert service["Environment"] == "VMBOX_CONFIG=/etc/vmbox/vmbox.toml"
+    assert service["StateDirectory"] == "vmbox" and service["WorkingDirectory"] == "/var/lib/vmbox"
+    executable, command = service["ExecStart"].split()
+    assert command == "serve" and Path(executable).is_absolute()
+    helped = subprocess.run([executable, "serve", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "usage: vmbox" in helped.stdout
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+    assert "postgresql.service" in unit["Unit"]["After"]

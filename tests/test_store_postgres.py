@@ -6,17 +6,19 @@ Everything else the store does is tested on both stores by the suite itself (tes
 
 import asyncio
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 
 import asyncpg
 import pytest
 
 from ivr.notify.worker import Worker
 from store.accounts import create_account, create_token, token_info
-from store.core import open_store
+from store.core import ORPHAN_AGE_S, open_store
 from store.errors import SchemaTooNew, StoreUnreachable
 from store.jobs import (
     NewJob,
@@ -283,3 +285,15 @@ async def test_two_nodes_workers_run_each_job_once(nodes):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     assert sorted(n for _, n in ran) == list(range(40))
+
+
+async def test_a_starting_node_leaves_a_file_another_node_may_be_about_to_commit(pg_url, tmp_path):
+    """Only files unreferenced for an hour are orphans when several nodes may share the audio."""
+    fresh, stale = (tmp_path / "media" / ("a" * 32) / f"{c * 32}.wav" for c in "bc")
+    fresh.parent.mkdir(parents=True)
+    for path in (fresh, stale):
+        path.write_bytes(b"RIFF")
+    os.utime(stale, (time.time() - 2 * ORPHAN_AGE_S,) * 2)
+    store = await open_store(tmp_path, 93, url=pg_url)
+    await store.db.close()
+    assert fresh.exists() and not stale.exists()
