@@ -23,9 +23,9 @@ from tests.conftest import make_tone
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 FIXED_SEED = 20261202
-# Bounds that keep both runs together within about 90 s on 2 cores.
+# Bounds that keep the four runs (two seeds, two stores) together within about two minutes on 2 cores.
 MAX_EXAMPLES = 15
-MAX_SECONDS = 40
+MAX_SECONDS = 25
 
 
 async def _ids(client, tmp_path: Path, mailbox: str) -> dict[str, str]:

@@ -155,6 +155,7 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
     config = effective_config(tmp_path, environ)
     assert config["store"] == {
         "data_dir": "./vmbox-data",
+        "url": "",
         "retention_days": 93,
         "cache_mb": 256,
         "default_timezone": "America/Los_Angeles",
