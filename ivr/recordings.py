@@ -143,6 +143,8 @@ async def recover(
                 "call %s: keeping recording %s, cut short by vmbox stopping", call.call_id, stem
             )
             await services.run(call, SaveMessage(entry.box_id, recording))  # logs any failure
+            if audio.exists():  # the store could not take it (its database unreachable): next round
+                continue
             kept += 1
         else:
             audio.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from prompts.catalogue import PromptCatalogue
 from store.accounts import create_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
-from store.core import Store, open_store, without_password
+from store.core import Store, open_store, remove_unreferenced_audio, without_password
 from store.retention import expire_messages, purge_messages
 from store.vmboxes import pin_hash_counts, pin_keys
 
@@ -91,6 +91,10 @@ async def _expire_periodically(store: Store) -> None:
         purged = await purge_messages(store)
         if purged:
             logger.info("removed the audio of %d deleted or expired messages", purged)
+        if store.media.shared is not None:  # other nodes' deletions leave audio here and there
+            freed = await remove_unreferenced_audio(store)
+            if freed:
+                logger.info("freed %d audio files no row refers to any more", freed)
         await asyncio.sleep(EXPIRY_INTERVAL_S)
 
 

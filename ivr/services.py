@@ -28,7 +28,7 @@ from store.accounts import revoke_box_tokens
 from store.audio import wav_info
 from store.box_greetings import NoGreeting, remove_box_greeting, set_box_greeting
 from store.core import Store
-from store.errors import NotAudio, StoreError
+from store.errors import NotAudio, StoreError, StoreUnreachable
 from store.forwards import NoSuchMailbox, NotForwarded, OwnMailbox, forward_message
 from store.ids import to_unix
 from store.jobs import NewJob, enqueue_job
@@ -103,11 +103,11 @@ class CallServices:
             self.store.db, call.account_id, users.endpoint_of(call.channel), call.caller_number
         )
 
-    def _audio(self, file: str | None) -> Audio | None:
+    async def _audio(self, file: str | None) -> Audio | None:
         if not file:
             return None
-        path = self.store.media.path(file)
         try:
+            path = await self.store.media.local(file)
             return Audio(str(path), wav_info(path).length_ms)
         except (FileNotFoundError, NotAudio):
             return None
@@ -115,7 +115,9 @@ class CallServices:
     async def _greeting(self, account_id: str, media_id: object) -> Audio | None:
         if not isinstance(media_id, str):
             return None
-        return self._audio(await greetings.media_audio_file(self.store.db, account_id, media_id))
+        return await self._audio(
+            await greetings.media_audio_file(self.store.db, account_id, media_id)
+        )
 
     async def _view(self, call: CallInfo, box: VMBox) -> Box:
         doc, media = box.doc, box.doc.get("media", {})
@@ -202,8 +204,8 @@ class CallServices:
                 doc.get("caller_id_name", ""),
                 audio,
             )
-            for doc, file in found
-            if (audio := self._audio(file)) is not None
+            for (doc, _), audio in zip(found, [await self._audio(f) for _, f in found], strict=True)
+            if audio is not None
         ]
         return MessagesLoaded(
             tuple(m for m in messages if m.folder == "new"),
@@ -211,8 +213,11 @@ class CallServices:
         )
 
     async def save_message(self, call: CallInfo, action: act.SaveMessage) -> Done:
-        stored = await self.store.media.adopt(Path(action.recording.handle), call.account_id)
+        """Store the caller's message. If the store cannot take it (its database unreachable), the
+        recording stays where it was, and its journal entry with it: it is stored once it can be."""
         box = await get_vmbox(self.store.db, call.account_id, action.box_id)
+        recording = Path(action.recording.handle)
+        stored = await self.store.media.adopt(recording, call.account_id)
         number = _caller_text(call.caller_number)
         metadata = {
             "caller_id_number": number or "anonymous",
@@ -221,7 +226,13 @@ class CallServices:
             "from": number or "anonymous",
             "to": box.mailbox if box else "",
         }
-        message = await create_message(self.store, call.account_id, action.box_id, metadata, stored)
+        try:
+            message = await create_message(
+                self.store, call.account_id, action.box_id, metadata, stored
+            )
+        except StoreUnreachable:
+            await self.store.media.give_back(stored.file, recording)
+            raise
         self._done_with(action.recording)
         logger.info(
             "call %s: message %s left in box %s (%d ms)",

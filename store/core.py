@@ -76,12 +76,26 @@ async def open_store(
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
     db = await _open_database(url, data_dir)
-    rows = await db.scan(
+    if db.dialect == "postgresql":
+        media.shared = db  # the audio is kept in the database too: nodes share no filesystem
+    # KAZOO keeps messages an hour past their days (kvm_util:retention_seconds).
+    store = Store(db, media, retention_days * 86400 + 3600, default_timezone)
+    await remove_unreferenced_audio(store)
+    return store
+
+
+async def remove_unreferenced_audio(store: Store) -> int:
+    """Remove the audio no message or media row refers to (left by a crash between writing a file and
+    committing its row, or by a deletion): files in this node's media directory and, on PostgreSQL,
+    in the database. With several nodes, only what has been unreferenced for ORPHAN_AGE_S: another
+    node may be between writing a file and committing its row. How many files went from the database."""
+    rows = await store.db.scan(
         "SELECT media_file FROM messages WHERE media_file IS NOT NULL"
         " UNION ALL SELECT media_file FROM media WHERE media_file IS NOT NULL"
     )
-    # With several nodes (PostgreSQL) another may be between writing a file and committing its row.
-    settled = None if db.dialect == "sqlite" else time.time() - ORPHAN_AGE_S
-    media.remove_orphans({row[0] for row in rows}, settled)
-    # KAZOO keeps messages an hour past their days (kvm_util:retention_seconds).
-    return Store(db, media, retention_days * 86400 + 3600, default_timezone)
+    if store.media.shared is None:
+        store.media.remove_orphans({row[0] for row in rows})
+        return 0
+    settled = time.time() - ORPHAN_AGE_S
+    store.media.remove_orphans({row[0] for row in rows}, settled)
+    return await store.db.forget_audio(settled)

@@ -8,6 +8,10 @@ downloads and emails asked for (store/encodings.py), dropped with their stored f
 
 Every stored file is complete before anyone can see it: written to tmp, fsynced, renamed into place
 and the directory fsynced, all before the caller commits the row that references it.
+
+On PostgreSQL (several nodes) the audio is kept in the database as well (`shared`): each stored file is
+copied in before its row is committed, and the media directory is this node's copy, fetched from the
+database when a file stored by another node is first asked for (`local`).
 """
 
 import asyncio
@@ -20,10 +24,11 @@ import shutil
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from store.audio import Encoder, FFmpeg, wav_info
 from store.encodings import DEFAULT_LIMIT_MB, EncodingCache
-from store.errors import NotAudio, TooLarge
+from store.errors import NotAudio, StoreUnreachable, TooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +41,21 @@ class StoredAudio:
     length_ms: int
 
 
+class SharedAudio(Protocol):
+    """Audio kept in the database (store/postgres.py)."""
+
+    async def put_audio(self, file: str, path: Path) -> None: ...
+
+    async def get_audio(self, file: str, path: Path) -> bool: ...
+
+    async def copy_audio(self, file: str, copy: str) -> None: ...
+
+
 class MediaFiles:
     """The media and tmp directories of one data directory."""
 
-    def __init__(self, data_dir: Path, ffmpeg: FFmpeg):
+    def __init__(self, data_dir: Path, ffmpeg: FFmpeg, shared: SharedAudio | None = None):
+        self.shared = shared  # the database that holds the audio too (PostgreSQL), or None
         self.root = data_dir / "media"
         self.tmp = data_dir / "tmp"
         self.ffmpeg = ffmpeg
@@ -58,6 +74,33 @@ class MediaFiles:
         if not _FILE_NAME.fullmatch(file):
             raise ValueError(f"not a media file name: {file!r}")
         return self.root / file
+
+    async def local(self, file: str) -> Path:
+        """The path of stored `file` on this node, fetched from the database when only another node
+        has it on disk. Raises FileNotFoundError when the file is gone (its row replaced or deleted)."""
+        path = self.path(file)
+        if self.shared is None or path.exists():
+            return path
+        fetched = self.temp_path(".wav")
+        try:
+            if not await self.shared.get_audio(file, fetched):
+                raise FileNotFoundError(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(fetched, path)  # a copy: the database holds the durable one
+        finally:
+            fetched.unlink(missing_ok=True)
+        return path
+
+    async def _share(self, file: str, keep_local: bool = False) -> None:
+        """Copy a newly stored file into the database (before its row is committed); when that fails,
+        the local file goes too, unless `keep_local`."""
+        if self.shared is not None:
+            try:
+                await self.shared.put_audio(file, self.root / file)
+            except BaseException:
+                if not keep_local:
+                    self.path(file).unlink(missing_ok=True)
+                raise
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh, unused path in the tmp directory."""
@@ -92,6 +135,7 @@ class MediaFiles:
         finally:
             upload.unlink(missing_ok=True)
             converted.unlink(missing_ok=True)
+        await self._share(file)
         return StoredAudio(file, info.length_ms)
 
     async def adopt(self, recording: Path, account_id: str) -> StoredAudio:
@@ -109,12 +153,24 @@ class MediaFiles:
             raise NotAudio("the recording holds no audio")
         file = f"{account_id}/{secrets.token_hex(16)}.wav"
         await asyncio.to_thread(_move_in, recording, self.root / file)
+        try:
+            await self._share(file, keep_local=True)
+        except StoreUnreachable:
+            await self.give_back(file, recording)
+            raise
         return StoredAudio(file, info.length_ms)
+
+    async def give_back(self, file: str, recording: Path) -> None:
+        """Move an adopted recording back where it was, its message not stored (the database could not
+        be reached): the journal of recordings keeps it there until it can be (ivr/recordings.py)."""
+        await asyncio.to_thread(shutil.move, self.path(file), recording)
 
     async def duplicate(self, file: str, account_id: str) -> str:
         """A new stored file with the same audio as `file` (a hard link where the filesystem allows)."""
         copy = f"{account_id}/{secrets.token_hex(16)}.wav"
-        await asyncio.to_thread(_link_or_copy, self.path(file), self.root / copy)
+        await asyncio.to_thread(_link_or_copy, await self.local(file), self.root / copy)
+        if self.shared is not None:
+            await self.shared.copy_audio(file, copy)
         await self.cache.share(file, copy)
         return copy
 
@@ -124,7 +180,7 @@ class MediaFiles:
 
         Raises FileNotFoundError when the file is gone (replaced or deleted since its row was read).
         """
-        source = self.path(file)
+        source = await self.local(file)
         if extension == "wav":
             return await asyncio.to_thread(source.read_bytes)
         try:

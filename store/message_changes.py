@@ -285,9 +285,8 @@ async def forward_with_comment(
     joined = comment.with_name(f"{comment.stem}-forward.wav")
     try:
         # CPU work off the event loop, and before the write transaction: other writers never wait on it.
-        await asyncio.to_thread(
-            prepend_comment, comment, store.media.path(source.media_file), joined
-        )
+        message = await store.media.local(source.media_file)
+        await asyncio.to_thread(prepend_comment, comment, message, joined)
         stored = await store.media.adopt(joined, account_id)
     finally:
         comment.unlink(missing_ok=True)

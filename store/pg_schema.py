@@ -130,6 +130,25 @@ CREATE TABLE mwi_pending (
     deleted    BIGINT NOT NULL DEFAULT 0
 );
 
+-- Audio (messages, greetings, names) lives here, so nodes share no filesystem: each file in parts of
+-- at most 256 KiB, streamed in and out (never whole in memory), committed before the row naming it.
+-- A node keeps its own copy on disk, to hand to Asterisk; an unreferenced file is freed after an hour.
+CREATE TABLE audio_files (
+    file    TEXT PRIMARY KEY,             -- <account>/<32 hex>.wav, as media_file names it
+    bytes   BIGINT NOT NULL,
+    sha256  TEXT NOT NULL,
+    written DOUBLE PRECISION NOT NULL     -- Unix seconds
+);
+CREATE TABLE audio_parts (
+    file TEXT NOT NULL REFERENCES audio_files(file) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (file, part)
+);
+ALTER TABLE audio_parts ALTER COLUMN data SET STORAGE EXTERNAL;  -- PCM does not compress: do not try
+CREATE INDEX messages_by_media_file ON messages (media_file);
+CREATE INDEX media_by_media_file ON media (media_file);
+
 -- SQLite's json_set(doc, '$.<field>', value) on a document kept as compact JSON text: the field's
 -- value replaced in place, or the field added last; every other member's text kept as it is.
 CREATE FUNCTION vmbox_json_set(doc TEXT, field TEXT, value JSON) RETURNS TEXT AS $$

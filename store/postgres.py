@@ -13,6 +13,8 @@ Differences from the SQLite store, and why:
 - No group commit of our own: PostgreSQL commits concurrent transactions together itself, and each
   `write()` is a transaction on a pooled connection that returns once it is durable.
 - `remembered` reads every time: other nodes change the database without telling this process.
+- Audio is kept in the database (`put_audio`, `get_audio`, `copy_audio`, `forget_audio`), in parts
+  of AUDIO_PART bytes: nodes share no filesystem, and no file is ever whole in memory.
 - Every write transaction notifies the channel `vmbox_commit` (LISTEN/NOTIFY, delivered at commit);
   each node listens on a connection of its own and calls its commit listeners when another node
   commits, so a job queued, a message left or a folder changed on one node wakes the workers and
@@ -22,8 +24,11 @@ Differences from the SQLite store, and why:
   so callers catch one exception whichever database is behind the store.
 """
 
+import asyncio
+import hashlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import (
     AsyncIterator,
@@ -58,6 +63,7 @@ POOL_SIZE = (
 MIGRATION_LOCK = 0x766D626F78  # "vmbox"
 WRITE_LOCK = MIGRATION_LOCK + 1  # held by each write transaction (see above)
 CHANNEL = "vmbox_commit"
+AUDIO_PART = 256 * 1024
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_]\w*")
 
@@ -127,8 +133,19 @@ class _Statements:
             return await self._conn.fetchrow(text, *args)
 
 
+# What a database that cannot be reached (down, restarting, the network cut) raises.
+_UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+)
+
+
 class _integrity:
-    """Turns PostgreSQL's integrity violations into the store's IntegrityError."""
+    """Turns PostgreSQL's integrity violations into the store's IntegrityError, and a database out of
+    reach into StoreUnreachable (callers keep what they hold and try again later)."""
 
     def __enter__(self):
         return self
@@ -136,6 +153,8 @@ class _integrity:
     def __exit__(self, kind, error, traceback):
         if isinstance(error, asyncpg.IntegrityConstraintViolationError):
             raise IntegrityError(str(error)) from error
+        if isinstance(error, _UNREACHABLE):
+            raise StoreUnreachable(f"the PostgreSQL store cannot be reached: {error}") from error
         return False
 
 
@@ -159,16 +178,28 @@ class PostgresDatabase:
         if payload != self.node:  # this node's own commits were told already
             self._committed()
 
+    @asynccontextmanager
+    async def _connected(self, transaction: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection (in a transaction, committed when the block ends), any failure to
+        reach the database raised as StoreUnreachable."""
+        with _integrity():
+            async with self._pool.acquire() as conn:
+                if not transaction:
+                    yield conn
+                    return
+                async with conn.transaction():
+                    yield conn
+
     def on_commit(self, listener) -> None:
         """Call `listener()` after every commit of this process."""
         self._commit_listeners.append(listener)
 
     async def fetch_all(self, sql: Statement, params: Sequence = ()) -> list[Row]:
-        async with self._pool.acquire() as conn:
+        async with self._connected() as conn:
             return await _Statements(conn).fetch_all(sql, params)
 
     async def fetch_one(self, sql: Statement, params: Sequence = ()) -> Row | None:
-        async with self._pool.acquire() as conn:
+        async with self._connected() as conn:
             return await _Statements(conn).fetch_one(sql, params)
 
     scan = fetch_all  # the server does the scanning: nothing here stalls the event loop
@@ -183,7 +214,7 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Statements]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with self._connected(transaction=True) as conn:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             yield _Statements(conn)
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.node)
@@ -197,6 +228,77 @@ class PostgresDatabase:
     def _committed(self) -> None:
         for listener in self._commit_listeners:
             listener()
+
+    async def put_audio(self, file: str, path: Path) -> None:
+        """Store the local file `path` as the audio `file`, part by part, in one transaction."""
+        digest, size = hashlib.sha256(), 0
+        async with self._connected(transaction=True) as conn:
+            await conn.execute(
+                "INSERT INTO audio_files (file, bytes, sha256, written) VALUES ($1, 0, '', $2)",
+                file,
+                time.time(),
+            )
+            with open(path, "rb") as source:  # noqa: ASYNC230 - local disk, a part at a time
+                part = 0
+                while chunk := await asyncio.to_thread(source.read, AUDIO_PART):
+                    await conn.execute(
+                        "INSERT INTO audio_parts (file, part, data) VALUES ($1, $2, $3)",
+                        file,
+                        part,
+                        chunk,
+                    )
+                    digest.update(chunk)
+                    size += len(chunk)
+                    part += 1
+            await conn.execute(
+                "UPDATE audio_files SET bytes = $2, sha256 = $3 WHERE file = $1",
+                file,
+                size,
+                digest.hexdigest(),
+            )
+
+    async def get_audio(self, file: str, path: Path) -> bool:
+        """Write the stored audio `file` to the local `path`, part by part; False when there is none."""
+        async with self._connected(transaction=True) as conn:
+            if await conn.fetchval("SELECT 1 FROM audio_files WHERE file = $1", file) is None:
+                return False
+            with open(path, "wb") as out:  # noqa: ASYNC230 - local disk, a part at a time
+                parts = conn.cursor(
+                    "SELECT data FROM audio_parts WHERE file = $1 ORDER BY part", file, prefetch=4
+                )
+                async for (chunk,) in parts:
+                    out.write(chunk)
+        return True
+
+    async def copy_audio(self, file: str, copy: str) -> None:
+        """A new stored audio `copy` with the parts of `file`, copied by the server."""
+        async with self._connected(transaction=True) as conn:
+            await conn.execute(
+                "INSERT INTO audio_files (file, bytes, sha256, written)"
+                " SELECT $2, bytes, sha256, $3 FROM audio_files WHERE file = $1",
+                file,
+                copy,
+                time.time(),
+            )
+            await conn.execute(
+                "INSERT INTO audio_parts (file, part, data)"
+                " SELECT $2, part, data FROM audio_parts WHERE file = $1",
+                file,
+                copy,
+            )
+
+    async def forget_audio(self, written_before: float) -> int:
+        """Free the stored audio no message or media row names, written before `written_before` (a
+        file written since may be a node's whose row is not committed yet); how many files went."""
+        async with self._connected() as conn:
+            return _changed(
+                await conn.execute(
+                    "DELETE FROM audio_files a WHERE written < $1"
+                    " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.media_file = a.file)"
+                    " AND NOT EXISTS (SELECT 1 FROM media d WHERE d.media_file = a.file)",
+                    written_before,
+                )
+            )
 
     async def close(self) -> None:
         await self._listening.close()

@@ -83,12 +83,16 @@ class PostgresServer:
             "UTF8",
             "--locale=C",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server (again, after `pause`)."""
         # Durability of the test cluster itself is not under test (vmbox's own is, on SQLite and in the
         # commit protocol): fsync off makes each test database's creation cheap.
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",
-            str(data),
+            str(self.directory / "data"),
             "-l",
             str(self.directory / "log"),
             "-w",
@@ -97,6 +101,12 @@ class PostgresServer:
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=300",
             "start",
+        )
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database going away under vmbox)."""
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "stop"
         )
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ Everything else the store does is tested on both stores by the suite itself (tes
 `store_url`)."""
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -12,13 +13,19 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import asyncpg
 import pytest
 
+from ivr.flow.actions import SaveMessage
+from ivr.flow.events import Done
+from ivr.flow.model import CallInfo, Purpose, Recording
 from ivr.notify.worker import Worker
+from ivr.recordings import SETTLE_S, Journal, recover
+from ivr.services import CallServices
 from store.accounts import create_account, create_token, token_info
-from store.core import ORPHAN_AGE_S, open_store
+from store.core import ORPHAN_AGE_S, open_store, remove_unreferenced_audio
 from store.errors import SchemaTooNew, StoreUnreachable
 from store.jobs import (
     NewJob,
@@ -35,8 +42,9 @@ from store.message_changes import change_folder
 from store.messages import create_message
 from store.pg_schema import MIGRATIONS
 from store.pin_logins import LockoutPolicy, PinLogin, log_in_with_pin
-from store.postgres import placeholders
+from store.postgres import AUDIO_PART, placeholders
 from store.vmboxes import create_vmbox, folder_counts, get_vmbox
+from tests.pgkit import PostgresServer
 
 T0 = 1_700_000_000
 
@@ -297,3 +305,106 @@ async def test_a_starting_node_leaves_a_file_another_node_may_be_about_to_commit
     store = await open_store(tmp_path, 93, url=pg_url)
     await store.db.close()
     assert fresh.exists() and not stale.exists()
+
+
+# Audio on PostgreSQL: nodes share no filesystem.
+
+
+async def stored_audio(node, account: str, source: Path, tmp_path: Path):
+    upload = tmp_path / f"upload-{source.name}"
+    shutil.copyfile(source, upload)
+    return await node.media.store(upload, account)
+
+
+@pytest.fixture(scope="module")
+def long_tone(tmp_path_factory) -> Path:
+    """20 s of tone: 320 kB as stored, more than one part (AUDIO_PART) in the database."""
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth", "20", "sine", "440"],
+        check=True,
+    )
+    return path
+
+
+async def test_audio_stored_on_one_node_is_played_and_downloaded_on_the_other(
+    nodes, long_tone, tmp_path
+):
+    first, second, account, box = nodes
+    audio = await stored_audio(first, account, long_tone, tmp_path)
+    message = await create_message(first, account, box, {"caller_id_number": "6001"}, audio)
+    stored = (first.media.root / audio.file).read_bytes()
+    parts = await second.db.fetch_all(
+        "SELECT part, length(data) FROM audio_parts WHERE file = ? ORDER BY part", (audio.file,)
+    )
+    assert len(parts) == -(-len(stored) // AUDIO_PART) > 1
+    (checksum,) = await second.db.fetch_one(
+        "SELECT sha256 FROM audio_files WHERE file = ?", (audio.file,)
+    )
+    assert checksum == hashlib.sha256(stored).hexdigest()
+    assert not (second.media.root / audio.file).exists()  # nothing shared on disk
+    assert await second.media.encoded(message.media_file, "wav") == stored
+    assert (second.media.root / audio.file).read_bytes() == stored  # the node's own copy now
+
+
+async def test_a_copy_on_one_node_is_whole_on_the_other_and_unreferenced_audio_is_freed(
+    nodes, tone_wav, tmp_path
+):
+    first, second, account, box = nodes
+    audio = await stored_audio(first, account, tone_wav, tmp_path)
+    copy = await first.media.duplicate(audio.file, account)
+    assert await second.media.encoded(copy, "wav") == (first.media.root / audio.file).read_bytes()
+    # Neither file has a row: after an hour both are orphans, on the database and on the nodes' disks.
+    assert await remove_unreferenced_audio(second) == 0  # too fresh: a node may be about to commit
+    async with first.db.transaction() as tx:
+        await tx.execute("UPDATE audio_files SET written = written - ?", (2 * ORPHAN_AGE_S,))
+    for path in (first.media.root / audio.file, second.media.root / copy):
+        os.utime(path, (time.time() - 2 * ORPHAN_AGE_S,) * 2)
+    assert await remove_unreferenced_audio(second) == 2
+    assert not (second.media.root / copy).exists()
+    with pytest.raises(FileNotFoundError):
+        await second.media.encoded(audio.file, "wav")
+    assert await first.db.fetch_all("SELECT file FROM audio_parts") == []
+
+
+@pytest.fixture
+async def own_server():
+    """A PostgreSQL of this test's own, to stop under vmbox."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_message_left_while_the_database_is_down_is_kept_and_stored_once_it_is_back(
+    own_server, tmp_path, long_tone
+):
+    store = await open_store(tmp_path / "data", 93, url=await own_server.new_database())
+    try:
+        account, _ = await create_account(store.db, "A")
+        box = await create_vmbox(store.db, account.id, {"name": "Ann", "mailbox": "3000"})
+        journal = Journal(tmp_path / "recordings", time.time)
+        journal.directory.mkdir()
+        services = CallServices(store, journal=journal)
+        call = CallInfo(
+            "1700000000.9", Purpose.LEAVE, "3000", "5551234", "Bob", account_id=account.id
+        )
+        journal.open("1700000000.9-1", call, box.id, 500)
+        recording = journal.directory / "1700000000.9-1.wav"
+        shutil.copyfile(long_tone, recording)  # 8 kHz mono, as Asterisk records
+        held = Recording(str(recording), 20000)
+
+        own_server.pause()
+        assert await services.run(call, SaveMessage(box.id, held)) == Done()  # logged, not raised
+        assert recording.exists() and list(store.media.root.glob("*/*.wav")) == []
+        os.utime(recording, (time.time() - SETTLE_S,) * 2)
+        journal.release_call(call.call_id, 1)  # the call ended
+        assert await recover(journal, services, 500) == 0  # still down: kept for the next round
+        assert recording.exists()
+
+        own_server.resume()
+        assert await recover(journal, services, 500) == 1
+        assert not recording.exists() and list(journal.directory.iterdir()) == []
+        assert await folder_counts(store.db, box.id, store.cutoff()) == {"new": 1, "saved": 0}
+    finally:
+        await store.db.close()

@@ -257,7 +257,7 @@ class Transcription:
         if message.doc.get("transcription", {}).get("result") == "success":  # a rerun after a crash
             return Outcome("done", "already transcribed", follow_ups=self.after(payload))
         try:
-            text = await self.engine.transcribe(self.store.media.path(message.media_file))
+            text = await self.engine.transcribe(await self.store.media.local(message.media_file))
         except TranscriptionFailed as exc:
             return await self._failed(payload, str(exc))
         except Exception as exc:  # unavailable, the audio replaced meanwhile, or a bug in an engine
