@@ -163,16 +163,42 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, key_directory: Path, listening: asyncpg.Connection):
+    def __init__(self, pool: asyncpg.Pool, key_directory: Path, url: str):
         # The node's data directory: PIN keys are never in the database.
         self.key_directory = key_directory
         self.node = uuid.uuid4().hex  # this process, in its notifications
         self._pool = pool
-        self._listening = listening
+        self._url = url
+        self._listening: asyncpg.Connection | None = None
+        self._relisten: asyncio.Task | None = None
         self._commit_listeners: list = []
 
     async def listen(self) -> None:
-        await self._listening.add_listener(CHANNEL, self._heard)
+        """LISTEN on a connection of this node's own; when it is lost, connect again in the background
+        (meanwhile the workers' idle poll finds other nodes' work)."""
+        conn = await asyncpg.connect(self._url)
+        await conn.add_listener(CHANNEL, self._heard)
+        conn.add_termination_listener(self._lost)
+        self._listening = conn
+
+    def _lost(self, conn) -> None:
+        if self._relisten is None or self._relisten.done():
+            logger.warning("the PostgreSQL LISTEN connection was lost; connecting again")
+            self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.listen()
+            except (*_UNREACHABLE, asyncpg.PostgresError) as exc:
+                delay = min(delay * 2, 30.0)
+                logger.debug("LISTEN connection not back yet: %s", exc)
+                continue
+            logger.info("listening for other nodes' commits again")
+            self._committed()  # what they committed meanwhile was not heard
+            return
 
     def _heard(self, conn, pid: int, channel: str, payload: str) -> None:
         if payload != self.node:  # this node's own commits were told already
@@ -301,7 +327,11 @@ class PostgresDatabase:
             )
 
     async def close(self) -> None:
-        await self._listening.close()
+        if self._relisten is not None:
+            self._relisten.cancel()
+        if self._listening is not None:
+            self._listening.remove_termination_listener(self._lost)
+            await self._listening.close()
         await self._pool.close()
 
 
@@ -339,7 +369,7 @@ async def open_postgres(
     try:
         async with pool.acquire() as conn:
             await _migrate(conn)
-        database = PostgresDatabase(pool, key_directory, await asyncpg.connect(url))
+        database = PostgresDatabase(pool, key_directory, url)
         await database.listen()
     except BaseException:
         await pool.close()

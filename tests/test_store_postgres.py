@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 
 from ivr.flow.actions import SaveMessage
 from ivr.flow.events import Done
@@ -25,6 +27,8 @@ from ivr.notify.worker import Worker
 from ivr.recordings import SETTLE_S, Journal, recover
 from ivr.services import CallServices
 from store.accounts import create_account, create_token, token_info
+from store.api.app import make_app
+from store.api.options import ApiOptions
 from store.core import ORPHAN_AGE_S, open_store, remove_unreferenced_audio
 from store.errors import SchemaTooNew, StoreUnreachable
 from store.jobs import (
@@ -408,3 +412,51 @@ async def test_a_message_left_while_the_database_is_down_is_kept_and_stored_once
         assert await folder_counts(store.db, box.id, store.cutoff()) == {"new": 1, "saved": 0}
     finally:
         await store.db.close()
+
+
+async def test_the_api_answers_503_while_the_database_is_down_and_serves_again_after(
+    own_server, tmp_path
+):
+    store = await open_store(tmp_path / "data", 93, url=await own_server.new_database())
+    account, _ = await create_account(store.db, "A")
+    token, _ = await create_token(store.db, account.id, 3600)
+    runner = web.AppRunner(make_app(store, ApiOptions()), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/v2/accounts/{account.id}/vmboxes"
+    try:
+        async with aiohttp.ClientSession(headers={"X-Auth-Token": token}) as session:
+            own_server.pause()
+            async with session.get(url) as reply:
+                body = await reply.json()
+            assert (reply.status, body["message"]) == (503, "datastore_fault")
+            assert "try again" in body["data"]["message"]
+            own_server.resume()
+            async with session.get(url) as reply:
+                assert (reply.status, (await reply.json())["data"]) == (200, [])
+    finally:
+        await runner.cleanup()
+        await store.db.close()
+
+
+async def test_a_node_listens_again_after_the_database_comes_back(own_server, tmp_path):
+    url = await own_server.new_database()
+    first, second = (
+        await open_store(tmp_path / "a", 93, url=url),
+        await open_store(tmp_path / "b", 93, url=url),
+    )
+    woken = asyncio.Event()
+    second.db.on_commit(woken.set)
+    try:
+        own_server.pause()
+        own_server.resume()
+        async with asyncio.timeout(10):
+            await woken.wait()  # listening again, it wakes its workers for what it may have missed
+        woken.clear()
+        await create_account(first.db, "A")
+        async with asyncio.timeout(5):
+            await woken.wait()  # and hears the other node's commits again
+    finally:
+        await first.db.close()
+        await second.db.close()

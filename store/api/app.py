@@ -29,7 +29,16 @@ from store.api.proxies import TrustedProxies
 from store.api.routes import ROUTES, add_routes, box_routes, public_routes
 from store.box_watch import BoxWatch
 from store.core import Store
-from store.errors import Invalid, NoAudio, NotAudio, NotFound, RevisionConflict, TooLarge, TooLong
+from store.errors import (
+    Invalid,
+    NoAudio,
+    NotAudio,
+    NotFound,
+    RevisionConflict,
+    StoreUnreachable,
+    TooLarge,
+    TooLong,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +75,10 @@ def _api_error(exc: Exception) -> ApiError | None:
         )
     if isinstance(exc, (TooLarge, TooLong)):
         return ApiError(413, "request_entity_too_large", {"message": str(exc)})
+    if isinstance(exc, StoreUnreachable):  # KAZOO answers 503 datastore_fault when CouchDB is down
+        return ApiError(
+            503, "datastore_fault", {"message": "the database cannot be reached; try again shortly"}
+        )
     if isinstance(exc, web.HTTPException):
         return _http_error(exc)
     return None
@@ -99,6 +112,8 @@ async def kazoo_middleware(request: web.Request, handler):
         response = await handler(request)
     except Exception as exc:  # every failure must leave as a KAZOO error, bugs included
         error = _api_error(exc)
+        if isinstance(exc, StoreUnreachable):
+            logger.warning("request %s %s: %s", request[REQUEST_ID], request.path, exc)
         if error is None:
             logger.exception(
                 "request %s %s %s failed", request[REQUEST_ID], request.method, request.path
