@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ivr import doctor, jobs_cli
+from ivr import doctor, jobs_cli, migrate_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.deploy import service_unit
 from ivr.serve import serve
@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     account.add_parser("list", help="list accounts")
     jobs_cli.add_parser(commands)
+    migrate_cli.add_parser(commands)
     _call_parser(commands)
     commands.add_parser(
         "service",
@@ -298,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             asyncio.run(serve(settings))
+        elif args.command == "migrate":
+            return asyncio.run(migrate_cli.run(settings, args))
         else:
             command = jobs_cli.run if args.command == "jobs" else _account
             return asyncio.run(_with_store(settings, lambda store: command(store, args)))
