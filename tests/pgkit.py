@@ -40,7 +40,8 @@ def _free_port() -> int:
 class PostgresServer:
     """One PostgreSQL cluster for the whole test session."""
 
-    def __init__(self):
+    def __init__(self, durable: bool = False):
+        self.durable = durable  # fsync as a production server does (benchmarks), or not (tests)
         self.bin = _binaries()
         self.directory = Path(tempfile.mkdtemp(prefix="vmbox-pg-"))
         self.port = _free_port()
@@ -98,8 +99,12 @@ class PostgresServer:
             "-w",
             "-o",
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=300",
+            " -c max_connections=300"
+            + (
+                ""
+                if self.durable
+                else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            ),
             "start",
         )
 

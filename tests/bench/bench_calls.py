@@ -78,10 +78,12 @@ def mailboxes(first: int, count: int) -> list[str]:
     return [str(first + n) for n in range(count)]
 
 
-async def prepare(data_dir: Path, deposits: list[str], checks: list[str]) -> None:
-    """A store with a box for each mailbox of `deposits`, and a box with PIN 1234 holding one 10 s
-    message for each of `checks`."""
-    store = await open_store(data_dir, retention_days=93)
+async def prepare(
+    data_dir: Path, deposits: list[str], checks: list[str], url: str | None = None
+) -> None:
+    """A store (in `data_dir`, or the database at `url`) with a box for each mailbox of `deposits`,
+    and a box with PIN 1234 holding one 10 s message for each of `checks`."""
+    store = await open_store(data_dir, retention_days=93, url=url)
     account, _ = await create_account(store.db, "bench")
     for mailbox in deposits:
         await create_vmbox(store.db, account.id, {"name": f"Deposit {mailbox}", "mailbox": mailbox})
@@ -138,10 +140,12 @@ async def calls(port: int, deposits: list[str], checks: list[str]) -> tuple[floa
     return time.perf_counter() - started, transcripts
 
 
-async def verify(data_dir: Path, deposits: list[str], checks: list[str]) -> int:
+async def verify(
+    data_dir: Path, deposits: list[str], checks: list[str], url: str | None = None
+) -> int:
     """Calls whose effect is missing from the store: a message not left in a box of `deposits`, or
     not kept in a box of `checks`."""
-    store = await open_store(data_dir, retention_days=93)
+    store = await open_store(data_dir, retention_days=93, url=url)
     account = (await store.db.fetch_one("SELECT id FROM accounts"))[0]
     entries = {
         # KAZOO's listing leaves `folders` out for a box without messages.
