@@ -24,6 +24,7 @@ from store.db import Database, Transaction
 from store.documents import dumps
 
 UNFINISHED = ("pending", "running")
+LAMP_CLAIM_S = 30.0  # a lamp a node took to refresh is its own this long
 
 
 @dataclass(frozen=True)
@@ -224,11 +225,27 @@ class LampChange:
     deleted: bool
 
 
-async def lamps_to_update(db: Database, limit: int = 500) -> list[LampChange]:
-    """Boxes whose message-waiting lamp must be refreshed."""
-    rows = await db.fetch_all(
-        "SELECT box_id, account_id, mailbox, changes, deleted FROM mwi_pending LIMIT ?", (limit,)
-    )
+async def lamps_to_update(
+    db: Database, limit: int = 500, now: float | None = None
+) -> list[LampChange]:
+    """Boxes whose message-waiting lamp must be refreshed. With several nodes (PostgreSQL) the lamps
+    returned are claimed for this node for LAMP_CLAIM_S, so one node sends each change (the Asterisk
+    servers share lamp states: README "Several nodes"); a node that dies leaves them to the others."""
+    if db.dialect != "postgresql":
+        rows = await db.fetch_all(
+            "SELECT box_id, account_id, mailbox, changes, deleted FROM mwi_pending LIMIT ?",
+            (limit,),
+        )
+    else:
+        now = time.time() if now is None else now
+        async with db.transaction() as tx:
+            rows = await tx.fetch_all(
+                "UPDATE mwi_pending SET claimed_by = ?, claimed_until = ? WHERE box_id IN"
+                " (SELECT box_id FROM mwi_pending WHERE claimed_by IS NULL OR claimed_by = ?"
+                " OR claimed_until < ? LIMIT ?)"
+                " RETURNING box_id, account_id, mailbox, changes, deleted",
+                (db.node, now + LAMP_CLAIM_S, db.node, now, limit),
+            )
     return [LampChange(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
 
 

@@ -127,7 +127,9 @@ CREATE TABLE mwi_pending (
     account_id TEXT NOT NULL,
     mailbox    TEXT NOT NULL,
     changes    BIGINT NOT NULL DEFAULT 1,
-    deleted    BIGINT NOT NULL DEFAULT 0
+    deleted    BIGINT NOT NULL DEFAULT 0,
+    claimed_by    TEXT,                    -- the node refreshing this lamp now (store/jobs.py)
+    claimed_until DOUBLE PRECISION         -- Unix seconds; then any node may take it
 );
 
 -- Audio (messages, greetings, names) lives here, so nodes share no filesystem: each file in parts of

@@ -32,12 +32,15 @@ from store.api.options import ApiOptions
 from store.core import ORPHAN_AGE_S, open_store, remove_unreferenced_audio
 from store.errors import SchemaTooNew, StoreUnreachable
 from store.jobs import (
+    LAMP_CLAIM_S,
     NewJob,
     Outcome,
     attempts_of,
     claim_due,
     enqueue_job,
     finish,
+    lamp_updated,
+    lamps_to_update,
     list_jobs,
     recover_interrupted,
     renew_leases,
@@ -460,3 +463,19 @@ async def test_a_node_listens_again_after_the_database_comes_back(own_server, tm
     finally:
         await first.db.close()
         await second.db.close()
+
+
+async def test_one_node_refreshes_each_lamp_and_a_dead_node_s_lamps_pass_to_another(nodes):
+    first, second, account, box = nodes
+    await create_message(first, account, box, {"caller_id_number": "6001"})
+    [lamp] = await lamps_to_update(first.db, now=T0)
+    assert lamp.box_id == box and await lamps_to_update(second.db, now=T0) == []
+    assert len(await lamps_to_update(first.db, now=T0 + 1)) == 1  # still its own to refresh
+    await lamp_updated(first.db, lamp)
+    assert await lamps_to_update(second.db, now=T0 + 2) == []
+    await create_message(first, account, box, {"caller_id_number": "6002"})
+    [taken] = await lamps_to_update(second.db, now=T0 + 3)
+    assert await lamps_to_update(first.db, now=T0 + 4) == []  # the second node's now
+    # The second node dies before refreshing it: once its claim runs out, the first takes it over.
+    [again] = await lamps_to_update(first.db, now=T0 + 3 + LAMP_CLAIM_S + 1)
+    assert (again.box_id, again.changes) == (taken.box_id, taken.changes)
