@@ -22,6 +22,7 @@ from store.api.options import ApiOptions
 from store.core import open_store
 from store.postgres import open_postgres
 from tests import pgkit
+from tests.mailkit import Changes, MailServer
 from tests.pgkit import PostgresServer
 
 # The real-Asterisk harness asserts in its own modules too; show what failed there.
@@ -128,6 +129,20 @@ class RunningApi:
     other: ApiClient  # bound to account B
     api_key: str
     store_url: str | None  # where the store's database is (None: SQLite in data_dir)
+
+
+@pytest.fixture
+def changes():
+    """What tests wait on: woken by every change they watch (tests/mailkit.py)."""
+    return Changes()
+
+
+@pytest.fixture
+async def mail(changes):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1:<ephemeral>."""
+    server = await MailServer(changes).start()
+    yield server
+    await server.close()
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ from store.messages import attach_audio, create_message
 from store.retention import expire_messages, purge_messages
 from store.vmboxes import create_vmbox
 from tests.conftest import probe
-from tests.mailkit import Changes, MailServer, MovableClock, write_tone
+from tests.mailkit import Changes, MovableClock, write_tone
 from tests.storekit import set_timestamp
 
 
@@ -32,13 +32,6 @@ def changes(api):
     changes = Changes()
     api.store.db.on_commit(changes.happened)
     return changes
-
-
-@pytest.fixture
-async def mail(changes):
-    server = await MailServer(changes).start()
-    yield server
-    await server.close()
 
 
 def encodings(api) -> int:

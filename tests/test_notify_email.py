@@ -21,7 +21,6 @@ from store.users import create_user
 from store.vmboxes import create_vmbox
 from tests.conftest import probe
 from tests.mailkit import (
-    Changes,
     MailServer,
     MovableClock,
     make_certificate,
@@ -31,11 +30,6 @@ from tests.mailkit import (
 from tests.storekit import set_field
 
 ALL_STATES = ("pending", "running", "failed", "done")
-
-
-@pytest.fixture
-def changes():
-    return Changes()
 
 
 @pytest.fixture
@@ -49,13 +43,6 @@ async def store(tmp_path, changes, store_url):
     store.db.on_commit(changes.happened)
     yield store
     await store.db.close()
-
-
-@pytest.fixture
-async def mail(changes):
-    server = await MailServer(changes).start()
-    yield server
-    await server.close()
 
 
 async def a_box(store, account, **doc):

@@ -14,7 +14,6 @@ import pytest
 from ivr.notify.ami import ANSWERED
 from ivr.simulator.client import run_call
 from tests.amikit import FakeAsterisk, TestClock
-from tests.mailkit import Changes, MailServer
 from tests.servekit import Serve
 
 EMAIL_DONE = re.compile(r"job \d+ \(email\.new_message\) attempt (\d+): done")
@@ -34,18 +33,6 @@ def mailing_settings(smtp_port: int, ami_port: int | None = None) -> dict[str, s
             "VMBOX_AMI_SECRET": "s3cret",
         }
     return settings
-
-
-@pytest.fixture
-def changes():
-    return Changes()
-
-
-@pytest.fixture
-async def mail(changes):
-    server = await MailServer(changes).start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -12,24 +12,11 @@ import pytest
 
 from store.core import open_store
 from store.jobs import attempts_of, list_jobs
-from tests.mailkit import Changes, MailServer
 from tests.servekit import Serve
 from tests.test_notify_serve import a_box_with_email, leave_a_message, mailing_settings
 
 LEASE_S = 2
 EMAIL_DONE = re.compile(r"job (\d+) \(email\.new_message\) attempt 2: done")
-
-
-@pytest.fixture
-def changes():
-    return Changes()
-
-
-@pytest.fixture
-async def mail(changes):
-    server = await MailServer(changes).start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture
