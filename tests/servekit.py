@@ -14,6 +14,8 @@ import aiohttp
 from tests.conftest import ApiClient
 from tests.mailkit import Changes
 
+ACCOUNT_ID = re.compile(r"account id: (\w+)")
+API_KEY = re.compile(r"API key: +(\S+)")
 READY = re.compile(r"REST API on http://([\d.]+):(\d+), FastAGI on agi://([\d.]+):(\d+)")
 
 
@@ -86,10 +88,10 @@ class Serve:
     async def api(self, session: aiohttp.ClientSession) -> ApiClient:
         """A client of the account the first start created, with a fresh auth token."""
         if self.credentials is None:
-            printed = "\n".join(self.lines)
+            # Printed on stdout, while the ready line is on stderr: either may be read first.
             self.credentials = (
-                re.search(r"account id: (\w+)", printed)[1],
-                re.search(r"API key: +(\S+)", printed)[1],
+                (await self.until_printed(ACCOUNT_ID))[1],
+                (await self.until_printed(API_KEY))[1],
             )
         account_id, api_key = self.credentials
         client = ApiClient(session, self.api_base, account_id, "")
