@@ -80,9 +80,11 @@ class System:
         return reply.data
 
 
-def settings_for(tmp_path, **sections) -> Settings:
+def settings_for(tmp_path, store_url: str | None = None, **sections) -> Settings:
+    """vmbox's settings for a test: its data in tmp_path, its database there (SQLite) or at
+    `store_url`, free ports."""
     return Settings(
-        store=StoreSettings(data_dir=str(tmp_path / "data")),
+        store=StoreSettings(data_dir=str(tmp_path / "data"), url=store_url or ""),
         api=ApiSettings(port=0),
         agi=AgiSettings(port=0),
         **sections,

@@ -17,8 +17,8 @@ LEAVE = "say tone 3s then press #; press 1"
 
 
 @pytest.fixture
-async def system(tmp_path):
-    async with await start(settings_for(tmp_path), "ari") as running:
+async def system(tmp_path, store_url):
+    async with await start(settings_for(tmp_path, store_url), "ari") as running:
         yield running
 
 

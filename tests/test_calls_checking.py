@@ -18,9 +18,9 @@ LISTEN = "wait; wait; wait; wait; wait; wait; wait"
 
 
 @pytest.fixture(params=DRIVERS)
-async def system(request, tmp_path):
+async def system(request, tmp_path, store_url):
     async with await start(
-        settings_for(tmp_path, ivr=IvrSettings(lockout_failures=3)), request.param
+        settings_for(tmp_path, store_url, ivr=IvrSettings(lockout_failures=3)), request.param
     ) as running:
         yield running
 

@@ -10,8 +10,8 @@ from tests.callkit import DRIVERS, said, settings_for, start
 
 
 @pytest.fixture(params=DRIVERS)
-async def system(request, tmp_path):
-    async with await start(settings_for(tmp_path), request.param) as running:
+async def system(request, tmp_path, store_url):
+    async with await start(settings_for(tmp_path, store_url), request.param) as running:
         yield running
 
 
