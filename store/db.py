@@ -137,8 +137,9 @@ class Database:
         return list(await self._reader.execute_fetchall(spelled(sql, "sqlite"), params))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+    async def transaction(self, serialized: bool = True) -> AsyncIterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back if it raises. SQLite runs
+        one at a time whatever `serialized` says (store/postgres.py: transactions that may overlap)."""
         async with self._write_lock:
             try:
                 # Inside the try: a task cancelled while awaiting BEGIN leaves it queued on aiosqlite's

@@ -9,7 +9,9 @@ Rules:
   twice nor lost between two jobs.
 - A job found running at start-up was interrupted (the process died): `recover_interrupted` puts it
   back to pending, to run again.
-- Several nodes on one database (PostgreSQL): a running job is leased to the node running it. The
+- Several nodes on one database (PostgreSQL): the queue's transactions do not wait for the store's
+  single writer (store/postgres.py); due jobs are claimed with `FOR UPDATE SKIP LOCKED`, so nodes
+  claiming at once take different jobs. A running job is leased to the node running it. The
   node renews the lease (`renew_leases`: the job's `updated`) while the job runs; a job whose lease
   ran out belongs to a node that died, and any node puts it back to pending (`recover_interrupted`
   with the lease). `finish` records an outcome only for the attempt it was given: a job taken over
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from store.db import Database, Transaction
 from store.documents import dumps
+from store.sql import Dialects
 
 UNFINISHED = ("pending", "running")
 LAMP_CLAIM_S = 30.0  # a lamp a node took to refresh is its own this long
@@ -79,8 +82,13 @@ async def enqueue(tx: Transaction, job: NewJob, now: float | None = None) -> boo
 
 async def enqueue_job(db: Database, job: NewJob, now: float | None = None) -> bool:
     """`enqueue` in a transaction of its own."""
-    async with db.transaction() as tx:
+    async with db.transaction(serialized=False) as tx:
         return await enqueue(tx, job, now)
+
+
+_DUE = f"SELECT {_COLUMNS} FROM jobs WHERE state = 'pending' AND run_at <= ? ORDER BY run_at, id LIMIT ?"
+# Nodes claiming at once each take other jobs: a due job another is claiming is skipped, not waited for.
+_CLAIM = Dialects(sqlite=_DUE, postgresql=_DUE + " FOR UPDATE SKIP LOCKED")
 
 
 async def claim_due(db: Database, now: float, limit: int) -> list[Job]:
@@ -92,11 +100,8 @@ async def claim_due(db: Database, now: float, limit: int) -> list[Job]:
     )
     if due is None:
         return []
-    async with db.transaction() as tx:
-        rows = await tx.fetch_all(
-            f"SELECT {_COLUMNS} FROM jobs WHERE state = 'pending' AND run_at <= ? ORDER BY run_at, id LIMIT ?",
-            (now, limit),
-        )
+    async with db.transaction(serialized=False) as tx:
+        rows = await tx.fetch_all(_CLAIM, (now, limit))
         jobs = [_job(row) for row in rows]
         await tx.execute_many(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, updated = ? WHERE id = ?",
@@ -120,7 +125,7 @@ async def finish(db: Database, job: Job, outcome: Outcome, now: float) -> bool:
         outcome.state
     ]
     error = outcome.detail if outcome.state in ("retry", "failed") else None
-    async with db.transaction() as tx:
+    async with db.transaction(serialized=False) as tx:
         changed = await tx.execute(
             "UPDATE jobs SET state = ?, run_at = COALESCE(?, run_at), payload = COALESCE(?, payload),"
             " last_error = COALESCE(?, last_error), updated = ?"
@@ -150,7 +155,7 @@ async def recover_interrupted(db: Database, now: float, lease_s: float = 0) -> i
     """Put jobs left running by a process that died back to pending; how many there were. With a
     lease, only jobs whose lease ran out (not renewed for `lease_s`): other nodes' jobs run on."""
     expired = now - lease_s
-    async with db.transaction() as tx:
+    async with db.transaction(serialized=False) as tx:
         await tx.execute(
             "UPDATE job_attempts SET finished = ?, outcome = 'interrupted' WHERE finished IS NULL"
             " AND job_id IN (SELECT id FROM jobs WHERE state = 'running' AND updated <= ?)",
@@ -164,7 +169,7 @@ async def recover_interrupted(db: Database, now: float, lease_s: float = 0) -> i
 
 async def renew_leases(db: Database, jobs: list[Job], now: float) -> None:
     """Renew the leases of running `jobs` (this node's): no other node takes them over."""
-    async with db.transaction() as tx:
+    async with db.transaction(serialized=False) as tx:
         await tx.execute_many(
             "UPDATE jobs SET updated = ? WHERE id = ? AND state = 'running' AND attempts = ?",
             [(now, job.id, job.attempts) for job in jobs],
@@ -201,7 +206,7 @@ async def attempts_of(db: Database, job_id: int) -> list[tuple]:
 async def retry_failed(db: Database, job_id: int | None, now: float) -> int:
     """Make a failed job (or, with None, every failed job) pending again, due now; how many."""
     where, params = ("AND id = ?", (job_id,)) if job_id is not None else ("", ())
-    async with db.transaction() as tx:
+    async with db.transaction(serialized=False) as tx:
         return await tx.execute(
             f"UPDATE jobs SET state = 'pending', run_at = ?, updated = ? WHERE state = 'failed' {where}",
             (now, now, *params),

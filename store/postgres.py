@@ -6,7 +6,8 @@ differ in more than placeholders, a module picks its statement by `db.dialect`.
 
 Differences from the SQLite store, and why:
 - Write transactions take one lock, on every node (a transaction-scoped advisory lock): they run one
-  at a time, as SQLite's do, so every read-modify-write of the store (a box's revision, a folder
+  at a time, as SQLite's do (the job queue's excepted: its claims take due jobs with
+  `FOR UPDATE SKIP LOCKED`, so nodes claim side by side, never the same job), so every read-modify-write of the store (a box's revision, a folder
   change, a lockout count, a job's claim) means what it means on SQLite, whichever node runs it.
   Reads never take it. A finer rule (row locks where a transaction reads what it then writes) would
   let writes of different boxes overlap; the single writer is the simple, correct start.
@@ -238,10 +239,14 @@ class PostgresDatabase:
         return result
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[_Statements]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+    async def transaction(self, serialized: bool = True) -> AsyncIterator[_Statements]:
+        """A write transaction: committed when the block ends, rolled back if it raises. Serialized
+        with every other one of every node, unless `serialized` is False: for transactions whose
+        every statement is safe beside others (the job queue's: row locks, SKIP LOCKED, and
+        conditions each UPDATE checks again on the row it changes)."""
         async with self._connected(transaction=True) as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            if serialized:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
             yield _Statements(conn)
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, self.node)
         self._committed()

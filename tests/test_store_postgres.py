@@ -479,3 +479,15 @@ async def test_one_node_refreshes_each_lamp_and_a_dead_node_s_lamps_pass_to_anot
     # The second node dies before refreshing it: once its claim runs out, the first takes it over.
     [again] = await lamps_to_update(first.db, now=T0 + 3 + LAMP_CLAIM_S + 1)
     assert (again.box_id, again.changes) == (taken.box_id, taken.changes)
+
+
+async def test_nodes_claiming_at_once_take_different_jobs(nodes):
+    first, second, _, _ = nodes
+    for n in range(12):
+        await enqueue_job(first.db, NewJob("email.new_message", {"n": n}), now=0)
+    claims = await asyncio.gather(
+        *(claim_due(node.db, 1, 4) for node in (first, second, first, second))
+    )
+    claimed = [job.id for jobs in claims for job in jobs]
+    assert len(claimed) == len(set(claimed)) == 12
+    assert all(job.attempts == 1 for jobs in claims for job in jobs)
