@@ -310,7 +310,12 @@ def real_asterisk(request, tmp_path_factory):
         if os.environ.get(ENV):
             pytest.fail(str(exc))
         pytest.skip(f"real-Asterisk test not run: {exc}")
-    harness = Harness(installation, tmp_path_factory.mktemp("real-asterisk")).start()
+    postgres = request.getfixturevalue("postgres")
+    harness = Harness(
+        installation,
+        tmp_path_factory.mktemp("real-asterisk"),
+        lambda: pgkit.run(postgres.new_database(postgres.template)),
+    ).start()
     try:
         for item in request.session.items:
             scenarios = getattr(getattr(item, "function", None), "scenarios", None)

@@ -27,7 +27,7 @@ from ivr.notify.transcribe import (
 )
 from store.jobs import Job, NewJob, attempts_of, enqueue_job
 from store.messages import create_message, get_message, set_transcription
-from tests.test_notify_email import all_finished, bodies, changes, clock, jobs, mail  # noqa: F401 (fixtures)
+from tests.test_notify_email import all_finished, bodies, clock, jobs  # noqa: F401 (fixtures)
 from tests.transcribekit import Request, TranscriptionServer, error, says
 from tests.wer import SOUNDS, edit_distance, prompt_corpus, word_error_rate, words
 

@@ -152,10 +152,18 @@ def known_sounds() -> dict[str, bytes]:
 class Harness:
     """Asterisk, the switchboard and a vmbox per driver, in a thread; scenarios scheduled on it."""
 
-    def __init__(self, installation: Installation, directory: Path):
+    def __init__(
+        self,
+        installation: Installation,
+        directory: Path,
+        new_database: Callable[[], str] | None = None,
+    ):
         required(installation)
         self.installation = installation
         self.directory = directory
+        # The ARI vmbox keeps its store in PostgreSQL (a new database each), the FastAGI one in SQLite:
+        # every real call runs on both stores as on both drivers, without running twice.
+        self.new_database = new_database
         self.blocks: dict[
             object, int
         ] = {}  # a block of numbers per scenario, the same on both drivers
@@ -185,7 +193,8 @@ class Harness:
 
     async def start_vmbox(self, driver: str) -> Vmbox:
         directory = self.directory / f"vmbox-{driver}-{next(self._instances)}"
-        return await Vmbox(driver, self.asterisk, self.switchboard, directory).start()
+        url = self.new_database() if driver == "ari" and self.new_database else None
+        return await Vmbox(driver, self.asterisk, self.switchboard, directory, url).start()
 
     def run(self, coroutine: Awaitable, timeout: float = SCENARIO_TIMEOUT_S):
         """Run `coroutine` on the harness's loop; its result."""

@@ -67,12 +67,20 @@ def settings(driver: str, asterisk: Asterisk, app: str) -> dict[str, str]:
 class Vmbox:
     """One `vmbox serve` for one driver, its API client, and how calls reach it."""
 
-    def __init__(self, driver: str, asterisk: Asterisk, switchboard: Switchboard, directory: Path):
+    def __init__(
+        self,
+        driver: str,
+        asterisk: Asterisk,
+        switchboard: Switchboard,
+        directory: Path,
+        store_url: str | None = None,
+    ):
         self.driver = driver
         self.asterisk = asterisk
         self.switchboard = switchboard
         self.app = f"vmbox-test-{next(_apps)}"
-        self.serve = Serve(directory / "data", settings(driver, asterisk, self.app))
+        more = {"VMBOX_STORE_URL": store_url} if store_url else {}
+        self.serve = Serve(directory / "data", settings(driver, asterisk, self.app) | more)
         self.session: aiohttp.ClientSession | None = None
         self.api: ApiClient | None = None
 
