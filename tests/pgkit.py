@@ -66,7 +66,9 @@ class PostgresServer:
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.directory, owner.pw_uid, owner.pw_gid)
-            self._as_user = ["runuser", "-u", "postgres", "--"]
+            # util-linux's runuser; by its path too, for a PATH without the sbin directories
+            runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+            self._as_user = [runuser, "-u", "postgres", "--"]
         data = self.directory / "data"
         password_file = self.directory / "password"
         password_file.write_text(PASSWORD)
