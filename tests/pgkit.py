@@ -43,7 +43,9 @@ class PostgresServer:
     def __init__(self, durable: bool = False):
         self.durable = durable  # fsync as a production server does (benchmarks), or not (tests)
         self.bin = _binaries()
-        self.directory = Path(tempfile.mkdtemp(prefix="vmbox-pg-"))
+        # Under /tmp when root: the postgres user must be able to reach it (a TMPDIR may not be).
+        where = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+        self.directory = Path(tempfile.mkdtemp(prefix="vmbox-pg-", dir=where))
         self.port = _free_port()
         self._as_user: list[str] = []
         self._databases = 0
