@@ -10,7 +10,7 @@ from pathlib import Path
 from ivr import doctor, jobs_cli, migrate_cli
 from ivr.config import ConfigError, Settings, load_settings, to_toml
 from ivr.deploy import service_unit
-from ivr.serve import serve
+from ivr.serve import open_settings_store, serve
 from ivr.simulator import (
     DEFAULT_PORT,
     DEFAULT_SOUNDS,
@@ -20,7 +20,6 @@ from ivr.simulator import (
     run_call,
 )
 from store.accounts import checked_realm, create_account, list_accounts
-from store.core import open_store
 from store.errors import SchemaTooNew, StoreUnreachable
 from store.hashing import PinKeyError
 from store.ids import to_unix
@@ -212,12 +211,7 @@ async def _account(store, args: argparse.Namespace) -> int:
 
 
 async def _with_store(settings: Settings, use) -> int:
-    store = await open_store(
-        settings.data_dir,
-        settings.store.retention_days,
-        default_timezone=settings.store.default_timezone,
-        url=settings.store.url,
-    )
+    store = await open_settings_store(settings)
     try:
         return await use(store)
     finally:

@@ -37,6 +37,8 @@ class StoreSettings:
     # the database: "" (vmbox.sqlite3 in data_dir), sqlite:///<path>, or postgresql://user:password@
     # host:port/database for several nodes on one PostgreSQL (README "Several nodes")
     url: str = ""
+    # PostgreSQL: connections per node (and one more for LISTEN); requests beyond them queue
+    pool_size: int = 10
     retention_days: int = 93  # older messages are hidden from lists, counts and phones
     cache_mb: int = DEFAULT_LIMIT_MB  # encoded audio (MP3, MP4) kept for downloads and emails
     # the zone of boxes whose own and whose owner's timezone are unset (KAZOO's system default)
@@ -271,6 +273,8 @@ def load_settings(path: Path | None = None, environ: dict | None = None) -> Sett
         database_path(settings.store.url, settings.data_dir)
     except ValueError as exc:
         raise ConfigError(f"store.url: {exc}") from None
+    if settings.store.pool_size < 1:
+        raise ConfigError("store.pool_size must be 1 or more (connections to PostgreSQL per node)")
     if not known(settings.store.default_timezone):
         raise ConfigError(
             f"store.default_timezone {settings.store.default_timezone!r} is not a time zone this"

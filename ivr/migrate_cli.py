@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from ivr.config import Settings
+from ivr.serve import open_settings_store
 from store.core import database_path, open_store, without_password
 from store.migration import migrate
 
@@ -54,9 +55,7 @@ async def run(settings: Settings, args) -> int:
             file=sys.stderr,
         )
         return 2
-    source = await open_store(
-        settings.data_dir, settings.store.retention_days, url=settings.store.url
-    )
+    source = await open_settings_store(settings)
     try:
         # The target's own data directory is a scratch one: this node's media directory must not be
         # swept against a database that does not name its files yet.

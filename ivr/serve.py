@@ -119,17 +119,23 @@ class Running:
     ari: object = None  # the Stasis application (ivr.ari.app.StasisApp) when [ari] url is set
 
 
+async def open_settings_store(settings: Settings) -> Store:
+    """The store `settings` describe ([store] data_dir, url, retention, time zone, pool size)."""
+    return await open_store(
+        settings.data_dir,
+        settings.store.retention_days,
+        default_timezone=settings.store.default_timezone,
+        url=settings.store.url,
+        pool_size=settings.store.pool_size,
+    )
+
+
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Running]:
     """Everything `vmbox serve` runs, started (ports 0 pick free ones) and stopped around the block.
     Raises ConfigError (before anything starts) for TLS files that cannot be used."""
     tls_context(settings.api)  # a bad certificate is told before the store is opened
-    store = await open_store(
-        settings.data_dir,
-        settings.store.retention_days,
-        default_timezone=settings.store.default_timezone,
-        url=settings.store.url,
-    )
+    store = await open_settings_store(settings)
     store.media.cache.resize(settings.store.cache_mb * 1024 * 1024)
     runner = api_runner(make_app(store, api_options(settings)))
     agi = None

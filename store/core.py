@@ -46,14 +46,14 @@ def database_path(url: str | None, data_dir: Path) -> Path | None:
     )
 
 
-async def _open_database(url: str | None, data_dir: Path) -> Database:
+async def _open_database(url: str | None, data_dir: Path, pool_size: int) -> Database:
     path = database_path(url, data_dir)
     if path is not None:
         return await open_database(path)
     from store.postgres import open_postgres  # asyncpg is loaded only by a store that uses it
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    return await open_postgres(url, data_dir)
+    return await open_postgres(url, data_dir, pool_size)
 
 
 async def open_store(
@@ -62,6 +62,7 @@ async def open_store(
     ffmpeg: FFmpeg | None = None,
     default_timezone: str = "America/Los_Angeles",
     url: str | None = None,
+    pool_size: int = 10,
 ) -> Store:
     """Open the store under `data_dir` (database `vmbox.sqlite3` unless `url` names another SQLite
     file or a PostgreSQL database; audio under `media/`); messages are kept `retention_days` days and
@@ -75,7 +76,7 @@ async def open_store(
     )  # file names go to Asterisk, which would resolve relative ones elsewhere
     media = MediaFiles(data_dir, ffmpeg or FFmpeg())
     media.prepare()
-    db = await _open_database(url, data_dir)
+    db = await _open_database(url, data_dir, pool_size)
     if db.dialect == "postgresql":
         media.shared = db  # the audio is kept in the database too: nodes share no filesystem
     # KAZOO keeps messages an hour past their days (kvm_util:retention_seconds).

@@ -156,6 +156,7 @@ def test_config_prints_the_defaults_as_toml(tmp_path, environ):
     assert config["store"] == {
         "data_dir": "./vmbox-data",
         "url": "",
+        "pool_size": 10,
         "retention_days": 93,
         "cache_mb": 256,
         "default_timezone": "America/Los_Angeles",

@@ -491,3 +491,19 @@ async def test_nodes_claiming_at_once_take_different_jobs(nodes):
     claimed = [job.id for jobs in claims for job in jobs]
     assert len(claimed) == len(set(claimed)) == 12
     assert all(job.attempts == 1 for jobs in claims for job in jobs)
+
+
+async def test_a_pool_of_one_connection_serves_many_requests_at_once_in_turn(pg_url, tmp_path):
+    store = await open_store(tmp_path / "data", 93, url=pg_url, pool_size=1)
+    try:
+        account, _ = await create_account(store.db, "A")
+        boxes = await asyncio.gather(
+            *(
+                create_vmbox(store.db, account.id, {"name": f"B{n}", "mailbox": str(3000 + n)})
+                for n in range(10)
+            )
+        )
+        found = await asyncio.gather(*(get_vmbox(store.db, account.id, b.id) for b in boxes))
+        assert sorted(box.doc["mailbox"] for box in found) == [str(3000 + n) for n in range(10)]
+    finally:
+        await store.db.close()
