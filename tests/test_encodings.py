@@ -219,11 +219,20 @@ async def test_an_encoding_running_while_the_audio_is_replaced_is_not_kept(api, 
     message = await a_message(api, box, 5, tmp_path)
     old = await stored_file(api, message)
     media = api.store.media
+    encoded, release, encode = asyncio.Event(), asyncio.Event(), media.encoder.encode
+
+    async def held(*args):  # the encoding is made, and not yet kept, when the audio is replaced
+        await encode(*args)
+        encoded.set()
+        await release.wait()
+
+    media.encoder.encode = held
     encoding = asyncio.ensure_future(media.encoded(old, "mp3"))
-    await asyncio.sleep(0)  # one turn: the encoding has started
+    await encoded.wait()
     new = await media.adopt(write_tone(media.temp_path(".wav"), 2), api.client.account_id)
     await attach_audio(api.store, api.client.account_id, box, message, new)
     assert not encoding.done()
+    release.set()
     await encoding  # those who asked before the change get what they asked for ...
     assert (old, "mp3") not in media.cache  # ... and it is not kept for anyone after
     assert cached(api.data_dir) == set()
