@@ -20,7 +20,7 @@ from ivr.notify.setup import notifications
 from ivr.recordings import RECOVERY_INTERVAL_S, Journal, recover
 from ivr.services import CallServices, ServiceOptions
 from prompts.catalogue import PromptCatalogue
-from store.accounts import create_account, list_accounts
+from store.accounts import create_first_account, list_accounts
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import Store, open_store, remove_unreferenced_audio, without_password
@@ -55,9 +55,10 @@ def service_options(settings: Settings) -> ServiceOptions:
 async def ensure_default_account(store: Store, base: str) -> None:
     """On an empty database, create the account `default` and show its API key once, with a curl
     command for the API listening at `base` (`http[s]://host:port`)."""
-    if await list_accounts(store.db):
+    created = await create_first_account(store.db, "default")
+    if created is None:
         return
-    account, api_key = await create_account(store.db, "default")
+    account, api_key = created
     print(
         "vmbox: first start, created the account 'default'.\n"
         f"  account id: {account.id}\n"

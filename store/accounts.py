@@ -60,10 +60,26 @@ class Token:
 async def create_account(db: Database, name: str, realm: str | None = None) -> tuple[Account, str]:
     """Create an account with one API key; return it and the key (the only time the key is seen).
     `realm` defaults to one made from `name`; ValueError when it is not a domain name."""
+    created = await _create_account(db, name, realm, only_first=False)
+    assert created is not None
+    return created
+
+
+async def create_first_account(db: Database, name: str) -> tuple[Account, str] | None:
+    """`create_account`, only when there is no account yet (checked in the same transaction: of
+    several nodes starting at once on an empty database, one creates it); None when there was one."""
+    return await _create_account(db, name, None, only_first=True)
+
+
+async def _create_account(
+    db: Database, name: str, realm: str | None, only_first: bool
+) -> tuple[Account, str] | None:
     realm = default_realm(name) if realm is None else checked_realm(realm)
     account = Account(new_id(), name, now_gregorian(), realm)
     api_key = new_secret()
     async with db.transaction() as tx:
+        if only_first and await tx.fetch_one("SELECT 1 FROM accounts LIMIT 1"):
+            return None
         await tx.execute(
             "INSERT INTO accounts (id, name, created, realm) VALUES (?, ?, ?, ?)",
             (account.id, account.name, account.created, account.realm),

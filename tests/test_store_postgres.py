@@ -26,7 +26,7 @@ from ivr.flow.model import CallInfo, Purpose, Recording
 from ivr.notify.worker import Worker
 from ivr.recordings import SETTLE_S, Journal, recover
 from ivr.services import CallServices
-from store.accounts import create_account, create_token, token_info
+from store.accounts import create_account, create_first_account, create_token, token_info
 from store.api.app import make_app
 from store.api.options import ApiOptions
 from store.core import ORPHAN_AGE_S, open_store, remove_unreferenced_audio
@@ -507,3 +507,16 @@ async def test_a_pool_of_one_connection_serves_many_requests_at_once_in_turn(pg_
         assert sorted(box.doc["mailbox"] for box in found) == [str(3000 + n) for n in range(10)]
     finally:
         await store.db.close()
+
+
+async def test_nodes_starting_at_once_on_an_empty_database_create_one_default_account(
+    pg_url, tmp_path
+):
+    stores = [await open_store(tmp_path / name, 93, url=pg_url) for name in "abc"]
+    try:
+        made = await asyncio.gather(*(create_first_account(s.db, "default") for s in stores))
+        assert sum(1 for result in made if result is not None) == 1
+        assert len(await stores[0].db.fetch_all("SELECT id FROM accounts")) == 1
+    finally:
+        for store in stores:
+            await store.db.close()
