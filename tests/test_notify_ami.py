@@ -75,10 +75,14 @@ class Vmbox:
         self.tasks += [asyncio.create_task(worker.run()), asyncio.create_task(lamps.run())]
 
     async def stop(self) -> None:
-        """Stop as a killed process would, as far as jobs go: whatever runs is left unfinished."""
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        """Stop as a killed process would, as far as jobs go: whatever runs is left unfinished. The
+        worker (and its jobs) stop before the AMI link: a job must not see the link drop and finish
+        as it would then (rescheduled), which a killed process never does."""
+        link, others = self.tasks[:1], self.tasks[1:]
+        for group in (others, link):
+            for task in group:
+                task.cancel()
+            await asyncio.gather(*group, return_exceptions=True)
         self.tasks = []
         if hasattr(self, "link"):
             await self.link.close()
