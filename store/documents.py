@@ -3,6 +3,8 @@
 import hashlib
 import json
 
+from store.sql import row_limit
+
 
 def revision(ident: str, rev: int) -> str:
     """The CouchDB-style revision string (`<n>-<32 hex>`) of version `rev` of object `ident`."""
@@ -44,18 +46,12 @@ async def list_by_id(
     starting after id `after`, at most `limit` (None: all): (id, document with its id as JSON text)
     each, built by SQLite."""
     read = db.fetch_all if limit is not None else db.scan
-    if (
-        db.dialect == "postgresql"
-    ):  # LIMIT NULL: all; json_set's text made here (documents are objects)
-        rows = await read(
-            f"SELECT id, doc FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (account_id, after or "", limit),
-        )
+    params = (account_id, after or "", row_limit(limit, db.dialect))
+    where = f"FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?"
+    if db.dialect == "postgresql":  # json_set's text made here (documents are objects)
+        rows = await read(f"SELECT id, doc {where}", params)
         return [(row[0], with_id(row[1], row[0])) for row in rows]
-    rows = await read(
-        f"SELECT id, json_set(doc, '$.id', id) FROM {table} WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (account_id, after or "", -1 if limit is None else limit),
-    )
+    rows = await read(f"SELECT id, json_set(doc, '$.id', id) {where}", params)
     return [(row[0], row[1]) for row in rows]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from store.db import Database
 from store.documents import dumps
 from store.messages import NOT_INDEXED_ACCOUNT, VISIBLE
+from store.sql import row_limit
 
 KINDS = ("equals", "not_equals", "has_key", "key_missing", "has_value", "value_missing")
 
@@ -169,7 +170,7 @@ def _condition(item: FieldFilter, dialect: str) -> tuple[str, list]:
     else:
         text, has_value, value_of = _TEXT, _HAS_VALUE, "json_type(doc, ?)"
     if item.kind in ("equals", "not_equals"):
-        text, params = ("''", []) if path is None else (text, [path] * 4)
+        text, params = ("''", []) if path is None else (text, [path] * text.count("?"))
         negation = "NOT " if item.kind == "not_equals" else ""
         return f"({text}) {negation}IN ({marks})", [*params, *item.texts]
     if path is None:  # a field no key can name is missing
@@ -178,7 +179,7 @@ def _condition(item: FieldFilter, dialect: str) -> tuple[str, list]:
         negation = "NOT " if item.kind == "has_key" else ""
         return f"{value_of} IS {negation}NULL", [path]
     negation = "" if item.kind == "has_value" else "NOT "
-    return f"{negation}{has_value}", [path] * (5 if dialect == "postgresql" else 6)
+    return f"{negation}{has_value}", [path] * has_value.count("?")
 
 
 def _listing_sql(query: MessageQuery, cutoff: int, dialect: str) -> tuple[str, list]:
@@ -206,11 +207,10 @@ def _listing_sql(query: MessageQuery, cutoff: int, dialect: str) -> tuple[str, l
     if query.after is not None:
         where.append(f"(timestamp, id) {'>' if query.ascending else '<'} (?, ?)")
         params += list(query.after)
-    if dialect == "postgresql":  # the document parsed once a row, for the filters; LIMIT NULL: all
-        params.append(query.limit)
+    params.append(row_limit(query.limit, dialect))
+    if dialect == "postgresql":  # the document parsed once a row, for the filters
         source, entry = "messages CROSS JOIN LATERAL (SELECT doc::json AS j) parsed", "doc"
     else:
-        params.append(-1 if query.limit is None else query.limit)
         source, entry = "messages", _ENTRY
     sql = (
         f"SELECT box_id, timestamp, id, {entry} FROM {source} WHERE {' AND '.join(where)}"

@@ -16,6 +16,14 @@ class Dialects(NamedTuple):
 Statement = str | Dialects
 
 
+def row_limit(limit: int | None, dialect: str) -> int | None:
+    """The value of a `LIMIT ?` for at most `limit` rows, None meaning all: SQLite's all is -1,
+    PostgreSQL's NULL."""
+    if limit is not None:
+        return limit
+    return None if dialect == "postgresql" else -1
+
+
 def spelled(statement: Statement, dialect: str) -> str:
     """`statement` as `dialect` spells it."""
     return statement if isinstance(statement, str) else getattr(statement, dialect)

@@ -13,7 +13,7 @@ import math
 
 from store.db import Database
 from store.documents import dumps
-from store.sql import Dialects
+from store.sql import Dialects, row_limit
 
 # json_patch over an empty object leaves out the keys that are null (owner_id, folders). Counts subtract
 # messages past :cutoff that the periodic expiry has not marked yet: an index seek per box that finds
@@ -73,7 +73,7 @@ async def list_vmboxes(
         "account": account_id,
         "after": after or "",
         "cutoff": cutoff,
-        "limit": limit if limit is not None or db.dialect == "postgresql" else -1,  # all
+        "limit": row_limit(limit, db.dialect),
     }
     if limit is None:
         return _summaries(db, await db.scan(_SUMMARY_SQL, params))
